@@ -1,0 +1,103 @@
+import 'reflect-metadata';
+import { randomUUID } from 'node:crypto';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
+import type { Logger as PinoLogger } from 'pino';
+import { ApiModule } from './app.module.js';
+import { AppConfig } from './config/app-config.js';
+import { createRootLogger, PinoNestLogger } from './common/logger.js';
+import { ProblemFilter } from './common/problem.filter.js';
+import { requestContext } from './common/request-context.js';
+import { MetricsService } from './metrics/metrics.service.js';
+
+export interface ApiAppOptions {
+  logger?: PinoLogger;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Builds the HTTP API (not listening yet); shared by main.ts, tests and benchmarks. */
+export async function createApiApp(
+  config: AppConfig,
+  options: ApiAppOptions = {},
+): Promise<NestFastifyApplication> {
+  const root = options.logger ?? createRootLogger(config.logLevel);
+  const adapter = new FastifyAdapter({
+    logger: false,
+    trustProxy: true,
+    bodyLimit: 1024 * 1024,
+    // Honour a caller's X-Request-Id (e.g. from a load balancer) or mint one.
+    genReqId: (req: { headers: Record<string, string | string[] | undefined> }) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(ApiModule.forRoot(config), adapter, {
+    logger: new PinoNestLogger(root),
+    bufferLogs: false,
+  });
+  const fastify = app.getHttpAdapter().getInstance();
+  const metrics = app.get(MetricsService);
+  const httpLog = root.child({ context: 'http' });
+
+  // Everything that runs for this request runs inside its context, so any log line carries its id.
+  fastify.addHook('onRequest', (req, reply, done) => {
+    void reply.header('x-request-id', req.id);
+    requestContext.run({ requestId: req.id }, done);
+  });
+  fastify.addHook('onResponse', (req, reply, done) => {
+    const route = req.routeOptions.url ?? 'unmatched';
+    const seconds = reply.elapsedTime / 1000;
+    metrics.httpDuration.observe(
+      { method: req.method, route, status: String(reply.statusCode) },
+      seconds,
+    );
+    if (route !== '/healthz' && route !== '/metrics') {
+      httpLog.info(
+        {
+          request_id: req.id,
+          method: req.method,
+          route,
+          url: req.url,
+          status: reply.statusCode,
+          ms: Math.round(reply.elapsedTime),
+        },
+        'request',
+      );
+    }
+    done();
+  });
+
+  app.useGlobalFilters(new ProblemFilter());
+  app.enableShutdownHooks();
+  setupOpenApi(app, config);
+  return app;
+}
+
+export function buildOpenApiDocument(
+  app: NestFastifyApplication,
+  config: AppConfig,
+): OpenAPIObject {
+  const builder = new DocumentBuilder()
+    .setTitle('meltano-cloud API')
+    .setDescription(
+      'Run Meltano projects from GitHub on schedule. Errors are `application/problem+json` (RFC 9457); ' +
+        'lists are cursor-paginated with `page_size` and `page_token`.',
+    )
+    .setVersion('1')
+    .addServer(config.http.publicUrl)
+    .addBearerAuth(
+      { type: 'http', scheme: 'bearer', description: 'Personal API token (mc_pat_...)' },
+      'token',
+    )
+    .addCookieAuth('mc_session', { type: 'apiKey', in: 'cookie', name: 'mc_session' }, 'session')
+    .addSecurityRequirements('token')
+    .addSecurityRequirements('session');
+  return SwaggerModule.createDocument(app, builder.build());
+}
+
+function setupOpenApi(app: NestFastifyApplication, config: AppConfig): void {
+  const document = buildOpenApiDocument(app, config);
+  SwaggerModule.setup('api/docs', app, document, { jsonDocumentUrl: 'api/docs-json' });
+}

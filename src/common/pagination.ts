@@ -1,0 +1,52 @@
+import { validationFailed } from './problem.js';
+
+/**
+ * Opaque cursors: base64url of the sort key and id of the last row, so pages
+ * stay stable while rows are added.
+ */
+export interface Cursor {
+  /** The sort value of the last row (ISO time or name). */
+  k: string;
+  id: string;
+}
+
+export const encodeCursor = (cursor: Cursor): string =>
+  Buffer.from(JSON.stringify(cursor)).toString('base64url');
+
+export function decodeCursor(token: string | undefined): Cursor | undefined {
+  if (!token) return undefined;
+  try {
+    const parsed = JSON.parse(Buffer.from(token, 'base64url').toString()) as Partial<Cursor>;
+    if (typeof parsed.k === 'string' && typeof parsed.id === 'string')
+      return { k: parsed.k, id: parsed.id };
+  } catch {
+    // fall through to the validation error
+  }
+  throw validationFailed([
+    { field: 'query.page_token', message: 'is not a token this API issued' },
+  ]);
+}
+
+export interface Page<T> {
+  results: T[];
+  pagination: { next_page_token: string | null; page_size: number } | null;
+}
+
+/** Builds a page from `pageSize + 1` fetched rows: the extra row only says there is more. */
+export function toPage<Row, Out>(
+  rows: Row[],
+  pageSize: number,
+  cursorOf: (row: Row) => Cursor,
+  present: (row: Row) => Out,
+): Page<Out> {
+  const hasMore = rows.length > pageSize;
+  const pageRows = hasMore ? rows.slice(0, pageSize) : rows;
+  const last = pageRows.at(-1);
+  return {
+    results: pageRows.map(present),
+    pagination: {
+      next_page_token: hasMore && last ? encodeCursor(cursorOf(last)) : null,
+      page_size: pageSize,
+    },
+  };
+}

@@ -1,0 +1,26 @@
+import { z } from 'zod';
+
+/**
+ * Every queue and every job the system runs, declared once. The API enqueues
+ * through these types, the worker validates payloads with these schemas when
+ * it takes a job, and refuses to boot if a job here has no handler.
+ */
+export const queueNames = ['deploys', 'runs', 'schedules', 'notifications', 'maintenance'] as const;
+export type QueueName = (typeof queueNames)[number];
+
+export const jobDefinitions = {
+  /** Periodic housekeeping (log retention, expired sessions). */
+  'maintenance.sweep': { queue: 'maintenance', payload: z.object({}) },
+} as const satisfies Record<string, { queue: QueueName; payload: z.ZodType }>;
+
+export type JobName = keyof typeof jobDefinitions;
+export type JobPayload<N extends JobName> = z.infer<(typeof jobDefinitions)[N]['payload']>;
+export const jobNames = Object.keys(jobDefinitions) as JobName[];
+
+export function queueOf(name: JobName): QueueName {
+  return jobDefinitions[name].queue;
+}
+
+export function parsePayload<N extends JobName>(name: N, data: unknown): JobPayload<N> {
+  return jobDefinitions[name].payload.parse(data) as JobPayload<N>;
+}

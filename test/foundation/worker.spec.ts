@@ -1,0 +1,151 @@
+import { QueueEvents } from 'bullmq';
+import { JobHandlerRegistry } from '../../src/queue/job-handlers.js';
+import { QueueService } from '../../src/queue/queue.service.js';
+import { WorkerRuntime } from '../../worker/worker-runtime.js';
+import { startWorker, type RunningWorker } from '../../worker/worker.js';
+import { PrismaService } from '../../src/database/prisma.service.js';
+import type { AppConfig } from '../../src/config/app-config.js';
+import { createTestDatabase, testConfig, type TestDatabase } from '../support/test-env.js';
+
+describe('worker', () => {
+  let db: TestDatabase;
+  let config: AppConfig;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    config = testConfig(db.url);
+  });
+  afterAll(() => db.drop());
+
+  it('refuses to start when a declared job type has no handler', () => {
+    const registry = new JobHandlerRegistry();
+    expect(() => registry.assertComplete()).toThrow(
+      /no handler for job type\(s\) maintenance\.sweep/,
+    );
+    registry.register('maintenance.sweep', async () => undefined);
+    expect(() => registry.assertComplete()).not.toThrow();
+    expect(() => registry.register('maintenance.sweep', async () => undefined)).toThrow(
+      /already has a handler/,
+    );
+  });
+
+  describe('running against real Redis and PostgreSQL', () => {
+    let worker: RunningWorker;
+    beforeAll(async () => {
+      worker = await startWorker(config);
+    });
+    afterAll(() => worker.stop());
+
+    it('processes a job end to end: the sweep deletes log lines past the organization retention', async () => {
+      const prisma = worker.app.get(PrismaService);
+      const org = await prisma.organization.create({
+        data: {
+          name: 'Acme',
+          slug: 'acme',
+          billingAccountNumber: 'MC-TEST-1',
+          logRetentionDays: 7,
+        },
+      });
+      const project = await prisma.project.create({
+        data: { organizationId: org.id, name: 'p', slug: 'p', repository: 'acme/p' },
+      });
+      const deployment = await prisma.deployment.create({
+        data: {
+          organizationId: org.id,
+          projectId: project.id,
+          name: 'prod',
+          slug: 'prod',
+          environment: 'prod',
+          branch: 'main',
+        },
+      });
+      const run = await prisma.run.create({
+        data: {
+          organizationId: org.id,
+          deploymentId: deployment.id,
+          target: 'daily',
+          trigger: 'manual',
+          timeoutSeconds: 60,
+        },
+      });
+      const day = 24 * 3600 * 1000;
+      await prisma.runLogLine.createMany({
+        data: [
+          {
+            organizationId: org.id,
+            runId: run.id,
+            seq: 1,
+            timestamp: new Date(Date.now() - 10 * day),
+            line: 'old',
+          },
+          {
+            organizationId: org.id,
+            runId: run.id,
+            seq: 2,
+            timestamp: new Date(Date.now() - day),
+            line: 'recent',
+          },
+        ],
+      });
+      const queues = worker.app.get(QueueService);
+      const events = new QueueEvents('maintenance', {
+        connection: queues.createConnection('test-events'),
+        prefix: queues.prefix,
+      });
+      await events.waitUntilReady();
+      const job = await queues.queue('maintenance').add('maintenance.sweep', {});
+      await job.waitUntilFinished(events, 10_000);
+      await events.close();
+      const lines = await prisma.runLogLine.findMany({ where: { runId: run.id } });
+      expect(lines.map((l) => l.line)).toEqual(['recent']);
+    });
+
+    it('fails a job whose payload does not match its schema without retrying it', async () => {
+      const queues = worker.app.get(QueueService);
+      const events = new QueueEvents('maintenance', {
+        connection: queues.createConnection('test-events-2'),
+        prefix: queues.prefix,
+      });
+      await events.waitUntilReady();
+      const job = await queues
+        .queue('maintenance')
+        .add('maintenance.sweep', { unexpected: 'x' }, { attempts: 5 });
+      // zod objects strip unknown keys, so send a wrong type instead.
+      const bad = await queues
+        .queue('maintenance')
+        .add('maintenance.sweep', 'not an object', { attempts: 5 });
+      await job.waitUntilFinished(events, 10_000);
+      await expect(bad.waitUntilFinished(events, 10_000)).rejects.toThrow(/invalid payload/);
+      const failed = await queues.queue('maintenance').getJob(bad.id!);
+      expect(failed?.attemptsMade).toBe(1);
+      await events.close();
+    });
+  });
+
+  it('drains on stop: a job in hand finishes before the worker exits, and no new job is taken', async () => {
+    const queues = new QueueService(testConfig(db.url));
+    const registry = new JobHandlerRegistry();
+    const finished: string[] = [];
+    let releaseJobs!: () => void;
+    const released = new Promise<void>((r) => (releaseJobs = r));
+    let jobStarted!: () => void;
+    const started = new Promise<void>((r) => (jobStarted = r));
+    registry.register('maintenance.sweep', async (_payload, job) => {
+      jobStarted();
+      await released;
+      finished.push(job.id ?? '');
+    });
+    const runtime = new WorkerRuntime(config, queues, registry);
+    await runtime.start(['maintenance']);
+    await queues.queue('maintenance').add('maintenance.sweep', {}, { jobId: 'drain-first' });
+    await started;
+    const stopping = runtime.stop();
+    await queues.queue('maintenance').add('maintenance.sweep', {}, { jobId: 'drain-second' });
+    setTimeout(releaseJobs, 300);
+    await stopping;
+    expect(finished).toEqual(['drain-first']);
+    expect(await (await queues.queue('maintenance').getJob('drain-second'))?.getState()).toBe(
+      'waiting',
+    );
+    await queues.onModuleDestroy();
+  });
+});

@@ -1,0 +1,181 @@
+import {
+  intervalToCron,
+  isValidCron,
+  isValidTimezone,
+  nextFireTimes,
+  runsPerDay,
+} from '../../../src/meltano/interval.js';
+
+const iso = (dates: Date[]) => dates.map((date) => date.toISOString());
+
+describe('intervalToCron', () => {
+  it.each([
+    ['@hourly', '0 * * * *'],
+    ['@daily', '0 0 * * *'],
+    ['@midnight', '0 0 * * *'],
+    ['@weekly', '0 0 * * 0'],
+    ['@monthly', '0 0 1 * *'],
+    ['@yearly', '0 0 1 1 *'],
+    ['@annually', '0 0 1 1 *'],
+  ])('maps %s to %s', (preset, cron) => {
+    expect(intervalToCron(preset)).toEqual({ kind: 'cron', cron });
+  });
+
+  it('treats @once and @manual as manual-only', () => {
+    expect(intervalToCron('@once')).toEqual({ kind: 'manual', preset: '@once' });
+    expect(intervalToCron('@manual')).toEqual({ kind: 'manual', preset: '@manual' });
+  });
+
+  it.each([
+    '0 6 * * *',
+    '0,30 * * * *',
+    '*/10 * * * *',
+    '35 */1 * * *',
+    '0 0,5 * * *',
+    '0 12 * * 1,3,5',
+    '0 8-18/2 * * MON-FRI',
+    '15 3 1 jan,jul *',
+    '0 0 * * 7',
+  ])('keeps the valid 5-field cron %s', (cron) => {
+    expect(intervalToCron(cron)).toEqual({ kind: 'cron', cron });
+    expect(isValidCron(cron)).toBe(true);
+  });
+
+  it('normalizes surrounding and repeated whitespace', () => {
+    expect(intervalToCron('  0  6 * *   * ')).toEqual({ kind: 'cron', cron: '0 6 * * *' });
+  });
+
+  it.each([
+    [null, 'no interval is set'],
+    ['', 'the interval is empty'],
+    ['0 0 * * * *', "interval '0 0 * * * *' has 6 fields"],
+    ['0 0 8 * * *', 'a 6-field cron with seconds is not supported'],
+    ['daily', "interval 'daily' has 1 field;"],
+    ['@fortnightly', "interval '@fortnightly' is not a known preset (known: @once, @manual"],
+    ['61 * * * *', "interval '61 * * * *' is not a valid cron: Constraint error"],
+    ['0 0 L * *', 'unsupported day of month field'],
+    ['0 0 ? * *', 'unsupported day of month field'],
+    ['0 0 * * 1#2', 'unsupported day of week field'],
+    ['0 0 * * FOO', "unknown name 'FOO' in the day of week field"],
+    ['0 0 * JAN-MON *', "unknown name 'MON' in the month field"],
+    ['0 0 31 2 *', 'is not a valid cron'],
+  ])('rejects %j', (interval, reason) => {
+    const resolution = intervalToCron(interval);
+    expect(resolution.kind).toBe('invalid');
+    expect(resolution.kind === 'invalid' ? resolution.reason : '').toContain(reason);
+  });
+});
+
+describe('nextFireTimes', () => {
+  it('evaluates wall-clock time in the given time zone', () => {
+    const from = new Date('2024-06-01T00:00:00Z');
+    expect(iso(nextFireTimes('0 9 * * *', 'Europe/Berlin', from, 2))).toEqual([
+      '2024-06-01T07:00:00.000Z',
+      '2024-06-02T07:00:00.000Z',
+    ]);
+    expect(iso(nextFireTimes('0 9 * * *', 'UTC', from, 1))).toEqual(['2024-06-01T09:00:00.000Z']);
+  });
+
+  it('returns times strictly after from', () => {
+    const from = new Date('2024-06-01T09:00:00Z');
+    expect(iso(nextFireTimes('0 9 * * *', 'UTC', from, 1))).toEqual(['2024-06-02T09:00:00.000Z']);
+  });
+
+  it('fires a time skipped by spring-forward once, right after the change (New York)', () => {
+    // 2024-03-10: clocks jump from 02:00 EST to 03:00 EDT; 02:00 does not exist.
+    const from = new Date('2024-03-09T12:00:00Z');
+    expect(iso(nextFireTimes('0 2 * * *', 'America/New_York', from, 3))).toEqual([
+      '2024-03-10T07:00:00.000Z', // 03:00 EDT
+      '2024-03-11T06:00:00.000Z', // 02:00 EDT
+      '2024-03-12T06:00:00.000Z',
+    ]);
+  });
+
+  it('fires a repeated wall time once on fall-back night (New York)', () => {
+    // 2024-11-03: 01:00-01:59 happens twice (EDT, then EST).
+    const from = new Date('2024-11-02T12:00:00Z');
+    expect(iso(nextFireTimes('30 1 * * *', 'America/New_York', from, 3))).toEqual([
+      '2024-11-03T05:30:00.000Z', // 01:30 EDT, the first occurrence only
+      '2024-11-04T06:30:00.000Z', // 01:30 EST
+      '2024-11-05T06:30:00.000Z',
+    ]);
+  });
+
+  it('handles the Europe/Berlin transitions', () => {
+    // 2024-03-31: 02:00 CET jumps to 03:00 CEST.
+    expect(
+      iso(nextFireTimes('0 2 * * *', 'Europe/Berlin', new Date('2024-03-30T12:00:00Z'), 2)),
+    ).toEqual(['2024-03-31T01:00:00.000Z', '2024-04-01T00:00:00.000Z']);
+    // 2024-10-27: 02:00-02:59 happens twice; 30 1 is unaffected, 30 2 fires once.
+    expect(
+      iso(nextFireTimes('30 1 * * *', 'Europe/Berlin', new Date('2024-10-26T12:00:00Z'), 2)),
+    ).toEqual(['2024-10-26T23:30:00.000Z', '2024-10-28T00:30:00.000Z']);
+    expect(
+      iso(nextFireTimes('30 2 * * *', 'Europe/Berlin', new Date('2024-10-26T12:00:00Z'), 2)),
+    ).toEqual(['2024-10-27T00:30:00.000Z', '2024-10-28T01:30:00.000Z']);
+  });
+
+  it('keeps firing every elapsed hour across fall-back for hourly crons', () => {
+    const from = new Date('2024-11-03T04:00:00Z'); // 00:00 EDT
+    const fires = nextFireTimes('0 * * * *', 'America/New_York', from, 3);
+    expect(iso(fires)).toEqual([
+      '2024-11-03T05:00:00.000Z', // 01:00 EDT
+      '2024-11-03T06:00:00.000Z', // 01:00 EST
+      '2024-11-03T07:00:00.000Z', // 02:00 EST
+    ]);
+  });
+
+  it('rejects invalid crons, time zones and counts', () => {
+    const from = new Date('2024-01-01T00:00:00Z');
+    expect(() => nextFireTimes('0 0 * * * *', 'UTC', from, 1)).toThrow(
+      "Invalid cron '0 0 * * * *'",
+    );
+    expect(() => nextFireTimes('@daily', 'UTC', from, 1)).toThrow('Invalid cron');
+    expect(() => nextFireTimes('0 0 * * *', 'Mars/Olympus', from, 1)).toThrow(
+      "Invalid time zone 'Mars/Olympus'",
+    );
+    expect(() => nextFireTimes('0 0 * * *', 'UTC', from, -1)).toThrow(RangeError);
+    expect(nextFireTimes('0 0 * * *', 'UTC', from, 0)).toEqual([]);
+  });
+});
+
+describe('runsPerDay', () => {
+  const from = new Date('2024-01-10T10:17:00Z');
+
+  it.each([
+    ['0 * * * *', 'UTC', 24],
+    ['0 * * * *', 'America/New_York', 24],
+    ['0 0 * * *', 'UTC', 1],
+    ['0 2 * * *', 'Europe/Berlin', 1],
+    ['0 0 * * 0', 'UTC', 0.14],
+    ['*/15 * * * *', 'UTC', 96],
+    ['*/15 * * * *', 'Europe/Berlin', 96],
+    ['* * * * *', 'UTC', 1440],
+    ['0 9 * * 1-5', 'Europe/Berlin', 0.71],
+    ['0 12 * * 1,3,5', 'UTC', 0.43],
+    ['0 0 1 * *', 'UTC', 0.03],
+    ['0 0 1 1 *', 'UTC', 0.0027],
+  ])('%s in %s runs %d times a day', (cron, timezone, expected) => {
+    expect(runsPerDay(cron, timezone, from)).toBe(expected);
+  });
+
+  it('defaults to measuring from now', () => {
+    expect(runsPerDay('0 */6 * * *', 'UTC')).toBe(4);
+  });
+});
+
+describe('isValidTimezone', () => {
+  it.each(['UTC', 'Europe/Berlin', 'America/New_York', 'America/Argentina/Buenos_Aires'])(
+    'accepts %s',
+    (timezone) => {
+      expect(isValidTimezone(timezone)).toBe(true);
+    },
+  );
+
+  it.each(['', 'Mars/Olympus', '+01:00', 'Europe/', '../etc/passwd', 'Europe Berlin'])(
+    'rejects %j',
+    (timezone) => {
+      expect(isValidTimezone(timezone)).toBe(false);
+    },
+  );
+});

@@ -1,0 +1,41 @@
+import { ConfigError, loadConfig, type AppConfig } from '../src/config/app-config.js';
+import { createRootLogger } from '../src/common/logger.js';
+import { startWorker } from './worker.js';
+
+/** Entry point of the worker process. */
+async function main(): Promise<void> {
+  let config: AppConfig;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(err.message + '\n');
+      process.exit(78);
+    }
+    throw err;
+  }
+  const logger = createRootLogger(config.logLevel).child({ process: 'worker' });
+  const worker = await startWorker(config, logger);
+  let stopping = false;
+  const shutdown = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'worker stopping');
+    worker
+      .stop()
+      .then(() => process.exit(0))
+      .catch((err: unknown) => {
+        logger.error({ err }, 'worker did not stop cleanly');
+        process.exit(1);
+      });
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(
+    `worker failed to start: ${err instanceof Error ? err.message : String(err)}\n`,
+  );
+  process.exit(1);
+});

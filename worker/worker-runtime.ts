@@ -1,0 +1,103 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import { ZodError } from 'zod';
+import { AppConfig } from '../src/config/app-config.js';
+import { requestContext } from '../src/common/request-context.js';
+import { JobHandlerRegistry } from '../src/queue/job-handlers.js';
+import {
+  jobNames,
+  parsePayload,
+  queueNames,
+  type JobName,
+  type QueueName,
+} from '../src/queue/jobs.js';
+import { QueueService } from '../src/queue/queue.service.js';
+
+/**
+ * Runs BullMQ workers for every queue. Payloads are validated before a
+ * handler sees them; a handler's error is re-thrown so BullMQ retries it.
+ */
+@Injectable()
+export class WorkerRuntime {
+  private readonly logger = new Logger('worker');
+  private readonly workers: Worker[] = [];
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly queues: QueueService,
+    private readonly registry: JobHandlerRegistry,
+  ) {}
+
+  get running(): boolean {
+    return this.workers.length > 0;
+  }
+
+  async start(only: readonly QueueName[] = queueNames): Promise<void> {
+    this.registry.assertComplete();
+    for (const queue of only) {
+      const worker = new Worker(queue, (job) => this.process(job), {
+        connection: this.queues.createConnection(`worker:${queue}`),
+        prefix: this.queues.prefix,
+        concurrency: this.config.worker.concurrency,
+        // A worker that dies mid-job loses its lock; another worker takes the job back.
+        lockDuration: 30_000,
+        stalledInterval: 15_000,
+        maxStalledCount: 2,
+      });
+      worker.on('failed', (job, err) =>
+        this.logger.warn({
+          job_id: job?.id,
+          job: job?.name,
+          attempts: job?.attemptsMade,
+          err: err.message,
+        }),
+      );
+      worker.on('error', (err) => this.logger.error(err));
+      this.workers.push(worker);
+    }
+    await Promise.all(this.workers.map((w) => w.waitUntilReady()));
+    this.logger.log(`worker taking jobs from ${only.join(', ')}`);
+  }
+
+  private async process(job: Job): Promise<void> {
+    const name = job.name as JobName;
+    if (!jobNames.includes(name)) throw new UnrecoverableError(`unknown job type ${job.name}`);
+    const handler = this.registry.get(name);
+    if (!handler) throw new UnrecoverableError(`no handler for ${job.name}`);
+    let payload;
+    try {
+      payload = parsePayload(name, job.data);
+    } catch (err) {
+      // A payload that does not match its schema will never succeed: do not retry it.
+      throw new UnrecoverableError(
+        err instanceof ZodError ? `invalid payload: ${err.message}` : String(err),
+      );
+    }
+    await requestContext.run({ requestId: `job:${job.id ?? '?'}`, jobId: job.id }, () =>
+      handler(payload, job),
+    );
+  }
+
+  /**
+   * Drains: stop taking jobs, let jobs in hand finish within the shutdown
+   * timeout; jobs still running after that are released and picked up again
+   * by another worker once their lock expires.
+   */
+  async stop(): Promise<void> {
+    const workers = this.workers.splice(0);
+    if (!workers.length) return;
+    this.logger.log('draining: no new jobs, waiting for jobs in hand');
+    await Promise.all(workers.map((w) => w.pause(true).catch(() => undefined)));
+    const graceful = Promise.all(workers.map((w) => w.close()));
+    const timedOut = await Promise.race([
+      graceful.then(() => false),
+      new Promise<boolean>((resolve) =>
+        setTimeout(() => resolve(true), this.config.shutdownTimeoutMs).unref(),
+      ),
+    ]);
+    if (timedOut) {
+      this.logger.warn('shutdown timeout: handing unfinished jobs back to the queue');
+      await Promise.all(workers.map((w) => w.close(true)));
+    }
+  }
+}

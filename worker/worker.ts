@@ -1,0 +1,48 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import type { INestApplicationContext } from '@nestjs/common';
+import type { Logger as PinoLogger } from 'pino';
+import { AppConfig } from '../src/config/app-config.js';
+import { createRootLogger, PinoNestLogger } from '../src/common/logger.js';
+import { QueueService } from '../src/queue/queue.service.js';
+import { WorkerModule } from './worker.module.js';
+import { WorkerRuntime } from './worker-runtime.js';
+
+export interface RunningWorker {
+  app: INestApplicationContext;
+  runtime: WorkerRuntime;
+  /** Drains jobs in hand, then closes connections. */
+  stop(): Promise<void>;
+}
+
+/** Boots the worker (shared by worker/main.ts and tests). Throws if a job type has no handler. */
+export async function startWorker(config: AppConfig, logger?: PinoLogger): Promise<RunningWorker> {
+  const root = logger ?? createRootLogger(config.logLevel);
+  const app = await NestFactory.createApplicationContext(WorkerModule.forRoot(config), {
+    logger: new PinoNestLogger(root),
+  });
+  const runtime = app.get(WorkerRuntime);
+  try {
+    await runtime.start();
+  } catch (err) {
+    await app.close();
+    throw err;
+  }
+  // Housekeeping runs every minute; the fixed scheduler id keeps it to one across workers.
+  await app
+    .get(QueueService)
+    .queue('maintenance')
+    .upsertJobScheduler(
+      'maintenance.sweep',
+      { every: 60_000 },
+      { name: 'maintenance.sweep', data: {} },
+    );
+  return {
+    app,
+    runtime,
+    async stop() {
+      await runtime.stop();
+      await app.close();
+    },
+  };
+}
