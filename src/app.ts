@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import fastifyCookie from '@fastify/cookie';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
 import type { Logger as PinoLogger } from 'pino';
 import { ApiModule } from './app.module.js';
@@ -36,7 +37,10 @@ export async function createApiApp(
   const app = await NestFactory.create<NestFastifyApplication>(ApiModule.forRoot(config), adapter, {
     logger: new PinoNestLogger(root),
     bufferLogs: false,
+    // Webhook signatures (GitHub, Stripe) are computed over the exact bytes received.
+    rawBody: true,
   });
+  await app.register(fastifyCookie);
   const fastify = app.getHttpAdapter().getInstance();
   const metrics = app.get(MetricsService);
   const httpLog = root.child({ context: 'http' });
@@ -44,6 +48,10 @@ export async function createApiApp(
   // Everything that runs for this request runs inside its context, so any log line carries its id.
   fastify.addHook('onRequest', (req, reply, done) => {
     void reply.header('x-request-id', req.id);
+    // passport writes Express-style responses (its OAuth redirect); give Fastify replies those two methods.
+    const expressLike = reply as unknown as { setHeader(k: string, v: string): void; end(body?: string): void };
+    expressLike.setHeader = (k, v) => void reply.header(k, v);
+    expressLike.end = (body) => void reply.send(body);
     requestContext.run({ requestId: req.id }, done);
   });
   fastify.addHook('onResponse', (req, reply, done) => {

@@ -1,0 +1,70 @@
+import {
+  HttpStatus,
+  Injectable,
+  SetMetadata,
+  createParamDecorator,
+  type CanActivate,
+  type ExecutionContext,
+} from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { PrismaService } from '../database/prisma.service.js';
+import type { Membership, Organization } from '../generated/prisma/client.js';
+import { ProblemException, notFound } from '../common/problem.js';
+import type { Actor, AuthenticatedRequest } from '../auth/actor.js';
+import { can, type Permission } from './permissions.js';
+
+export interface OrgScope {
+  organization: Organization;
+  membership: Membership;
+  actor: Actor;
+}
+
+const REQUIRED_PERMISSION = 'mc:permission';
+/** The permission a route needs inside the organization named by its `:org` parameter. */
+export const RequirePermission = (permission: Permission): MethodDecorator =>
+  SetMetadata(REQUIRED_PERMISSION, permission);
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * Resolves `:org` (id or slug) for the signed-in user. Outsiders get 404 for
+ * everything in an organization, so they learn nothing about it; members
+ * whose role lacks the route's permission get 403.
+ */
+@Injectable()
+export class OrgAccessGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly prisma: PrismaService,
+  ) {}
+
+  async canActivate(ctx: ExecutionContext): Promise<boolean> {
+    const req = ctx
+      .switchToHttp()
+      .getRequest<AuthenticatedRequest & { params?: Record<string, string>; orgScope?: OrgScope }>();
+    const ref = req.params?.org;
+    if (ref === undefined || !req.actor) return true;
+    const permission = this.reflector.get<Permission | undefined>(REQUIRED_PERMISSION, ctx.getHandler()) ?? 'org:read';
+    const membership = await this.prisma.membership.findFirst({
+      where: { userId: req.actor.user.id, organization: UUID.test(ref) ? { id: ref } : { slug: ref } },
+      include: { organization: true },
+    });
+    if (!membership) throw notFound('Organization');
+    if (!can(membership.role, permission)) {
+      throw new ProblemException(
+        HttpStatus.FORBIDDEN,
+        'forbidden',
+        `Your role (${membership.role}) does not allow this: it needs ${permission}.`,
+      );
+    }
+    const { organization, ...rest } = membership;
+    req.orgScope = { organization, membership: rest, actor: req.actor };
+    return true;
+  }
+}
+
+export const CurrentOrg = createParamDecorator((_data: unknown, ctx: ExecutionContext): OrgScope => {
+  const scope = ctx.switchToHttp().getRequest<{ orgScope?: OrgScope }>().orgScope;
+  if (!scope) throw new Error('CurrentOrg used on a route without :org');
+  return scope;
+});

@@ -1,0 +1,2 @@
+// Fastify type augmentations used across the app (request.cookies, reply.setCookie).
+import '@fastify/cookie';
