@@ -5,10 +5,16 @@ import { DatabaseModule } from './database/database.module.js';
 import { QueueModule } from './queue/queue.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import { HealthModule } from './health/health.module.js';
+import { AuditModule } from './audit/audit.module.js';
+import { AuthModule } from './auth/auth.module.js';
+import { OrganizationsModule } from './organizations/organizations.module.js';
+import { ProjectsModule } from './projects/projects.module.js';
+import { DeploymentsModule } from './deployments/deployments.module.js';
+import { SchedulesModule } from './schedules/schedules.module.js';
 
 /** Modules shared by every entry point (API, worker, admin commands). */
 export function coreModules(config: AppConfig): DynamicModule['imports'] {
-  return [ConfigModule.forRoot(config), DatabaseModule, QueueModule];
+  return [ConfigModule.forRoot(config), DatabaseModule, QueueModule, AuditModule];
 }
 
 /** The HTTP API. */
@@ -17,7 +23,16 @@ export class ApiModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: ApiModule,
-      imports: [...(coreModules(config) ?? []), MetricsModule, HealthModule],
+      imports: [
+        ...(coreModules(config) ?? []),
+        MetricsModule,
+        HealthModule,
+        AuthModule,
+        OrganizationsModule,
+        ProjectsModule,
+        DeploymentsModule,
+        SchedulesModule,
+      ],
     };
   }
 }

@@ -37,6 +37,7 @@ export async function createApiApp(
   const app = await NestFactory.create<NestFastifyApplication>(ApiModule.forRoot(config), adapter, {
     logger: new PinoNestLogger(root),
     bufferLogs: false,
+    abortOnError: false,
     // Webhook signatures (GitHub, Stripe) are computed over the exact bytes received.
     rawBody: true,
   });

@@ -20,6 +20,7 @@ export async function startWorker(config: AppConfig, logger?: PinoLogger): Promi
   const root = logger ?? createRootLogger(config.logLevel);
   const app = await NestFactory.createApplicationContext(WorkerModule.forRoot(config), {
     logger: new PinoNestLogger(root),
+    abortOnError: false,
   });
   const runtime = app.get(WorkerRuntime);
   try {

@@ -256,7 +256,8 @@ export function installationObject(
 ) {
   const server = options.server ?? GITHUB_COM;
   const account = { ...installation.account, type: installation.account.type ?? 'Organization' };
-  const suspended = options.suspendedAt !== undefined ? !!options.suspendedAt : installation.suspended;
+  const suspended =
+    options.suspendedAt !== undefined ? !!options.suspendedAt : installation.suspended;
   return {
     id: installation.id,
     client_id: 'Iv23liFakeGitHubApp',
@@ -294,11 +295,7 @@ function installationRef(installationId: number) {
 // Webhook payloads
 
 export type InstallationAction =
-  | 'created'
-  | 'deleted'
-  | 'suspend'
-  | 'unsuspend'
-  | 'new_permissions_accepted';
+  'created' | 'deleted' | 'suspend' | 'unsuspend' | 'new_permissions_accepted';
 
 /** `installation` event. `repositories` are the ones the installation can access. */
 export function installationPayload(
@@ -507,9 +504,7 @@ export function pushPayload(options: PushInput) {
       name: sender.login,
       email: sender.email ?? `${sender.id}+${sender.login}@users.noreply.github.com`,
     },
-    ...(ownerType === 'Organization'
-      ? { organization: organizationObject(owner, server) }
-      : {}),
+    ...(ownerType === 'Organization' ? { organization: organizationObject(owner, server) } : {}),
     installation: installationRef(options.installationId),
     sender: accountObject(sender, server),
     created,

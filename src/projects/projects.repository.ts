@@ -1,0 +1,41 @@
+import { Injectable } from '@nestjs/common';
+import { PrismaService } from '../database/prisma.service.js';
+import type { Prisma, Project } from '../generated/prisma/client.js';
+import type { Cursor } from '../common/pagination.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const byRef = (ref: string): { id: string } | { slug: string } => (UUID.test(ref) ? { id: ref } : { slug: ref });
+
+/** Project data access; every method is scoped by organization id (a required argument). */
+@Injectable()
+export class ProjectsRepository {
+  constructor(private readonly prisma: PrismaService) {}
+
+  find(organizationId: string, ref: string): Promise<Project | null> {
+    return this.prisma.project.findFirst({ where: { organizationId, ...byRef(ref) } });
+  }
+
+  list(organizationId: string, take: number, namePrefix?: string, cursor?: Cursor): Promise<Project[]> {
+    return this.prisma.project.findMany({
+      where: {
+        organizationId,
+        ...(namePrefix ? { name: { startsWith: namePrefix, mode: 'insensitive' } } : {}),
+        ...(cursor ? { OR: [{ slug: { gt: cursor.k } }, { slug: cursor.k, id: { gt: cursor.id } }] } : {}),
+      },
+      orderBy: [{ slug: 'asc' }, { id: 'asc' }],
+      take,
+    });
+  }
+
+  create(organizationId: string, data: Omit<Prisma.ProjectUncheckedCreateInput, 'organizationId'>, db: Prisma.TransactionClient = this.prisma) {
+    return db.project.create({ data: { ...data, organizationId } });
+  }
+
+  update(organizationId: string, id: string, data: Prisma.ProjectUncheckedUpdateInput, db: Prisma.TransactionClient = this.prisma) {
+    return db.project.update({ where: { id, organizationId }, data });
+  }
+
+  delete(organizationId: string, id: string, db: Prisma.TransactionClient = this.prisma) {
+    return db.project.delete({ where: { id, organizationId } });
+  }
+}

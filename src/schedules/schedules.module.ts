@@ -1,0 +1,12 @@
+import { Module } from '@nestjs/common';
+import { DeploymentsModule } from '../deployments/deployments.module.js';
+import { SchedulesController } from './schedules.controller.js';
+import { SchedulesService } from './schedules.service.js';
+
+@Module({
+  imports: [DeploymentsModule],
+  controllers: [SchedulesController],
+  providers: [SchedulesService],
+  exports: [SchedulesService],
+})
+export class SchedulesModule {}
