@@ -50,7 +50,10 @@ export async function createApiApp(
   fastify.addHook('onRequest', (req, reply, done) => {
     void reply.header('x-request-id', req.id);
     // passport writes Express-style responses (its OAuth redirect); give Fastify replies those two methods.
-    const expressLike = reply as unknown as { setHeader(k: string, v: string): void; end(body?: string): void };
+    const expressLike = reply as unknown as {
+      setHeader(k: string, v: string): void;
+      end(body?: string): void;
+    };
     expressLike.setHeader = (k, v) => void reply.header(k, v);
     expressLike.end = (body) => void reply.send(body);
     requestContext.run({ requestId: req.id }, done);

@@ -28,8 +28,10 @@ export const CurrentActor = createParamDecorator((_data: unknown, ctx: Execution
   return actor;
 });
 
-export const Origin = createParamDecorator((_data: unknown, ctx: ExecutionContext): RequestOrigin => {
-  const req = ctx.switchToHttp().getRequest<AuthenticatedRequest>();
-  const ua = req.headers['user-agent'];
-  return { ip: req.ip, userAgent: typeof ua === 'string' ? ua : undefined };
-});
+export const Origin = createParamDecorator(
+  (_data: unknown, ctx: ExecutionContext): RequestOrigin => {
+    const req = ctx.switchToHttp().getRequest<AuthenticatedRequest>();
+    const ua = req.headers['user-agent'];
+    return { ip: req.ip, userAgent: typeof ua === 'string' ? ua : undefined };
+  },
+);

@@ -1,4 +1,14 @@
-import { Controller, Delete, Get, HttpCode, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
+import {
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Post,
+  Query,
+  Req,
+  Res,
+  UseGuards,
+} from '@nestjs/common';
 import { ApiExcludeEndpoint, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
@@ -12,14 +22,26 @@ import { AuthService, type GithubIdentity } from './auth.service.js';
 import { SESSION_COOKIE } from './credentials.js';
 import { GithubAuthGuard } from './github-auth.guard.js';
 import { SignedStateStore } from './github.strategy.js';
-import { cliLoginQuery, createTokenBody, createdTokenOut, devLoginBody, tokenOut, userOut } from './auth.schemas.js';
+import {
+  cliLoginQuery,
+  createTokenBody,
+  createdTokenOut,
+  devLoginBody,
+  tokenOut,
+  userOut,
+} from './auth.schemas.js';
 import { presentToken, presentUser } from './presenters.js';
 import { HttpStatus } from '@nestjs/common';
 import { escapeHtml, htmlPage } from '../common/html.js';
 
 /** Only same-site relative paths may be returned to after sign-in (no open redirects). */
 const safeReturnTo = (value: unknown): string =>
-  typeof value === 'string' && value.startsWith('/') && !value.startsWith('//') && !value.includes('\\') ? value : '/';
+  typeof value === 'string' &&
+  value.startsWith('/') &&
+  !value.startsWith('//') &&
+  !value.includes('\\')
+    ? value
+    : '/';
 
 @ApiTags('auth')
 @Controller()
@@ -46,7 +68,8 @@ export class AuthController {
     @Req() req: FastifyRequest & { user?: GithubIdentity },
     @Res() reply: FastifyReply,
   ): Promise<void> {
-    if (!req.user) throw new ProblemException(HttpStatus.UNAUTHORIZED, 'sign-in-failed', 'Sign-in failed');
+    if (!req.user)
+      throw new ProblemException(HttpStatus.UNAUTHORIZED, 'sign-in-failed', 'Sign-in failed');
     const user = await this.auth.upsertGithubUser(req.user);
     const intent = this.stateStore.intentOf((req.query as Record<string, unknown>).state);
     await this.startSession(reply, user.id);
@@ -56,7 +79,10 @@ export class AuthController {
   @Public()
   @Get('login')
   @ApiExcludeEndpoint()
-  async loginPage(@Query('return_to') returnTo: unknown, @Res() reply: FastifyReply): Promise<void> {
+  async loginPage(
+    @Query('return_to') returnTo: unknown,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
     const target = safeReturnTo(returnTo);
     const github = this.config.auth.githubOAuth
       ? `<p><a class="button" href="/auth/github?return_to=${encodeURIComponent(target)}">Sign in with GitHub</a></p>`
@@ -66,14 +92,20 @@ export class AuthController {
          <label>Development sign-in, as GitHub login <input name="login" required pattern="[A-Za-z0-9-]+"></label>
          <button type="submit">Sign in</button></form>`
       : '';
-    await reply.type('text/html').send(htmlPage('Sign in', `<h1>Sign in to meltano-cloud</h1>${github}${dev}`));
+    await reply
+      .type('text/html')
+      .send(htmlPage('Sign in', `<h1>Sign in to meltano-cloud</h1>${github}${dev}`));
   }
 
   @Public()
   @Post('auth/dev-login')
   @HttpCode(200)
   @ApiOperation({ summary: 'Development sign-in (refused when NODE_ENV=production)' })
-  @ZodResponse(200, z.object({ user: userOut, csrf_token: z.string() }), 'Signed in; session cookie set')
+  @ZodResponse(
+    200,
+    z.object({ user: userOut, csrf_token: z.string() }),
+    'Signed in; session cookie set',
+  )
   async devLogin(
     @ZodBody(devLoginBody, { login: 'octocat' }) body: z.infer<typeof devLoginBody>,
     @Req() req: FastifyRequest,
@@ -134,13 +166,29 @@ export class AuthController {
     @Req() req: FastifyRequest & AuthenticatedRequest,
     @Res() reply: FastifyReply,
   ): Promise<void> {
-    const form = new ZodValidationPipe(cliLoginQuery.extend({ csrf_token: z.string() }), 'body').transform(req.body);
+    const form = new ZodValidationPipe(
+      cliLoginQuery.extend({ csrf_token: z.string() }),
+      'body',
+    ).transform(req.body);
     const actor = req.actor;
-    if (!actor || actor.via !== 'session' || !actor.csrfToken || !safeEqual(form.csrf_token, actor.csrfToken)) {
-      throw new ProblemException(HttpStatus.FORBIDDEN, 'csrf', 'Open the authorization page again from the CLI.');
+    if (
+      !actor ||
+      actor.via !== 'session' ||
+      !actor.csrfToken ||
+      !safeEqual(form.csrf_token, actor.csrfToken)
+    ) {
+      throw new ProblemException(
+        HttpStatus.FORBIDDEN,
+        'csrf',
+        'Open the authorization page again from the CLI.',
+      );
     }
     const ua = req.headers['user-agent'];
-    const { token } = await this.auth.createApiToken(actor.user.id, `CLI sign-in (${String(ua ?? 'browser').slice(0, 60)})`, 90);
+    const { token } = await this.auth.createApiToken(
+      actor.user.id,
+      `CLI sign-in (${String(ua ?? 'browser').slice(0, 60)})`,
+      90,
+    );
     const target = new URL(form.callback);
     target.searchParams.set('token', token);
     target.searchParams.set('state', form.state);
@@ -149,7 +197,9 @@ export class AuthController {
 
   @Get('me')
   @ApiTags('me')
-  @ApiOperation({ summary: 'The signed-in user, their organizations and (for browser sessions) the CSRF token' })
+  @ApiOperation({
+    summary: 'The signed-in user, their organizations and (for browser sessions) the CSRF token',
+  })
   async me(@CurrentActor() actor: Actor) {
     return {
       user: presentUser(actor.user),
@@ -168,13 +218,20 @@ export class AuthController {
 
   @Post('me/tokens')
   @ApiTags('me')
-  @ApiOperation({ summary: 'Create a personal API token; its value is shown only in this response' })
+  @ApiOperation({
+    summary: 'Create a personal API token; its value is shown only in this response',
+  })
   @ZodResponse(201, createdTokenOut, 'Created')
   async createToken(
     @CurrentActor() actor: Actor,
-    @ZodBody(createTokenBody, { name: 'ci', expires_in_days: 90 }) body: z.infer<typeof createTokenBody>,
+    @ZodBody(createTokenBody, { name: 'ci', expires_in_days: 90 })
+    body: z.infer<typeof createTokenBody>,
   ) {
-    const { token, row } = await this.auth.createApiToken(actor.user.id, body.name, body.expires_in_days);
+    const { token, row } = await this.auth.createApiToken(
+      actor.user.id,
+      body.name,
+      body.expires_in_days,
+    );
     return { ...presentToken(row), token };
   }
 
@@ -182,7 +239,10 @@ export class AuthController {
   @ApiTags('me')
   @HttpCode(204)
   @ApiOperation({ summary: 'Revoke a token' })
-  async revokeToken(@CurrentActor() actor: Actor, @ZodParam('tokenId', z.uuid()) tokenId: string): Promise<void> {
+  async revokeToken(
+    @CurrentActor() actor: Actor,
+    @ZodParam('tokenId', z.uuid()) tokenId: string,
+  ): Promise<void> {
     await this.auth.revokeApiToken(actor.user.id, tokenId);
   }
 

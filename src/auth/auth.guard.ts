@@ -30,7 +30,9 @@ export class AuthGuard implements CanActivate {
     const req = ctx.switchToHttp().getRequest<FastifyRequest & AuthenticatedRequest>();
     const reply = ctx.switchToHttp().getResponse<FastifyReply>();
     const route = req.routeOptions.url ?? '';
-    const isPublic = this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [ctx.getHandler(), ctx.getClass()]) ?? false;
+    const isPublic =
+      this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [ctx.getHandler(), ctx.getClass()]) ??
+      false;
     if (!UNLIMITED_ROUTES.has(route)) await this.limit(reply, `ip:${req.ip}`);
 
     const authorization = req.headers.authorization;

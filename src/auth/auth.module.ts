@@ -15,12 +15,17 @@ import { OrgAccessGuard } from '../organizations/org-access.js';
   providers: [
     AuthService,
     RateLimiter,
-    { provide: SignedStateStore, inject: [AppConfig], useFactory: (c: AppConfig) => new SignedStateStore(c.auth.sessionSecret) },
+    {
+      provide: SignedStateStore,
+      inject: [AppConfig],
+      useFactory: (c: AppConfig) => new SignedStateStore(c.auth.sessionSecret),
+    },
     // The strategy registers itself with passport only when GitHub sign-in is configured.
     {
       provide: GithubStrategy,
       inject: [AppConfig, SignedStateStore],
-      useFactory: (c: AppConfig, s: SignedStateStore) => (c.auth.githubOAuth ? new GithubStrategy(c, s) : null),
+      useFactory: (c: AppConfig, s: SignedStateStore) =>
+        c.auth.githubOAuth ? new GithubStrategy(c, s) : null,
     },
     // Order matters: who you are, then what you may do in the organization.
     { provide: APP_GUARD, useClass: AuthGuard },

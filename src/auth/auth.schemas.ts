@@ -4,22 +4,29 @@ export const devLoginBody = z.strictObject({
   login: z
     .string()
     .trim()
-    .regex(/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$/, 'must look like a GitHub login (letters, digits, dashes)'),
+    .regex(
+      /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$/,
+      'must look like a GitHub login (letters, digits, dashes)',
+    ),
   return_to: z.string().max(2000).optional(),
 });
 
 export const createTokenBody = z.strictObject({
   name: z.string().trim().min(1, 'must not be empty').max(100),
-  expires_in_days: z.number().int().min(1).max(3650).optional().describe('Omit for a token that does not expire'),
+  expires_in_days: z
+    .number()
+    .int()
+    .min(1)
+    .max(3650)
+    .optional()
+    .describe('Omit for a token that does not expire'),
 });
 
 export const cliLoginQuery = z.object({
-  callback: z
-    .url()
-    .refine((v) => {
-      const u = new URL(v);
-      return u.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(u.hostname);
-    }, 'must be an http://127.0.0.1:<port>/... or http://localhost:<port>/... URL'),
+  callback: z.url().refine((v) => {
+    const u = new URL(v);
+    return u.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(u.hostname);
+  }, 'must be an http://127.0.0.1:<port>/... or http://localhost:<port>/... URL'),
   state: z.string().min(8, 'must be at least 8 characters').max(200),
 });
 
@@ -41,4 +48,6 @@ export const tokenOut = z.object({
   created_at: z.string(),
 });
 
-export const createdTokenOut = tokenOut.extend({ token: z.string().describe('Shown once; store it now') });
+export const createdTokenOut = tokenOut.extend({
+  token: z.string().describe('Shown once; store it now'),
+});

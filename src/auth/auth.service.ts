@@ -3,7 +3,13 @@ import { PrismaService } from '../database/prisma.service.js';
 import type { ApiToken, User } from '../generated/prisma/client.js';
 import { notFound } from '../common/problem.js';
 import type { Actor } from './actor.js';
-import { SESSION_TTL_MS, TOKEN_PREFIX, hashToken, newSecretToken, visiblePrefix } from './credentials.js';
+import {
+  SESSION_TTL_MS,
+  TOKEN_PREFIX,
+  hashToken,
+  newSecretToken,
+  visiblePrefix,
+} from './credentials.js';
 
 export interface GithubIdentity {
   id: number | string;
@@ -44,7 +50,10 @@ export class AuthService {
   async upsertDevUser(login: string): Promise<User> {
     const existing = await this.prisma.user.findUnique({ where: { login } });
     const user = existing
-      ? await this.prisma.user.update({ where: { id: existing.id }, data: { lastLoginAt: new Date() } })
+      ? await this.prisma.user.update({
+          where: { id: existing.id },
+          data: { lastLoginAt: new Date() },
+        })
       : await this.prisma.user.create({ data: { login, name: login, lastLoginAt: new Date() } });
     await this.acceptInvitations(user);
     return user;
@@ -58,8 +67,14 @@ export class AuthService {
     for (const invitation of invitations) {
       await this.prisma.$transaction([
         this.prisma.membership.upsert({
-          where: { organizationId_userId: { organizationId: invitation.organizationId, userId: user.id } },
-          create: { organizationId: invitation.organizationId, userId: user.id, role: invitation.role },
+          where: {
+            organizationId_userId: { organizationId: invitation.organizationId, userId: user.id },
+          },
+          create: {
+            organizationId: invitation.organizationId,
+            userId: user.id,
+            role: invitation.role,
+          },
           update: {},
         }),
         this.prisma.invitation.delete({ where: { id: invitation.id } }),
@@ -67,11 +82,15 @@ export class AuthService {
     }
   }
 
-  async createSession(userId: string): Promise<{ token: string; csrfToken: string; expiresAt: Date }> {
+  async createSession(
+    userId: string,
+  ): Promise<{ token: string; csrfToken: string; expiresAt: Date }> {
     const token = newSecretToken();
     const csrfToken = newSecretToken();
     const expiresAt = new Date(Date.now() + SESSION_TTL_MS);
-    await this.prisma.session.create({ data: { userId, tokenHash: hashToken(token), csrfToken, expiresAt } });
+    await this.prisma.session.create({
+      data: { userId, tokenHash: hashToken(token), csrfToken, expiresAt },
+    });
     return { token, csrfToken, expiresAt };
   }
 
@@ -85,16 +104,27 @@ export class AuthService {
       include: { user: true },
     });
     if (!session || session.expiresAt < new Date()) return null;
-    return { user: session.user, via: 'session', sessionId: session.id, csrfToken: session.csrfToken };
+    return {
+      user: session.user,
+      via: 'session',
+      sessionId: session.id,
+      csrfToken: session.csrfToken,
+    };
   }
 
   async actorFromApiToken(token: string): Promise<Actor | null> {
     if (!token.startsWith(TOKEN_PREFIX)) return null;
-    const row = await this.prisma.apiToken.findUnique({ where: { tokenHash: hashToken(token) }, include: { user: true } });
+    const row = await this.prisma.apiToken.findUnique({
+      where: { tokenHash: hashToken(token) },
+      include: { user: true },
+    });
     if (!row || row.revokedAt || (row.expiresAt && row.expiresAt < new Date())) return null;
     // last_used_at at minute precision is enough and avoids a write per request.
     if (!row.lastUsedAt || Date.now() - row.lastUsedAt.getTime() > 60_000) {
-      await this.prisma.apiToken.update({ where: { id: row.id }, data: { lastUsedAt: new Date() } });
+      await this.prisma.apiToken.update({
+        where: { id: row.id },
+        data: { lastUsedAt: new Date() },
+      });
     }
     return { user: row.user, via: 'token', tokenId: row.id };
   }
@@ -118,7 +148,10 @@ export class AuthService {
   }
 
   listApiTokens(userId: string): Promise<ApiToken[]> {
-    return this.prisma.apiToken.findMany({ where: { userId, revokedAt: null }, orderBy: { createdAt: 'desc' } });
+    return this.prisma.apiToken.findMany({
+      where: { userId, revokedAt: null },
+      orderBy: { createdAt: 'desc' },
+    });
   }
 
   async revokeApiToken(userId: string, tokenId: string): Promise<void> {

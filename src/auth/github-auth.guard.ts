@@ -15,19 +15,26 @@ export class GithubAuthGuard extends AuthGuard('github') {
 
   override async canActivate(ctx: ExecutionContext): Promise<boolean> {
     if (!this.config.auth.githubOAuth) {
-      throw new ProblemException(HttpStatus.NOT_FOUND, 'not-configured', 'GitHub sign-in is not configured here.');
+      throw new ProblemException(
+        HttpStatus.NOT_FOUND,
+        'not-configured',
+        'GitHub sign-in is not configured here.',
+      );
     }
     const req = ctx.switchToHttp().getRequest<OAuthRequest>();
     if (typeof req.query.code !== 'string') {
       // Starting the flow: bind the state to this browser with a nonce cookie.
       req.oauthNonce = randomBytes(16).toString('base64url');
-      void ctx.switchToHttp().getResponse<FastifyReply>().setCookie(OAUTH_NONCE_COOKIE, req.oauthNonce, {
-        httpOnly: true,
-        sameSite: 'lax',
-        secure: this.config.isProduction,
-        path: '/auth',
-        maxAge: 600,
-      });
+      void ctx
+        .switchToHttp()
+        .getResponse<FastifyReply>()
+        .setCookie(OAUTH_NONCE_COOKIE, req.oauthNonce, {
+          httpOnly: true,
+          sameSite: 'lax',
+          secure: this.config.isProduction,
+          path: '/auth',
+          maxAge: 600,
+        });
     }
     return (await super.canActivate(ctx)) as boolean;
   }
@@ -41,7 +48,8 @@ export class GithubAuthGuard extends AuthGuard('github') {
   override handleRequest<T>(err: unknown, user: T, info: unknown): T {
     if (err || !user) {
       const message =
-        (info as { message?: string } | undefined)?.message ?? (err instanceof Error ? err.message : 'Sign-in failed');
+        (info as { message?: string } | undefined)?.message ??
+        (err instanceof Error ? err.message : 'Sign-in failed');
       throw new ProblemException(HttpStatus.UNAUTHORIZED, 'sign-in-failed', message);
     }
     return user;

@@ -26,7 +26,12 @@ export interface SignInIntent {
 export class SignedStateStore {
   constructor(private readonly secret: Buffer) {}
 
-  store(req: OAuthRequest, appState: unknown, _meta: unknown, cb: (err: Error | null, state?: string) => void): void {
+  store(
+    req: OAuthRequest,
+    appState: unknown,
+    _meta: unknown,
+    cb: (err: Error | null, state?: string) => void,
+  ): void {
     if (!req.oauthNonce) return cb(new Error('sign-in nonce missing'));
     cb(null, signPayload(this.secret, { n: req.oauthNonce, s: appState ?? null }, 600));
   }
@@ -40,14 +45,19 @@ export class SignedStateStore {
     const payload = verifyPayload<{ n: string; s: unknown }>(this.secret, state);
     const nonce = req.cookies[OAUTH_NONCE_COOKIE];
     if (!payload || !nonce || !safeEqual(payload.n, nonce)) {
-      return cb(null, false, { message: 'The sign-in link expired or was started in another browser. Try again.' });
+      return cb(null, false, {
+        message: 'The sign-in link expired or was started in another browser. Try again.',
+      });
     }
     cb(null, true, payload.s);
   }
 
   /** Reads the intent back on the callback (the signature was checked by verify()). */
   intentOf(state: unknown): SignInIntent {
-    const payload = typeof state === 'string' ? verifyPayload<{ s: SignInIntent | null }>(this.secret, state) : null;
+    const payload =
+      typeof state === 'string'
+        ? verifyPayload<{ s: SignInIntent | null }>(this.secret, state)
+        : null;
     return payload?.s ?? {};
   }
 }
@@ -75,7 +85,7 @@ export class GithubStrategy extends PassportStrategy(Strategy, 'github') {
     const json = (profile as Profile & { _json?: Record<string, unknown> })._json ?? {};
     return {
       id: profile.id,
-      login: profile.username ?? String(json.login ?? ''),
+      login: profile.username ?? (typeof json.login === 'string' ? json.login : ''),
       name: profile.displayName || (typeof json.name === 'string' ? json.name : null),
       email: typeof json.email === 'string' ? json.email : null,
       avatarUrl: typeof json.avatar_url === 'string' ? json.avatar_url : null,

@@ -1,15 +1,22 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
 /** Compact signed, expiring payloads (OAuth state, install state, CLI sign-in state). */
-export function signPayload(secret: Buffer, payload: Record<string, unknown>, ttlSeconds: number): string {
-  const body = Buffer.from(JSON.stringify({ ...payload, exp: Math.floor(Date.now() / 1000) + ttlSeconds })).toString(
-    'base64url',
-  );
+export function signPayload(
+  secret: Buffer,
+  payload: Record<string, unknown>,
+  ttlSeconds: number,
+): string {
+  const body = Buffer.from(
+    JSON.stringify({ ...payload, exp: Math.floor(Date.now() / 1000) + ttlSeconds }),
+  ).toString('base64url');
   const sig = createHmac('sha256', secret).update(body).digest('base64url');
   return `${body}.${sig}`;
 }
 
-export function verifyPayload<T extends Record<string, unknown>>(secret: Buffer, token: string | undefined): T | null {
+export function verifyPayload<T extends Record<string, unknown>>(
+  secret: Buffer,
+  token: string | undefined,
+): T | null {
   if (!token) return null;
   const [body, sig] = token.split('.');
   if (!body || !sig) return null;

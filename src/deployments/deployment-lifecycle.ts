@@ -9,7 +9,11 @@ import type { Deployment } from '../generated/prisma/client.js';
  */
 @Injectable()
 export class DeploymentLifecycle {
-  async deploymentChanged(_deployment: Deployment, _userId: string | null, _trigger: 'create' | 'manual'): Promise<void> {}
+  async deploymentChanged(
+    _deployment: Deployment,
+    _userId: string | null,
+    _trigger: 'create' | 'manual',
+  ): Promise<void> {}
   async schedulesChanged(_deployment: Deployment): Promise<void> {}
   async deploymentDeleted(_deployment: Deployment): Promise<void> {}
 }

@@ -10,7 +10,12 @@ import { CurrentOrg, RequirePermission, type OrgScope } from '../organizations/o
 import { ProjectsService } from '../projects/projects.service.js';
 import { DeploymentsRepository } from './deployments.repository.js';
 import { DeploymentsService } from './deployments.service.js';
-import { createDeploymentBody, deploymentOut, listDeploymentsQuery, updateDeploymentBody } from './deployments.schemas.js';
+import {
+  createDeploymentBody,
+  deploymentOut,
+  listDeploymentsQuery,
+  updateDeploymentBody,
+} from './deployments.schemas.js';
 
 export const presentDeployment = (d: Deployment) => ({
   id: d.id,
@@ -71,7 +76,9 @@ export class DeploymentsController {
 
   @Post()
   @RequirePermission('deployment:write')
-  @ApiOperation({ summary: 'Create a deployment: a Meltano environment and a git branch (admin); deploys it' })
+  @ApiOperation({
+    summary: 'Create a deployment: a Meltano environment and a git branch (admin); deploys it',
+  })
   @ZodResponse(201, deploymentOut, 'Created')
   async create(
     @ZodParam('org', refParam) _org: string,
@@ -100,12 +107,17 @@ export class DeploymentsController {
     @ZodParam('deployment', refParam) ref: string,
     @CurrentOrg() scope: OrgScope,
   ) {
-    return presentDeployment((await this.service.get(scope.organization.id, projectRef, ref)).deployment);
+    return presentDeployment(
+      (await this.service.get(scope.organization.id, projectRef, ref)).deployment,
+    );
   }
 
   @Patch(':deployment')
   @RequirePermission('deployment:write')
-  @ApiOperation({ summary: 'Change environment, branch or run settings (admin); a new environment or branch redeploys' })
+  @ApiOperation({
+    summary:
+      'Change environment, branch or run settings (admin); a new environment or branch redeploys',
+  })
   @ZodResponse(200, deploymentOut, 'Updated')
   async update(
     @ZodParam('org', refParam) _org: string,
@@ -113,7 +125,8 @@ export class DeploymentsController {
     @ZodParam('deployment', refParam) ref: string,
     @CurrentOrg() scope: OrgScope,
     @Origin() origin: RequestOrigin,
-    @ZodBody(updateDeploymentBody, { branch: 'release' }) body: z.infer<typeof updateDeploymentBody>,
+    @ZodBody(updateDeploymentBody, { branch: 'release' })
+    body: z.infer<typeof updateDeploymentBody>,
   ) {
     return presentDeployment(
       await this.service.update(scope, origin, projectRef, ref, {
@@ -127,7 +140,9 @@ export class DeploymentsController {
   @Delete(':deployment')
   @HttpCode(204)
   @RequirePermission('deployment:write')
-  @ApiOperation({ summary: 'Delete a deployment: disables its schedules, cancels its queued runs (admin)' })
+  @ApiOperation({
+    summary: 'Delete a deployment: disables its schedules, cancels its queued runs (admin)',
+  })
   async remove(
     @ZodParam('org', refParam) _org: string,
     @ZodParam('project', refParam) projectRef: string,

@@ -10,7 +10,9 @@ export class DeploymentsRepository {
   constructor(private readonly prisma: PrismaService) {}
 
   find(organizationId: string, projectId: string, ref: string): Promise<Deployment | null> {
-    return this.prisma.deployment.findFirst({ where: { organizationId, projectId, ...byRef(ref) } });
+    return this.prisma.deployment.findFirst({
+      where: { organizationId, projectId, ...byRef(ref) },
+    });
   }
 
   findById(organizationId: string, id: string): Promise<Deployment | null> {
@@ -28,20 +30,33 @@ export class DeploymentsRepository {
       where: {
         organizationId,
         projectId,
-        ...(filter.namePrefix ? { name: { startsWith: filter.namePrefix, mode: 'insensitive' } } : {}),
+        ...(filter.namePrefix
+          ? { name: { startsWith: filter.namePrefix, mode: 'insensitive' } }
+          : {}),
         ...(filter.status ? { status: filter.status } : {}),
-        ...(cursor ? { OR: [{ slug: { gt: cursor.k } }, { slug: cursor.k, id: { gt: cursor.id } }] } : {}),
+        ...(cursor
+          ? { OR: [{ slug: { gt: cursor.k } }, { slug: cursor.k, id: { gt: cursor.id } }] }
+          : {}),
       },
       orderBy: [{ slug: 'asc' }, { id: 'asc' }],
       take,
     });
   }
 
-  create(organizationId: string, data: Omit<Prisma.DeploymentUncheckedCreateInput, 'organizationId'>, db: Prisma.TransactionClient = this.prisma) {
+  create(
+    organizationId: string,
+    data: Omit<Prisma.DeploymentUncheckedCreateInput, 'organizationId'>,
+    db: Prisma.TransactionClient = this.prisma,
+  ) {
     return db.deployment.create({ data: { ...data, organizationId } });
   }
 
-  update(organizationId: string, id: string, data: Prisma.DeploymentUncheckedUpdateInput, db: Prisma.TransactionClient = this.prisma) {
+  update(
+    organizationId: string,
+    id: string,
+    data: Prisma.DeploymentUncheckedUpdateInput,
+    db: Prisma.TransactionClient = this.prisma,
+  ) {
     return db.deployment.update({ where: { id, organizationId }, data });
   }
 }

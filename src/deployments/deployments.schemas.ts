@@ -10,6 +10,7 @@ export const branchName = z
   .max(250)
   .refine(
     (b) =>
+      // eslint-disable-next-line no-control-regex -- git forbids control characters in ref names
       !/[\s~^:?*[\\\x00-\x1f\x7f]/.test(b) &&
       !b.includes('..') &&
       !b.includes('@{') &&
@@ -29,11 +30,25 @@ export const environmentName = z
   .regex(/^[A-Za-z0-9_.-]{1,100}$/, 'must be a Meltano environment name (letters, digits, _ . -)');
 
 const settings = {
-  run_timeout_seconds: z.number().int().min(60).max(7 * 24 * 3600).optional(),
+  run_timeout_seconds: z
+    .number()
+    .int()
+    .min(60)
+    .max(7 * 24 * 3600)
+    .optional(),
   max_concurrent_runs: z.number().int().min(1).max(100).optional(),
-  concurrency_policy: z.enum(['skip', 'queue']).optional().describe('When a tick arrives while the schedule is still running'),
-  missed_run_policy: z.enum(['skip', 'run_once']).optional().describe('Ticks missed while no worker ran'),
-  spread_schedules: z.boolean().optional().describe('Delay each schedule by a stable offset (up to 7 min)'),
+  concurrency_policy: z
+    .enum(['skip', 'queue'])
+    .optional()
+    .describe('When a tick arrives while the schedule is still running'),
+  missed_run_policy: z
+    .enum(['skip', 'run_once'])
+    .optional()
+    .describe('Ticks missed while no worker ran'),
+  spread_schedules: z
+    .boolean()
+    .optional()
+    .describe('Delay each schedule by a stable offset (up to 7 min)'),
 };
 
 export const createDeploymentBody = z.strictObject({
@@ -44,7 +59,11 @@ export const createDeploymentBody = z.strictObject({
 });
 
 export const updateDeploymentBody = z
-  .strictObject({ environment: environmentName.optional(), branch: branchName.optional(), ...settings })
+  .strictObject({
+    environment: environmentName.optional(),
+    branch: branchName.optional(),
+    ...settings,
+  })
   .refine((b) => Object.keys(b).length > 0, 'send at least one field');
 
 export const listDeploymentsQuery = z.object({

@@ -34,7 +34,11 @@ export class DeploymentsService {
     private readonly lifecycle: DeploymentLifecycle,
   ) {}
 
-  async get(organizationId: string, projectRef: string, ref: string): Promise<{ project: Project; deployment: Deployment }> {
+  async get(
+    organizationId: string,
+    projectRef: string,
+    ref: string,
+  ): Promise<{ project: Project; deployment: Deployment }> {
     const project = await this.projects.get(organizationId, projectRef);
     const deployment = await this.deployments.find(organizationId, project.id, ref);
     if (!deployment) throw notFound('Deployment');
@@ -83,7 +87,18 @@ export class DeploymentsService {
           },
           tx,
         );
-        await this.audit.record(orgId, scope.actor, origin, { action: 'deployment.create', resourceType: 'deployment', resourceId: created.id, details: { name: input.name, environment: input.environment, branch: input.branch } }, tx);
+        await this.audit.record(
+          orgId,
+          scope.actor,
+          origin,
+          {
+            action: 'deployment.create',
+            resourceType: 'deployment',
+            resourceId: created.id,
+            details: { name: input.name, environment: input.environment, branch: input.branch },
+          },
+          tx,
+        );
         return created;
       });
     } catch (err) {
@@ -103,14 +118,28 @@ export class DeploymentsService {
     origin: RequestOrigin,
     projectRef: string,
     ref: string,
-    input: { environment?: string | undefined; branch?: string | undefined } & DeploymentSettingsInput,
+    input: {
+      environment?: string | undefined;
+      branch?: string | undefined;
+    } & DeploymentSettingsInput,
   ): Promise<Deployment> {
     const orgId = scope.organization.id;
     const { deployment } = await this.get(orgId, projectRef, ref);
     this.checkTimeout(scope, input.runTimeoutSeconds);
     const updated = await this.prisma.$transaction(async (tx) => {
       const row = await this.deployments.update(orgId, deployment.id, defined({ ...input }), tx);
-      await this.audit.record(orgId, scope.actor, origin, { action: 'deployment.update', resourceType: 'deployment', resourceId: deployment.id, details: defined({ ...input }) }, tx);
+      await this.audit.record(
+        orgId,
+        scope.actor,
+        origin,
+        {
+          action: 'deployment.update',
+          resourceType: 'deployment',
+          resourceId: deployment.id,
+          details: defined({ ...input }),
+        },
+        tx,
+      );
       return row;
     });
     // A different environment or branch means a different meltano.yml reading: redeploy.
@@ -126,23 +155,48 @@ export class DeploymentsService {
   }
 
   /** Disables the schedules, cancels queued runs, then deletes (refused while a run is in progress). */
-  async delete(scope: OrgScope, origin: RequestOrigin, projectRef: string, ref: string): Promise<void> {
+  async delete(
+    scope: OrgScope,
+    origin: RequestOrigin,
+    projectRef: string,
+    ref: string,
+  ): Promise<void> {
     const orgId = scope.organization.id;
     const { deployment } = await this.get(orgId, projectRef, ref);
     await this.prisma.$transaction(async (tx) => {
-      await tx.schedule.updateMany({ where: { organizationId: orgId, deploymentId: deployment.id }, data: { enabled: false } });
+      await tx.schedule.updateMany({
+        where: { organizationId: orgId, deploymentId: deployment.id },
+        data: { enabled: false },
+      });
       await tx.run.updateMany({
         where: { organizationId: orgId, deploymentId: deployment.id, status: 'queued' },
         data: { status: 'cancelled', statusReason: 'deployment deleted', finishedAt: new Date() },
       });
       const inProgress = await tx.run.count({
-        where: { organizationId: orgId, deploymentId: deployment.id, status: { in: ['starting', 'running'] } },
+        where: {
+          organizationId: orgId,
+          deploymentId: deployment.id,
+          status: { in: ['starting', 'running'] },
+        },
       });
       if (inProgress) {
-        throw conflict(`The deployment has ${inProgress} run(s) in progress. Cancel them, then delete it.`);
+        throw conflict(
+          `The deployment has ${inProgress} run(s) in progress. Cancel them, then delete it.`,
+        );
       }
       await tx.deployment.delete({ where: { id: deployment.id, organizationId: orgId } });
-      await this.audit.record(orgId, scope.actor, origin, { action: 'deployment.delete', resourceType: 'deployment', resourceId: deployment.id, details: { name: deployment.name } }, tx);
+      await this.audit.record(
+        orgId,
+        scope.actor,
+        origin,
+        {
+          action: 'deployment.delete',
+          resourceType: 'deployment',
+          resourceId: deployment.id,
+          details: { name: deployment.name },
+        },
+        tx,
+      );
     });
     await this.lifecycle.deploymentDeleted(deployment);
   }

@@ -41,12 +41,19 @@ export class OrgAccessGuard implements CanActivate {
   async canActivate(ctx: ExecutionContext): Promise<boolean> {
     const req = ctx
       .switchToHttp()
-      .getRequest<AuthenticatedRequest & { params?: Record<string, string>; orgScope?: OrgScope }>();
+      .getRequest<
+        AuthenticatedRequest & { params?: Record<string, string>; orgScope?: OrgScope }
+      >();
     const ref = req.params?.org;
     if (ref === undefined || !req.actor) return true;
-    const permission = this.reflector.get<Permission | undefined>(REQUIRED_PERMISSION, ctx.getHandler()) ?? 'org:read';
+    const permission =
+      this.reflector.get<Permission | undefined>(REQUIRED_PERMISSION, ctx.getHandler()) ??
+      'org:read';
     const membership = await this.prisma.membership.findFirst({
-      where: { userId: req.actor.user.id, organization: UUID.test(ref) ? { id: ref } : { slug: ref } },
+      where: {
+        userId: req.actor.user.id,
+        organization: UUID.test(ref) ? { id: ref } : { slug: ref },
+      },
       include: { organization: true },
     });
     if (!membership) throw notFound('Organization');
@@ -63,8 +70,10 @@ export class OrgAccessGuard implements CanActivate {
   }
 }
 
-export const CurrentOrg = createParamDecorator((_data: unknown, ctx: ExecutionContext): OrgScope => {
-  const scope = ctx.switchToHttp().getRequest<{ orgScope?: OrgScope }>().orgScope;
-  if (!scope) throw new Error('CurrentOrg used on a route without :org');
-  return scope;
-});
+export const CurrentOrg = createParamDecorator(
+  (_data: unknown, ctx: ExecutionContext): OrgScope => {
+    const scope = ctx.switchToHttp().getRequest<{ orgScope?: OrgScope }>().orgScope;
+    if (!scope) throw new Error('CurrentOrg used on a route without :org');
+    return scope;
+  },
+);

@@ -5,7 +5,13 @@ import { CurrentActor, Origin, type Actor, type RequestOrigin } from '../auth/ac
 import { decodeCursor, toPage } from '../common/pagination.js';
 import { refParam } from '../common/slug.js';
 import { ZodBody, ZodParam, ZodQuery, ZodResponse, pageQuery, paginated } from '../common/zod.js';
-import type { Membership, Organization, User, AuditEvent, Invitation } from '../generated/prisma/client.js';
+import type {
+  Membership,
+  Organization,
+  User,
+  AuditEvent,
+  Invitation,
+} from '../generated/prisma/client.js';
 import { CurrentOrg, RequirePermission, type OrgScope } from './org-access.js';
 import { OrganizationsService } from './organizations.service.js';
 import {
@@ -118,9 +124,15 @@ export class OrganizationsController {
     let org = scope.organization;
     if (body.name !== undefined) org = await this.orgs.rename(scope, origin, body.name);
     const settings = {
-      ...(body.max_run_timeout_seconds !== undefined ? { maxRunTimeoutSeconds: body.max_run_timeout_seconds } : {}),
-      ...(body.max_concurrent_runs !== undefined ? { maxConcurrentRuns: body.max_concurrent_runs } : {}),
-      ...(body.log_retention_days !== undefined ? { logRetentionDays: body.log_retention_days } : {}),
+      ...(body.max_run_timeout_seconds !== undefined
+        ? { maxRunTimeoutSeconds: body.max_run_timeout_seconds }
+        : {}),
+      ...(body.max_concurrent_runs !== undefined
+        ? { maxConcurrentRuns: body.max_concurrent_runs }
+        : {}),
+      ...(body.log_retention_days !== undefined
+        ? { logRetentionDays: body.log_retention_days }
+        : {}),
     };
     if (Object.keys(settings).length) org = await this.orgs.updateSettings(scope, origin, settings);
     return presentOrg(org, scope.membership.role);
@@ -129,14 +141,20 @@ export class OrganizationsController {
   @Delete(':org')
   @HttpCode(204)
   @RequirePermission('org:delete')
-  @ApiOperation({ summary: 'Delete an organization (owner; refused while runs are queued or running)' })
+  @ApiOperation({
+    summary: 'Delete an organization (owner; refused while runs are queued or running)',
+  })
   async remove(@orgParam() _org: string, @CurrentOrg() scope: OrgScope): Promise<void> {
     await this.orgs.delete(scope);
   }
 
   @Get(':org/members')
   @ApiOperation({ summary: 'Members and pending invitations' })
-  @ZodResponse(200, z.object({ results: z.array(memberOut), invitations: z.array(z.unknown()) }), 'Members')
+  @ZodResponse(
+    200,
+    z.object({ results: z.array(memberOut), invitations: z.array(z.unknown()) }),
+    'Members',
+  )
   async members(@orgParam() _org: string, @CurrentOrg() scope: OrgScope) {
     const [members, invitations] = await Promise.all([
       this.orgs.members(scope.organization.id),
@@ -205,7 +223,11 @@ export class OrganizationsController {
   @Post(':org/leave')
   @HttpCode(204)
   @ApiOperation({ summary: 'Leave the organization (the last owner cannot leave)' })
-  async leave(@orgParam() _org: string, @CurrentOrg() scope: OrgScope, @Origin() origin: RequestOrigin): Promise<void> {
+  async leave(
+    @orgParam() _org: string,
+    @CurrentOrg() scope: OrgScope,
+    @Origin() origin: RequestOrigin,
+  ): Promise<void> {
     await this.orgs.removeMember(scope, origin, scope.actor.user.id, true);
   }
 
@@ -226,6 +248,11 @@ export class OrganizationsController {
       query.since ? new Date(query.since) : undefined,
       query.until ? new Date(query.until) : undefined,
     );
-    return toPage(rows, query.page_size, (e) => ({ k: e.createdAt.toISOString(), id: e.id }), presentAudit);
+    return toPage(
+      rows,
+      query.page_size,
+      (e) => ({ k: e.createdAt.toISOString(), id: e.id }),
+      presentAudit,
+    );
   }
 }

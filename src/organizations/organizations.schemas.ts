@@ -15,7 +15,12 @@ export const createOrgBody = z.strictObject({
 export const updateOrgBody = z
   .strictObject({
     name: displayName.optional(),
-    max_run_timeout_seconds: z.number().int().min(60).max(7 * 24 * 3600).optional(),
+    max_run_timeout_seconds: z
+      .number()
+      .int()
+      .min(60)
+      .max(7 * 24 * 3600)
+      .optional(),
     max_concurrent_runs: z.number().int().min(1).max(1000).optional(),
     log_retention_days: z.number().int().min(1).max(400).optional(),
   })

@@ -45,4 +45,5 @@ export const rolePermissions: Record<Role, ReadonlySet<Permission>> = {
 
 export const roleRank: Record<Role, number> = { viewer: 0, member: 1, admin: 2, owner: 3 };
 
-export const can = (role: Role, permission: Permission): boolean => rolePermissions[role].has(permission);
+export const can = (role: Role, permission: Permission): boolean =>
+  rolePermissions[role].has(permission);

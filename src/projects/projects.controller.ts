@@ -9,7 +9,12 @@ import type { Project } from '../generated/prisma/client.js';
 import { CurrentOrg, RequirePermission, type OrgScope } from '../organizations/org-access.js';
 import { ProjectsRepository } from './projects.repository.js';
 import { ProjectsService } from './projects.service.js';
-import { createProjectBody, listProjectsQuery, projectOut, updateProjectBody } from './projects.schemas.js';
+import {
+  createProjectBody,
+  listProjectsQuery,
+  projectOut,
+  updateProjectBody,
+} from './projects.schemas.js';
 import { RepositoryPolicy } from './repository-policy.js';
 
 export const presentProject = (p: Project) => ({
@@ -44,35 +49,61 @@ export class ProjectsController {
   ) {}
 
   @Get('repositories')
-  @ApiOperation({ summary: 'Repositories the organization’s GitHub App installations grant (for creating projects)' })
-  async availableRepositories(@ZodParam('org', refParam) _org: string, @CurrentOrg() scope: OrgScope) {
+  @ApiOperation({
+    summary:
+      'Repositories the organization’s GitHub App installations grant (for creating projects)',
+  })
+  async availableRepositories(
+    @ZodParam('org', refParam) _org: string,
+    @CurrentOrg() scope: OrgScope,
+  ) {
     return { results: await this.repositories.listAvailable(scope.organization.id) };
   }
 
   @Get('projects')
   @ApiOperation({ summary: 'Projects, by slug' })
-  @ZodResponse(200, paginated(projectOut), 'A page of projects', { results: [example], pagination: { next_page_token: null, page_size: 50 } })
+  @ZodResponse(200, paginated(projectOut), 'A page of projects', {
+    results: [example],
+    pagination: { next_page_token: null, page_size: 50 },
+  })
   async list(
     @ZodParam('org', refParam) _org: string,
     @CurrentOrg() scope: OrgScope,
     @ZodQuery(listProjectsQuery) query: z.infer<typeof listProjectsQuery>,
   ) {
-    const rows = await this.projects.list(scope.organization.id, query.page_size + 1, query.name_prefix, decodeCursor(query.page_token));
+    const rows = await this.projects.list(
+      scope.organization.id,
+      query.page_size + 1,
+      query.name_prefix,
+      decodeCursor(query.page_token),
+    );
     return toPage(rows, query.page_size, (p) => ({ k: p.slug, id: p.id }), presentProject);
   }
 
   @Post('projects')
   @RequirePermission('project:write')
-  @ApiOperation({ summary: 'Register a project: a repository and the folder holding meltano.yml (admin)' })
+  @ApiOperation({
+    summary: 'Register a project: a repository and the folder holding meltano.yml (admin)',
+  })
   @ZodResponse(201, projectOut, 'Created', example)
   async create(
     @ZodParam('org', refParam) _org: string,
     @CurrentOrg() scope: OrgScope,
     @Origin() origin: RequestOrigin,
-    @ZodBody(createProjectBody, { name: 'Analytics', repository: 'acme/analytics', root_path: 'data' })
+    @ZodBody(createProjectBody, {
+      name: 'Analytics',
+      repository: 'acme/analytics',
+      root_path: 'data',
+    })
     body: z.infer<typeof createProjectBody>,
   ) {
-    return presentProject(await this.service.create(scope, origin, { name: body.name, repository: body.repository, rootPath: body.root_path }));
+    return presentProject(
+      await this.service.create(scope, origin, {
+        name: body.name,
+        repository: body.repository,
+        rootPath: body.root_path,
+      }),
+    );
   }
 
   @Get('projects/:project')
@@ -98,14 +129,20 @@ export class ProjectsController {
     @ZodBody(updateProjectBody, { root_path: 'meltano' }) body: z.infer<typeof updateProjectBody>,
   ) {
     return presentProject(
-      await this.service.update(scope, origin, project, { name: body.name, rootPath: body.root_path, repository: body.repository }),
+      await this.service.update(scope, origin, project, {
+        name: body.name,
+        rootPath: body.root_path,
+        repository: body.repository,
+      }),
     );
   }
 
   @Delete('projects/:project')
   @HttpCode(204)
   @RequirePermission('project:write')
-  @ApiOperation({ summary: 'Delete a project with its deployments, schedules and run history (admin)' })
+  @ApiOperation({
+    summary: 'Delete a project with its deployments, schedules and run history (admin)',
+  })
   async remove(
     @ZodParam('org', refParam) _org: string,
     @ZodParam('project', refParam) project: string,

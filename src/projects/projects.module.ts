@@ -6,7 +6,11 @@ import { OpenRepositoryPolicy, RepositoryPolicy } from './repository-policy.js';
 
 @Module({
   controllers: [ProjectsController],
-  providers: [ProjectsService, ProjectsRepository, { provide: RepositoryPolicy, useClass: OpenRepositoryPolicy }],
+  providers: [
+    ProjectsService,
+    ProjectsRepository,
+    { provide: RepositoryPolicy, useClass: OpenRepositoryPolicy },
+  ],
   exports: [ProjectsService, ProjectsRepository, RepositoryPolicy],
 })
 export class ProjectsModule {}

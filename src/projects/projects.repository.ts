@@ -4,7 +4,8 @@ import type { Prisma, Project } from '../generated/prisma/client.js';
 import type { Cursor } from '../common/pagination.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-export const byRef = (ref: string): { id: string } | { slug: string } => (UUID.test(ref) ? { id: ref } : { slug: ref });
+export const byRef = (ref: string): { id: string } | { slug: string } =>
+  UUID.test(ref) ? { id: ref } : { slug: ref };
 
 /** Project data access; every method is scoped by organization id (a required argument). */
 @Injectable()
@@ -15,23 +16,39 @@ export class ProjectsRepository {
     return this.prisma.project.findFirst({ where: { organizationId, ...byRef(ref) } });
   }
 
-  list(organizationId: string, take: number, namePrefix?: string, cursor?: Cursor): Promise<Project[]> {
+  list(
+    organizationId: string,
+    take: number,
+    namePrefix?: string,
+    cursor?: Cursor,
+  ): Promise<Project[]> {
     return this.prisma.project.findMany({
       where: {
         organizationId,
         ...(namePrefix ? { name: { startsWith: namePrefix, mode: 'insensitive' } } : {}),
-        ...(cursor ? { OR: [{ slug: { gt: cursor.k } }, { slug: cursor.k, id: { gt: cursor.id } }] } : {}),
+        ...(cursor
+          ? { OR: [{ slug: { gt: cursor.k } }, { slug: cursor.k, id: { gt: cursor.id } }] }
+          : {}),
       },
       orderBy: [{ slug: 'asc' }, { id: 'asc' }],
       take,
     });
   }
 
-  create(organizationId: string, data: Omit<Prisma.ProjectUncheckedCreateInput, 'organizationId'>, db: Prisma.TransactionClient = this.prisma) {
+  create(
+    organizationId: string,
+    data: Omit<Prisma.ProjectUncheckedCreateInput, 'organizationId'>,
+    db: Prisma.TransactionClient = this.prisma,
+  ) {
     return db.project.create({ data: { ...data, organizationId } });
   }
 
-  update(organizationId: string, id: string, data: Prisma.ProjectUncheckedUpdateInput, db: Prisma.TransactionClient = this.prisma) {
+  update(
+    organizationId: string,
+    id: string,
+    data: Prisma.ProjectUncheckedUpdateInput,
+    db: Prisma.TransactionClient = this.prisma,
+  ) {
     return db.project.update({ where: { id, organizationId }, data });
   }
 

@@ -7,7 +7,14 @@ export const rootPath = z
   .string()
   .trim()
   .max(500)
-  .transform((v) => v.replace(/\\/g, '/').replace(/^\.\/+/, '').replace(/\/+$/, '').replace(/\/{2,}/g, '/') || '.')
+  .transform(
+    (v) =>
+      v
+        .replace(/\\/g, '/')
+        .replace(/^\.\/+/, '')
+        .replace(/\/+$/, '')
+        .replace(/\/{2,}/g, '/') || '.',
+  )
   .refine((v) => !v.startsWith('/'), 'must be relative to the repository root')
   .refine((v) => !v.split('/').includes('..'), 'must not contain ..')
   .refine((v) => v === '.' || !v.split('/').includes('.'), 'must not contain . segments');
@@ -16,12 +23,18 @@ export const repositoryField = z.string().trim().min(1, 'must not be empty').max
 
 export const createProjectBody = z.strictObject({
   name: displayName,
-  repository: repositoryField.describe('owner/name of a granted GitHub repository (or a git URL without the GitHub App)'),
+  repository: repositoryField.describe(
+    'owner/name of a granted GitHub repository (or a git URL without the GitHub App)',
+  ),
   root_path: rootPath.optional().describe('Folder holding meltano.yml; default "."'),
 });
 
 export const updateProjectBody = z
-  .strictObject({ name: displayName.optional(), root_path: rootPath.optional(), repository: repositoryField.optional() })
+  .strictObject({
+    name: displayName.optional(),
+    root_path: rootPath.optional(),
+    repository: repositoryField.optional(),
+  })
   .refine((b) => Object.keys(b).length > 0, 'send at least one field');
 
 export const listProjectsQuery = z.object({

@@ -53,7 +53,22 @@ export class ProjectsService {
           },
           tx,
         );
-        await this.audit.record(orgId, scope.actor, origin, { action: 'project.create', resourceType: 'project', resourceId: project.id, details: { name: project.name, repository: project.repository, root_path: project.rootPath } }, tx);
+        await this.audit.record(
+          orgId,
+          scope.actor,
+          origin,
+          {
+            action: 'project.create',
+            resourceType: 'project',
+            resourceId: project.id,
+            details: {
+              name: project.name,
+              repository: project.repository,
+              root_path: project.rootPath,
+            },
+          },
+          tx,
+        );
         return project;
       });
     } catch (err) {
@@ -66,11 +81,18 @@ export class ProjectsService {
     scope: OrgScope,
     origin: RequestOrigin,
     ref: string,
-    input: { name?: string | undefined; rootPath?: string | undefined; repository?: string | undefined },
+    input: {
+      name?: string | undefined;
+      rootPath?: string | undefined;
+      repository?: string | undefined;
+    },
   ): Promise<Project> {
     const orgId = scope.organization.id;
     const project = await this.get(orgId, ref);
-    const resolved = input.repository !== undefined ? await this.repositories.resolve(orgId, input.repository) : undefined;
+    const resolved =
+      input.repository !== undefined
+        ? await this.repositories.resolve(orgId, input.repository)
+        : undefined;
     // The slug is the project's stable handle (URLs, CLI): renaming changes only the display name.
     try {
       return await this.prisma.$transaction(async (tx) => {
@@ -80,11 +102,28 @@ export class ProjectsService {
           {
             ...(input.name !== undefined ? { name: input.name } : {}),
             ...(input.rootPath !== undefined ? { rootPath: input.rootPath } : {}),
-            ...(resolved ? { repository: resolved.repository, githubRepositoryId: resolved.githubRepositoryId, repositoryAccess: 'granted' as const } : {}),
+            ...(resolved
+              ? {
+                  repository: resolved.repository,
+                  githubRepositoryId: resolved.githubRepositoryId,
+                  repositoryAccess: 'granted' as const,
+                }
+              : {}),
           },
           tx,
         );
-        await this.audit.record(orgId, scope.actor, origin, { action: 'project.update', resourceType: 'project', resourceId: project.id, details: { ...input } }, tx);
+        await this.audit.record(
+          orgId,
+          scope.actor,
+          origin,
+          {
+            action: 'project.update',
+            resourceType: 'project',
+            resourceId: project.id,
+            details: { ...input },
+          },
+          tx,
+        );
         return updated;
       });
     } catch (err) {
@@ -97,12 +136,30 @@ export class ProjectsService {
     const orgId = scope.organization.id;
     const project = await this.get(orgId, ref);
     const running = await this.prisma.run.count({
-      where: { organizationId: orgId, deployment: { projectId: project.id }, status: { in: ['starting', 'running'] } },
+      where: {
+        organizationId: orgId,
+        deployment: { projectId: project.id },
+        status: { in: ['starting', 'running'] },
+      },
     });
-    if (running) throw conflict(`The project has ${running} run(s) in progress. Cancel them before deleting it.`);
+    if (running)
+      throw conflict(
+        `The project has ${running} run(s) in progress. Cancel them before deleting it.`,
+      );
     await this.prisma.$transaction(async (tx) => {
       await this.projects.delete(orgId, project.id, tx);
-      await this.audit.record(orgId, scope.actor, origin, { action: 'project.delete', resourceType: 'project', resourceId: project.id, details: { name: project.name } }, tx);
+      await this.audit.record(
+        orgId,
+        scope.actor,
+        origin,
+        {
+          action: 'project.delete',
+          resourceType: 'project',
+          resourceId: project.id,
+          details: { name: project.name },
+        },
+        tx,
+      );
     });
   }
 }

@@ -8,7 +8,13 @@ import { ZodBody, ZodParam, ZodQuery, ZodResponse, paginated } from '../common/z
 import type { Deployment, Schedule } from '../generated/prisma/client.js';
 import { CurrentOrg, RequirePermission, type OrgScope } from '../organizations/org-access.js';
 import { SchedulesService, scheduleRunsPerDay, upcomingTicks } from './schedules.service.js';
-import { getScheduleQuery, listSchedulesQuery, scheduleOut, scheduleRef, updateScheduleBody } from './schedules.schemas.js';
+import {
+  getScheduleQuery,
+  listSchedulesQuery,
+  scheduleOut,
+  scheduleRef,
+  updateScheduleBody,
+} from './schedules.schemas.js';
 
 export const presentSchedule = (s: Schedule, d: Deployment, upcoming = 1) => ({
   id: s.id,
@@ -53,7 +59,10 @@ export class SchedulesController {
   constructor(private readonly schedules: SchedulesService) {}
 
   @Get()
-  @ApiOperation({ summary: 'Schedules of a deployment, as read from meltano.yml, with runs per day and next fire time' })
+  @ApiOperation({
+    summary:
+      'Schedules of a deployment, as read from meltano.yml, with runs per day and next fire time',
+  })
   @ZodResponse(200, paginated(scheduleOut), 'A page of schedules')
   async list(
     @ZodParam('org', refParam) _org: string,
@@ -74,7 +83,12 @@ export class SchedulesController {
       },
       decodeCursor(query.page_token),
     );
-    return toPage(schedules, query.page_size, (s) => ({ k: s.name, id: s.id }), (s) => presentSchedule(s, deployment));
+    return toPage(
+      schedules,
+      query.page_size,
+      (s) => ({ k: s.name, id: s.id }),
+      (s) => presentSchedule(s, deployment),
+    );
   }
 
   @Get(':schedule')
@@ -88,13 +102,20 @@ export class SchedulesController {
     @CurrentOrg() scope: OrgScope,
     @ZodQuery(getScheduleQuery) query: z.infer<typeof getScheduleQuery>,
   ) {
-    const { deployment, schedule } = await this.schedules.get(scope.organization.id, projectRef, deploymentRef, ref);
+    const { deployment, schedule } = await this.schedules.get(
+      scope.organization.id,
+      projectRef,
+      deploymentRef,
+      ref,
+    );
     return presentSchedule(schedule, deployment, query.num_upcoming);
   }
 
   @Patch(':schedule')
   @RequirePermission('schedule:toggle')
-  @ApiOperation({ summary: 'Enable or disable a schedule for this deployment, or set its timezone (member)' })
+  @ApiOperation({
+    summary: 'Enable or disable a schedule for this deployment, or set its timezone (member)',
+  })
   @ZodResponse(200, scheduleOut, 'Updated', example)
   async update(
     @ZodParam('org', refParam) _org: string,
@@ -105,7 +126,14 @@ export class SchedulesController {
     @Origin() origin: RequestOrigin,
     @ZodBody(updateScheduleBody, { enabled: true }) body: z.infer<typeof updateScheduleBody>,
   ) {
-    const { deployment, schedule } = await this.schedules.update(scope, origin, projectRef, deploymentRef, ref, body);
+    const { deployment, schedule } = await this.schedules.update(
+      scope,
+      origin,
+      projectRef,
+      deploymentRef,
+      ref,
+      body,
+    );
     return presentSchedule(schedule, deployment, 10);
   }
 }

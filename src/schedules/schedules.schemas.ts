@@ -2,7 +2,10 @@ import { z } from 'zod';
 import { isValidTimezone } from '../meltano/interval.js';
 import { pageQuery } from '../common/zod.js';
 
-export const timezone = z.string().max(64).refine(isValidTimezone, 'must be an IANA timezone such as Europe/Berlin');
+export const timezone = z
+  .string()
+  .max(64)
+  .refine(isValidTimezone, 'must be an IANA timezone such as Europe/Berlin');
 
 export const updateScheduleBody = z
   .strictObject({ enabled: z.boolean().optional(), timezone: timezone.optional() })
@@ -12,11 +15,20 @@ export const listSchedulesQuery = z.object({
   ...pageQuery,
   name_prefix: z.string().max(200).optional(),
   enabled: z.enum(['true', 'false']).optional(),
-  include_archived: z.enum(['true', 'false']).optional().describe('Also list schedules removed from meltano.yml'),
+  include_archived: z
+    .enum(['true', 'false'])
+    .optional()
+    .describe('Also list schedules removed from meltano.yml'),
 });
 
 export const getScheduleQuery = z.object({
-  num_upcoming: z.coerce.number().int().min(0).max(100).default(10).describe('How many next fire times to show'),
+  num_upcoming: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(100)
+    .default(10)
+    .describe('How many next fire times to show'),
 });
 
 /** Schedule names come from meltano.yml and may hold spaces; in paths they are URL-encoded. */

@@ -13,16 +13,26 @@ import { DeploymentLifecycle } from '../deployments/deployment-lifecycle.js';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** When a schedule fires next, including the deployment's spread offset. */
-export function upcomingTicks(schedule: Schedule, deployment: Deployment, count: number, from = new Date()): Date[] {
+export function upcomingTicks(
+  schedule: Schedule,
+  deployment: Deployment,
+  count: number,
+  from = new Date(),
+): Date[] {
   if (!schedule.cron || schedule.invalidReason || schedule.archivedAt || count === 0) return [];
   const offsetMs = deployment.spreadSchedules ? schedule.offsetSeconds * 1000 : 0;
-  return nextFireTimes(schedule.cron, schedule.timezone, new Date(from.getTime() - offsetMs), count).map(
-    (d) => new Date(d.getTime() + offsetMs),
-  );
+  return nextFireTimes(
+    schedule.cron,
+    schedule.timezone,
+    new Date(from.getTime() - offsetMs),
+    count,
+  ).map((d) => new Date(d.getTime() + offsetMs));
 }
 
 export const scheduleRunsPerDay = (schedule: Schedule): number =>
-  schedule.cron && !schedule.invalidReason && !schedule.archivedAt ? runsPerDay(schedule.cron, schedule.timezone) : 0;
+  schedule.cron && !schedule.invalidReason && !schedule.archivedAt
+    ? runsPerDay(schedule.cron, schedule.timezone)
+    : 0;
 
 @Injectable()
 export class SchedulesService {
@@ -38,7 +48,11 @@ export class SchedulesService {
     projectRef: string,
     deploymentRef: string,
     take: number,
-    filter: { namePrefix?: string | undefined; enabled?: boolean | undefined; includeArchived: boolean },
+    filter: {
+      namePrefix?: string | undefined;
+      enabled?: boolean | undefined;
+      includeArchived: boolean;
+    },
     cursor?: Cursor,
   ): Promise<{ deployment: Deployment; schedules: Schedule[] }> {
     const { deployment } = await this.deployments.get(organizationId, projectRef, deploymentRef);
@@ -49,7 +63,9 @@ export class SchedulesService {
         ...(filter.includeArchived ? {} : { archivedAt: null }),
         ...(filter.namePrefix ? { name: { startsWith: filter.namePrefix } } : {}),
         ...(filter.enabled !== undefined ? { enabled: filter.enabled } : {}),
-        ...(cursor ? { OR: [{ name: { gt: cursor.k } }, { name: cursor.k, id: { gt: cursor.id } }] } : {}),
+        ...(cursor
+          ? { OR: [{ name: { gt: cursor.k } }, { name: cursor.k, id: { gt: cursor.id } }] }
+          : {}),
       },
       orderBy: [{ name: 'asc' }, { id: 'asc' }],
       take,
@@ -60,7 +76,11 @@ export class SchedulesService {
   async get(organizationId: string, projectRef: string, deploymentRef: string, ref: string) {
     const { deployment } = await this.deployments.get(organizationId, projectRef, deploymentRef);
     const schedule = await this.prisma.schedule.findFirst({
-      where: { organizationId, deploymentId: deployment.id, ...(UUID.test(ref) ? { OR: [{ id: ref }, { name: ref }] } : { name: ref }) },
+      where: {
+        organizationId,
+        deploymentId: deployment.id,
+        ...(UUID.test(ref) ? { OR: [{ id: ref }, { name: ref }] } : { name: ref }),
+      },
     });
     if (!schedule) throw notFound('Schedule');
     return { deployment, schedule };
@@ -77,10 +97,16 @@ export class SchedulesService {
     const orgId = scope.organization.id;
     const { deployment, schedule } = await this.get(orgId, projectRef, deploymentRef, ref);
     if (input.enabled) {
-      if (schedule.archivedAt) throw conflict(`Schedule "${schedule.name}" was removed from meltano.yml and cannot be enabled.`);
-      if (schedule.invalidReason) throw conflict(`Schedule "${schedule.name}" cannot be enabled: ${schedule.invalidReason}`);
+      if (schedule.archivedAt)
+        throw conflict(
+          `Schedule "${schedule.name}" was removed from meltano.yml and cannot be enabled.`,
+        );
+      if (schedule.invalidReason)
+        throw conflict(`Schedule "${schedule.name}" cannot be enabled: ${schedule.invalidReason}`);
       if (!schedule.cron) {
-        throw conflict(`Schedule "${schedule.name}" has interval ${schedule.interval ?? '(none)'}: it only runs when started by hand.`);
+        throw conflict(
+          `Schedule "${schedule.name}" has interval ${schedule.interval ?? '(none)'}: it only runs when started by hand.`,
+        );
       }
     }
     const updated = await this.prisma.$transaction(async (tx) => {
@@ -93,8 +119,24 @@ export class SchedulesService {
           ...(input.enabled && !schedule.enabled ? { lastTickAt: new Date() } : {}),
         },
       });
-      const action = input.enabled === undefined ? 'schedule.update' : input.enabled ? 'schedule.enable' : 'schedule.disable';
-      await this.audit.record(orgId, scope.actor, origin, { action, resourceType: 'schedule', resourceId: schedule.id, details: { name: schedule.name, deployment: deployment.slug, ...input } }, tx);
+      const action =
+        input.enabled === undefined
+          ? 'schedule.update'
+          : input.enabled
+            ? 'schedule.enable'
+            : 'schedule.disable';
+      await this.audit.record(
+        orgId,
+        scope.actor,
+        origin,
+        {
+          action,
+          resourceType: 'schedule',
+          resourceId: schedule.id,
+          details: { name: schedule.name, deployment: deployment.slug, ...input },
+        },
+        tx,
+      );
       return row;
     });
     await this.lifecycle.schedulesChanged(deployment);

@@ -6,8 +6,15 @@ import { hashToken } from '../../src/auth/credentials.js';
 const octocat = { id: 583231, login: 'octocat', name: 'The Octocat', email: 'octocat@github.com' };
 
 /** Drives the browser side of GitHub sign-in: our redirect → GitHub's authorize page → our callback. */
-async function signInWithGitHub(t: TestApp, gh: FakeGitHub, agent = supertest.agent(t.app.getHttpServer()), returnTo = '/') {
-  const start = await agent.get(`/auth/github?return_to=${encodeURIComponent(returnTo)}`).expect(302);
+async function signInWithGitHub(
+  t: TestApp,
+  gh: FakeGitHub,
+  agent = supertest.agent(t.app.getHttpServer()),
+  returnTo = '/',
+) {
+  const start = await agent
+    .get(`/auth/github?return_to=${encodeURIComponent(returnTo)}`)
+    .expect(302);
   const authorize = new URL(start.headers.location as string);
   expect(authorize.origin + authorize.pathname).toBe(`${gh.url}/login/oauth/authorize`);
   expect(authorize.searchParams.get('state')).toBeTruthy();
@@ -41,11 +48,17 @@ describe('sign-in and credentials', () => {
     const { agent, done } = await signInWithGitHub(t, gh, undefined, '/orgs');
     expect(done.status).toBe(302);
     expect(done.headers.location).toBe('/orgs');
-    const cookie = (done.headers['set-cookie'] as unknown as string[]).find((c) => c.startsWith('mc_session='));
+    const cookie = (done.headers['set-cookie'] as unknown as string[]).find((c) =>
+      c.startsWith('mc_session='),
+    );
     expect(cookie).toMatch(/HttpOnly/i);
     expect(cookie).toMatch(/SameSite=Lax/i);
     const me = await agent.get('/me').expect(200);
-    expect(me.body.user).toMatchObject({ login: 'octocat', github_id: '583231', name: 'The Octocat' });
+    expect(me.body.user).toMatchObject({
+      login: 'octocat',
+      github_id: '583231',
+      name: 'The Octocat',
+    });
     expect(me.body.csrf_token).toEqual(expect.any(String));
 
     // We exchanged the code with our client credentials and read /user with the token GitHub gave us.
@@ -65,7 +78,9 @@ describe('sign-in and credentials', () => {
     gh.signInAs(octocat);
     const { callback } = await signInWithGitHub(t, gh);
     // A different browser (no nonce cookie) replays the callback.
-    const stranger = await supertest(t.app.getHttpServer()).get(callback.pathname + callback.search);
+    const stranger = await supertest(t.app.getHttpServer()).get(
+      callback.pathname + callback.search,
+    );
     expect(stranger.status).toBe(401);
     expect(stranger.body.detail).toMatch(/another browser|expired/);
   });
@@ -78,13 +93,21 @@ describe('sign-in and credentials', () => {
     expect(refused.status).toBe(403);
     expect(refused.body.type).toMatch(/csrf/);
     expect(await t.prisma.organization.count({ where: { slug: 'csrf-co' } })).toBe(0);
-    await agent.post('/orgs').set('x-csrf-token', me.body.csrf_token).send({ name: 'Csrf Co' }).expect(201);
+    await agent
+      .post('/orgs')
+      .set('x-csrf-token', me.body.csrf_token)
+      .send({ name: 'Csrf Co' })
+      .expect(201);
   });
 
   it('personal API tokens: shown once, stored as a hash, prefix visible, last use tracked, revocable', async () => {
     const { agent } = await signInWithGitHub(t, gh);
     const { csrf_token } = (await agent.get('/me')).body;
-    const created = await agent.post('/me/tokens').set('x-csrf-token', csrf_token).send({ name: 'ci', expires_in_days: 30 }).expect(201);
+    const created = await agent
+      .post('/me/tokens')
+      .set('x-csrf-token', csrf_token)
+      .send({ name: 'ci', expires_in_days: 30 })
+      .expect(201);
     const token: string = created.body.token;
     expect(token).toMatch(/^mc_pat_/);
     expect(token.startsWith(created.body.prefix)).toBe(true);
@@ -94,14 +117,22 @@ describe('sign-in and credentials', () => {
 
     const listed = await agent.get('/me/tokens').expect(200);
     expect(JSON.stringify(listed.body)).not.toContain(token);
-    expect(listed.body.results.find((r: { id: string }) => r.id === created.body.id).prefix).toBe(created.body.prefix);
+    expect(listed.body.results.find((r: { id: string }) => r.id === created.body.id).prefix).toBe(
+      created.body.prefix,
+    );
 
     const api = supertest(t.app.getHttpServer());
     const me = await api.get('/me').set('authorization', `Bearer ${token}`).expect(200);
     expect(me.body.authenticated_by).toBe('token');
     // Bearer requests need no CSRF token.
-    await api.post('/orgs').set('authorization', `Bearer ${token}`).send({ name: 'Token Co' }).expect(201);
-    expect((await t.prisma.apiToken.findUniqueOrThrow({ where: { id: created.body.id } })).lastUsedAt).not.toBeNull();
+    await api
+      .post('/orgs')
+      .set('authorization', `Bearer ${token}`)
+      .send({ name: 'Token Co' })
+      .expect(201);
+    expect(
+      (await t.prisma.apiToken.findUniqueOrThrow({ where: { id: created.body.id } })).lastUsedAt,
+    ).not.toBeNull();
 
     await agent.delete(`/me/tokens/${created.body.id}`).set('x-csrf-token', csrf_token).expect(204);
     const revoked = await api.get('/me').set('authorization', `Bearer ${token}`);
@@ -112,9 +143,19 @@ describe('sign-in and credentials', () => {
   it('refuses expired tokens', async () => {
     const { agent } = await signInWithGitHub(t, gh);
     const { csrf_token } = (await agent.get('/me')).body;
-    const created = await agent.post('/me/tokens').set('x-csrf-token', csrf_token).send({ name: 'short' }).expect(201);
-    await t.prisma.apiToken.update({ where: { id: created.body.id }, data: { expiresAt: new Date(Date.now() - 1000) } });
-    await supertest(t.app.getHttpServer()).get('/me').set('authorization', `Bearer ${created.body.token}`).expect(401);
+    const created = await agent
+      .post('/me/tokens')
+      .set('x-csrf-token', csrf_token)
+      .send({ name: 'short' })
+      .expect(201);
+    await t.prisma.apiToken.update({
+      where: { id: created.body.id },
+      data: { expiresAt: new Date(Date.now() - 1000) },
+    });
+    await supertest(t.app.getHttpServer())
+      .get('/me')
+      .set('authorization', `Bearer ${created.body.token}`)
+      .expect(401);
   });
 
   it('CLI browser sign-in hands a fresh token to the CLI’s localhost callback with its state', async () => {
@@ -143,9 +184,15 @@ describe('sign-in and credentials', () => {
     await api.get('/me').set('authorization', `Bearer ${token}`).expect(200);
 
     // Without the page's CSRF token nothing is minted.
-    await agent.post('/auth/cli').type('form').send({ callback, state: 'cli-state-123', csrf_token: 'forged' }).expect(403);
+    await agent
+      .post('/auth/cli')
+      .type('form')
+      .send({ callback, state: 'cli-state-123', csrf_token: 'forged' })
+      .expect(403);
     // Only loopback callbacks are accepted.
-    const evil = await api.get(`/auth/cli?callback=${encodeURIComponent('https://evil.example/cb')}&state=abcdefgh`);
+    const evil = await api.get(
+      `/auth/cli?callback=${encodeURIComponent('https://evil.example/cb')}&state=abcdefgh`,
+    );
     expect(evil.status).toBe(400);
     expect(evil.body.errors[0].field).toBe('query.callback');
   });
@@ -158,7 +205,10 @@ describe('sign-in and credentials', () => {
     await agent.get('/me').expect(200);
     const off = await createTestApp({ DEV_LOGIN_ENABLED: 'false' });
     try {
-      await supertest(off.app.getHttpServer()).post('/auth/dev-login').send({ login: 'x' }).expect(404);
+      await supertest(off.app.getHttpServer())
+        .post('/auth/dev-login')
+        .send({ login: 'x' })
+        .expect(404);
     } finally {
       await off.close();
     }
@@ -166,7 +216,9 @@ describe('sign-in and credentials', () => {
 
   it('logout ends the session', async () => {
     const agent = supertest.agent(t.app.getHttpServer());
-    const { csrf_token } = (await agent.post('/auth/dev-login').send({ login: 'leaver' }).expect(200)).body;
+    const { csrf_token } = (
+      await agent.post('/auth/dev-login').send({ login: 'leaver' }).expect(200)
+    ).body;
     await agent.post('/auth/logout').set('x-csrf-token', csrf_token).expect(204);
     await agent.get('/me').expect(401);
   });

@@ -25,8 +25,18 @@ const routes: RouteCase[] = [
   { method: 'patch', path: base, body: () => ({ name: 'Renamed' }), least: 'admin' },
   { method: 'delete', path: base, least: 'owner' },
   { method: 'get', path: (o) => `${base(o)}/members`, least: 'viewer' },
-  { method: 'post', path: (o) => `${base(o)}/members`, body: () => ({ login: 'newcomer', role: 'viewer' }), least: 'admin' },
-  { method: 'patch', path: (o) => `${base(o)}/members/${o.targetUserId}`, body: () => ({ role: 'viewer' }), least: 'admin' },
+  {
+    method: 'post',
+    path: (o) => `${base(o)}/members`,
+    body: () => ({ login: 'newcomer', role: 'viewer' }),
+    least: 'admin',
+  },
+  {
+    method: 'patch',
+    path: (o) => `${base(o)}/members/${o.targetUserId}`,
+    body: () => ({ role: 'viewer' }),
+    least: 'admin',
+  },
   { method: 'delete', path: (o) => `${base(o)}/members/${o.targetUserId}`, least: 'admin' },
   { method: 'delete', path: (o) => `${base(o)}/invitations/${o.invitationId}`, least: 'admin' },
   { method: 'post', path: (o) => `${base(o)}/leave`, least: 'viewer', exceptions: { owner: 409 } },
@@ -94,28 +104,32 @@ describe('authorization matrix: every route as owner, admin, member, viewer and 
   afterAll(() => t.close());
 
   const actors: Actor[] = ['owner', 'admin', 'member', 'viewer', 'outsider'];
-  const cases = routes.flatMap((route) => actors.map((actor) => ({ route, actor, want: expected(actor, route) })));
-
-  it.each(cases.map((c) => [`${c.route.method.toUpperCase()} ${c.route.path(fakeOrg)} as ${c.actor} → ${c.want}`, c]))(
-    '%s',
-    async (_name, { route, actor, want }) => {
-      // A fresh organization per case, so destructive routes cannot affect other cases.
-      const org = await seedOrg(t.prisma, users);
-      let req = t.http[route.method](route.path(org)).set('authorization', users[actor].bearer);
-      if (route.body) req = req.send(route.body(org));
-      const res = await req;
-      if (want === 'ok') {
-        expect([res.status, res.body]).toEqual([expect.any(Number), expect.anything()]);
-        expect(res.status).toBeGreaterThanOrEqual(200);
-        expect(res.status).toBeLessThan(300);
-      } else {
-        expect(res.status).toBe(want);
-        expect(res.headers['content-type']).toContain('application/problem+json');
-        // Outsiders get exactly what a missing organization gets: no hint that it exists.
-        if (want === 404) expect(res.body.detail).toBe('Organization not found');
-      }
-    },
+  const cases = routes.flatMap((route) =>
+    actors.map((actor) => ({ route, actor, want: expected(actor, route) })),
   );
+
+  it.each(
+    cases.map((c) => [
+      `${c.route.method.toUpperCase()} ${c.route.path(fakeOrg)} as ${c.actor} → ${c.want}`,
+      c,
+    ]),
+  )('%s', async (_name, { route, actor, want }) => {
+    // A fresh organization per case, so destructive routes cannot affect other cases.
+    const org = await seedOrg(t.prisma, users);
+    let req = t.http[route.method](route.path(org)).set('authorization', users[actor].bearer);
+    if (route.body) req = req.send(route.body(org));
+    const res = await req;
+    if (want === 'ok') {
+      expect([res.status, res.body]).toEqual([expect.any(Number), expect.anything()]);
+      expect(res.status).toBeGreaterThanOrEqual(200);
+      expect(res.status).toBeLessThan(300);
+    } else {
+      expect(res.status).toBe(want);
+      expect(res.headers['content-type']).toContain('application/problem+json');
+      // Outsiders get exactly what a missing organization gets: no hint that it exists.
+      if (want === 404) expect(res.body.detail).toBe('Organization not found');
+    }
+  });
 
   it('rejects requests without credentials with 401 on every route', async () => {
     const org = await seedOrg(t.prisma, users);
@@ -125,4 +139,3 @@ describe('authorization matrix: every route as owner, admin, member, viewer and 
     }
   });
 });
-

@@ -76,7 +76,10 @@ export interface FakeKubernetes {
   /** The running main container of the Job's Pod prints a line. */
   printLog(jobName: string, line: string): void;
   /** The running main container of the Job's Pod exits; the Job completes or fails accordingly. */
-  exitMain(jobName: string, exit?: { exitCode?: number; reason?: 'OOMKilled' | 'Error' | 'Completed' }): void;
+  exitMain(
+    jobName: string,
+    exit?: { exitCode?: number; reason?: 'OOMKilled' | 'Error' | 'Completed' },
+  ): void;
   /** Ends every open watch and log stream, as an API server restart would; returns how many. */
   dropConnections(): number;
   /** Open watch and follow-log connections. */
@@ -140,15 +143,32 @@ function clone<T>(object: T): T {
 }
 
 function status(code: number, reason: string, message: string, details?: Record<string, unknown>) {
-  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, details, code };
+  return {
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: 'Failure',
+    message,
+    reason,
+    details,
+    code,
+  };
 }
 
 function successStatus(name: string, group: string, kind: string, uid: string | undefined) {
-  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details: { name, group, kind, uid } };
+  return {
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: 'Success',
+    details: { name, group, kind, uid },
+  };
 }
 
 /** `a=b,c!=d,e` as the API parses labelSelector (the subset the executor needs). */
-function labelMatcher(selector: string | undefined): (labels: Record<string, string> | undefined) => boolean {
+function labelMatcher(
+  selector: string | undefined,
+): (labels: Record<string, string> | undefined) => boolean {
   const terms = (selector ?? '')
     .split(',')
     .map((term) => term.trim())
@@ -184,7 +204,9 @@ async function readBody(req: IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-export async function startFakeKubernetes(options: { token?: string } = {}): Promise<FakeKubernetes> {
+export async function startFakeKubernetes(
+  options: { token?: string } = {},
+): Promise<FakeKubernetes> {
   const stores: Record<Resource, Map<string, KubeObject>> = {
     jobs: new Map(),
     pods: new Map(),
@@ -224,14 +246,25 @@ export async function startFakeKubernetes(options: { token?: string } = {}): Pro
     const snapshot = clone(object);
     history.push({ rv: resourceVersion, resource, type, object: snapshot });
     for (const watcher of watchers) {
-      if (watcher.resource === resource && watcher.namespace === object.metadata?.namespace && watcher.matches(snapshot)) {
+      if (
+        watcher.resource === resource &&
+        watcher.namespace === object.metadata?.namespace &&
+        watcher.matches(snapshot)
+      ) {
         watcher.res.write(`${toJson({ type, object: snapshot })}\n`);
       }
     }
   }
 
   function newMeta(namespace: string, name: string, labels?: Record<string, string>): V1ObjectMeta {
-    return { name, namespace, uid: randomUUID(), creationTimestamp: new Date(), labels, resourceVersion: '' };
+    return {
+      name,
+      namespace,
+      uid: randomUUID(),
+      creationTimestamp: new Date(),
+      labels,
+      resourceVersion: '',
+    };
   }
 
   // --- logs ----------------------------------------------------------------------
@@ -240,7 +273,8 @@ export async function startFakeKubernetes(options: { token?: string } = {}): Pro
     let byContainer = logs.get(podKey);
     if (!byContainer) logs.set(podKey, (byContainer = new Map()));
     let log = byContainer.get(container);
-    if (!log) byContainer.set(container, (log = { entries: [], done: false, followers: new Set() }));
+    if (!log)
+      byContainer.set(container, (log = { entries: [], done: false, followers: new Set() }));
     return log;
   }
 
@@ -313,7 +347,12 @@ export async function startFakeKubernetes(options: { token?: string } = {}): Pro
       j.status = { ...j.status, active: 0, ready: 0, terminating: 0 };
       if (succeeded) {
         j.status.succeeded = 1;
-        setCondition(j, 'SuccessCriteriaMet', 'CompletionsReached', 'Reached expected number of succeeded pods');
+        setCondition(
+          j,
+          'SuccessCriteriaMet',
+          'CompletionsReached',
+          'Reached expected number of succeeded pods',
+        );
       } else {
         j.status.failed = 1;
         setCondition(j, 'FailureTarget', reason, message);
@@ -322,7 +361,12 @@ export async function startFakeKubernetes(options: { token?: string } = {}): Pro
     updateJob(job, (j) => {
       if (succeeded) {
         j.status!.completionTime = new Date();
-        setCondition(j, 'Complete', 'CompletionsReached', 'Reached expected number of succeeded pods');
+        setCondition(
+          j,
+          'Complete',
+          'CompletionsReached',
+          'Reached expected number of succeeded pods',
+        );
       } else {
         setCondition(j, 'Failed', reason, message);
       }
@@ -364,7 +408,8 @@ export async function startFakeKubernetes(options: { token?: string } = {}): Pro
       if (!ref || ref.optional) continue;
       const secret = secrets.get(`${namespace}/${ref.name}`);
       if (!secret) return `secret "${ref.name}" not found`;
-      if (!(ref.key in (secret.data ?? {}))) return `couldn't find key ${ref.key} in Secret ${namespace}/${ref.name}`;
+      if (!(ref.key in (secret.data ?? {})))
+        return `couldn't find key ${ref.key} in Secret ${namespace}/${ref.name}`;
     }
     for (const source of container.envFrom ?? []) {
       const name = source.secretRef?.name;
@@ -380,7 +425,10 @@ export async function startFakeKubernetes(options: { token?: string } = {}): Pro
     return (pod.spec?.volumes ?? []).every((volume) => {
       if (!volume.secret) return true;
       const secret = secrets.get(`${pod.metadata?.namespace}/${volume.secret.secretName}`);
-      return secret !== undefined && (volume.secret.items ?? []).every((item) => item.key in (secret.data ?? {}));
+      return (
+        secret !== undefined &&
+        (volume.secret.items ?? []).every((item) => item.key in (secret.data ?? {}))
+      );
     });
   }
 
@@ -438,7 +486,13 @@ export async function startFakeKubernetes(options: { token?: string } = {}): Pro
           : '0/3 nodes are available: 3 Insufficient memory. preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod.';
       updatePod(pod, (p) => {
         p.status!.conditions = [
-          { type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message, lastTransitionTime: new Date() },
+          {
+            type: 'PodScheduled',
+            status: 'False',
+            reason: 'Unschedulable',
+            message,
+            lastTransitionTime: new Date(),
+          },
         ];
       });
       return;
@@ -447,7 +501,9 @@ export async function startFakeKubernetes(options: { token?: string } = {}): Pro
     const [main] = pod.spec!.containers;
     updatePod(pod, (p) => {
       p.spec!.nodeName = 'fake-node-1';
-      p.status!.conditions = [{ type: 'PodScheduled', status: 'True', lastTransitionTime: new Date() }];
+      p.status!.conditions = [
+        { type: 'PodScheduled', status: 'True', lastTransitionTime: new Date() },
+      ];
       p.status!.hostIP = '10.0.0.1';
       p.status!.podIP = '10.1.0.7';
       p.status!.startTime = new Date();
@@ -483,13 +539,19 @@ export async function startFakeKubernetes(options: { token?: string } = {}): Pro
       endLog(podKey, init.name);
       updatePod(pod, (p) => {
         setState(p, 'init', {
-          terminated: { exitCode, reason: exitCode === 0 ? 'Completed' : 'Error', startedAt, finishedAt: new Date() },
+          terminated: {
+            exitCode,
+            reason: exitCode === 0 ? 'Completed' : 'Error',
+            startedAt,
+            finishedAt: new Date(),
+          },
         });
         if (exitCode !== 0) p.status!.phase = 'Failed';
       });
       if (exitCode !== 0) {
         await wait(step);
-        if (alive()) endJob(job, false, 'BackoffLimitExceeded', 'Job has reached the specified backoff limit');
+        if (alive())
+          endJob(job, false, 'BackoffLimitExceeded', 'Job has reached the specified backoff limit');
         return;
       }
     }
@@ -533,17 +595,21 @@ export async function startFakeKubernetes(options: { token?: string } = {}): Pro
     const reason = exit.reason ?? (exitCode === 0 ? 'Completed' : 'Error');
     endLog(keyOf(pod), main.name);
     updatePod(pod, (p) => {
-      setState(p, 'main', { terminated: { exitCode, reason, startedAt: running.startedAt, finishedAt: new Date() } });
+      setState(p, 'main', {
+        terminated: { exitCode, reason, startedAt: running.startedAt, finishedAt: new Date() },
+      });
       p.status!.phase = exitCode === 0 ? 'Succeeded' : 'Failed';
       if (exit.evicted) {
         p.status!.reason = 'Evicted';
-        p.status!.message = 'The node was low on resource: memory. Threshold quantity: 100Mi, available: 52Mi.';
+        p.status!.message =
+          'The node was low on resource: memory. Threshold quantity: 100Mi, available: 52Mi.';
       }
     });
     later(exit.stepMs, () => {
       if (!runtime.alive || !jobs.has(keyOf(job))) return;
       if (exitCode === 0) endJob(job, true, 'CompletionsReached', '');
-      else endJob(job, false, 'BackoffLimitExceeded', 'Job has reached the specified backoff limit');
+      else
+        endJob(job, false, 'BackoffLimitExceeded', 'Job has reached the specified backoff limit');
     });
   }
 
@@ -554,11 +620,17 @@ export async function startFakeKubernetes(options: { token?: string } = {}): Pro
       p.metadata!.deletionTimestamp = new Date();
       p.metadata!.deletionGracePeriodSeconds = 30;
       for (const which of ['init', 'main'] as const) {
-        const list = which === 'init' ? p.status?.initContainerStatuses : p.status?.containerStatuses;
+        const list =
+          which === 'init' ? p.status?.initContainerStatuses : p.status?.containerStatuses;
         const running = list?.[0]?.state?.running;
         if (running) {
           setState(p, which, {
-            terminated: { exitCode: 143, reason: 'Error', startedAt: running.startedAt, finishedAt: new Date() },
+            terminated: {
+              exitCode: 143,
+              reason: 'Error',
+              startedAt: running.startedAt,
+              finishedAt: new Date(),
+            },
           });
         }
       }
@@ -604,7 +676,10 @@ export async function startFakeKubernetes(options: { token?: string } = {}): Pro
 
   function send(res: ServerResponse, code: number, body: unknown): void {
     const text = toJson(body);
-    res.writeHead(code, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+    res.writeHead(code, {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(text),
+    });
     res.end(text);
   }
 
@@ -621,7 +696,12 @@ export async function startFakeKubernetes(options: { token?: string } = {}): Pro
     );
   }
 
-  function list(res: ServerResponse, resource: Resource, namespace: string, query: Record<string, string>): void {
+  function list(
+    res: ServerResponse,
+    resource: Resource,
+    namespace: string,
+    query: Record<string, string>,
+  ): void {
     const labels = labelMatcher(query.labelSelector);
     const fields = fieldMatcher(query.fieldSelector);
     const items = [...stores[resource].values()]
@@ -631,7 +711,11 @@ export async function startFakeKubernetes(options: { token?: string } = {}): Pro
         const { kind: _kind, apiVersion: _apiVersion, ...rest } = clone(o);
         return rest;
       });
-    send(res, 200, { ...LIST_KINDS[resource], metadata: { resourceVersion: String(resourceVersion) }, items });
+    send(res, 200, {
+      ...LIST_KINDS[resource],
+      metadata: { resourceVersion: String(resourceVersion) },
+      items,
+    });
   }
 
   function watch(
@@ -643,14 +727,20 @@ export async function startFakeKubernetes(options: { token?: string } = {}): Pro
   ): void {
     const labels = labelMatcher(query.labelSelector);
     const fields = fieldMatcher(query.fieldSelector);
-    const watcher: Watcher = { resource, namespace, matches: (o) => labels(o.metadata?.labels) && fields(o), res };
+    const watcher: Watcher = {
+      resource,
+      namespace,
+      matches: (o) => labels(o.metadata?.labels) && fields(o),
+      res,
+    };
     res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
     res.flushHeaders();
     const since = query.resourceVersion;
     if (since && since !== '0') {
       for (const event of history) {
         if (event.resource !== resource || event.rv <= Number(since)) continue;
-        if (event.object.metadata?.namespace !== namespace || !watcher.matches(event.object)) continue;
+        if (event.object.metadata?.namespace !== namespace || !watcher.matches(event.object))
+          continue;
         res.write(`${toJson({ type: event.type, object: event.object })}\n`);
       }
     } else {
@@ -681,30 +771,54 @@ export async function startFakeKubernetes(options: { token?: string } = {}): Pro
     const labelSets = [body.metadata?.labels, (body as V1Job).spec?.template?.metadata?.labels];
     for (const labels of labelSets) {
       for (const [key, value] of Object.entries(labels ?? {})) {
-        if (value.length > 63 || !LABEL_VALUE.test(value)) return `metadata.labels: Invalid value: "${value}" (${key})`;
+        if (value.length > 63 || !LABEL_VALUE.test(value))
+          return `metadata.labels: Invalid value: "${value}" (${key})`;
       }
     }
     return null;
   }
 
-  function create(res: ServerResponse, resource: 'jobs' | 'secrets', namespace: string, body: KubeObject): void {
+  function create(
+    res: ServerResponse,
+    resource: 'jobs' | 'secrets',
+    namespace: string,
+    body: KubeObject,
+  ): void {
     const kind = resource === 'jobs' ? 'Job' : 'Secret';
     const problem = invalid(resource, body, namespace);
     const name = body.metadata?.name ?? '';
     if (problem) {
       rejected.push({ kind, body, message: problem });
       const qualified = resource === 'jobs' ? 'Job.batch' : 'Secret';
-      send(res, 422, status(422, 'Invalid', `${qualified} "${name}" is invalid: ${problem}`, { name, kind: resource }));
+      send(
+        res,
+        422,
+        status(422, 'Invalid', `${qualified} "${name}" is invalid: ${problem}`, {
+          name,
+          kind: resource,
+        }),
+      );
       return;
     }
     const key = `${namespace}/${name}`;
     if (stores[resource].has(key)) {
       const qualified = resource === 'jobs' ? 'jobs.batch' : 'secrets';
-      send(res, 409, status(409, 'AlreadyExists', `${qualified} "${name}" already exists`, { name, kind: resource }));
+      send(
+        res,
+        409,
+        status(409, 'AlreadyExists', `${qualified} "${name}" already exists`, {
+          name,
+          kind: resource,
+        }),
+      );
       return;
     }
     const object = clone(body);
-    object.metadata = { ...object.metadata, ...newMeta(namespace, name, object.metadata?.labels), generation: 1 };
+    object.metadata = {
+      ...object.metadata,
+      ...newMeta(namespace, name, object.metadata?.labels),
+      generation: 1,
+    };
     if (resource === 'jobs') {
       const job = object as V1Job;
       const uid = job.metadata!.uid!;
@@ -769,17 +883,21 @@ export async function startFakeKubernetes(options: { token?: string } = {}): Pro
 
     if (route[4] && name && method === 'GET') return podLog(req, res, namespace, name, query);
     if (name === undefined) {
-      if (method === 'GET' && query.watch === 'true') return watch(req, res, resource, namespace, query);
+      if (method === 'GET' && query.watch === 'true')
+        return watch(req, res, resource, namespace, query);
       if (method === 'GET') return list(res, resource, namespace, query);
-      if (method === 'POST' && resource !== 'pods') return create(res, resource, namespace, body as KubeObject);
+      if (method === 'POST' && resource !== 'pods')
+        return create(res, resource, namespace, body as KubeObject);
     } else {
       const object = stores[resource].get(`${namespace}/${name}`);
       if (method === 'GET') return object ? send(res, 200, object) : notFound(res, resource, name);
-      if (method === 'PUT' && resource === 'secrets') return replaceSecret(res, namespace, name, body as V1Secret);
+      if (method === 'PUT' && resource === 'secrets')
+        return replaceSecret(res, namespace, name, body as V1Secret);
       if (method === 'DELETE') {
         if (!object) return notFound(res, resource, name);
         const deleteOptions = (body ?? {}) as { propagationPolicy?: string };
-        const propagation = deleteOptions.propagationPolicy ?? query.propagationPolicy ?? 'Background';
+        const propagation =
+          deleteOptions.propagationPolicy ?? query.propagationPolicy ?? 'Background';
         if (resource === 'jobs') {
           deleteJob(object as V1Job, propagation);
           // Still there (foreground: waiting for its Pods): the API answers with the object.
@@ -795,21 +913,46 @@ export async function startFakeKubernetes(options: { token?: string } = {}): Pro
         return send(res, 200, successStatus(name, '', resource, object.metadata?.uid));
       }
     }
-    send(res, 405, status(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource`));
+    send(
+      res,
+      405,
+      status(
+        405,
+        'MethodNotAllowed',
+        `the server does not allow this method on the requested resource`,
+      ),
+    );
   }
 
-  function replaceSecret(res: ServerResponse, namespace: string, name: string, body: V1Secret): void {
+  function replaceSecret(
+    res: ServerResponse,
+    namespace: string,
+    name: string,
+    body: V1Secret,
+  ): void {
     const existing = secrets.get(`${namespace}/${name}`);
     if (!existing) return notFound(res, 'secrets', name);
     const problem = invalid('secrets', body, namespace);
     if (problem || body.metadata?.name !== name) {
       rejected.push({ kind: 'Secret', body, message: problem ?? 'name mismatch' });
-      send(res, 422, status(422, 'Invalid', `Secret "${name}" is invalid: ${problem ?? 'metadata.name'}`));
+      send(
+        res,
+        422,
+        status(422, 'Invalid', `Secret "${name}" is invalid: ${problem ?? 'metadata.name'}`),
+      );
       return;
     }
     const sentVersion = body.metadata?.resourceVersion;
     if (sentVersion && sentVersion !== existing.metadata?.resourceVersion) {
-      send(res, 409, status(409, 'Conflict', `Operation cannot be fulfilled on secrets "${name}": the object has been modified`));
+      send(
+        res,
+        409,
+        status(
+          409,
+          'Conflict',
+          `Operation cannot be fulfilled on secrets "${name}": the object has been modified`,
+        ),
+      );
       return;
     }
     const object = clone(body);
@@ -827,7 +970,9 @@ export async function startFakeKubernetes(options: { token?: string } = {}): Pro
   ): void {
     const pod = pods.get(`${namespace}/${podName}`);
     if (!pod) return notFound(res, 'pods', podName);
-    const containers = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])].map((c) => c.name);
+    const containers = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])].map(
+      (c) => c.name,
+    );
     const container = query.container ?? (containers.length === 1 ? containers[0] : undefined);
     if (!container || !containers.includes(container)) {
       const message = container
@@ -835,19 +980,28 @@ export async function startFakeKubernetes(options: { token?: string } = {}): Pro
         : `a container name must be specified for pod ${podName}, choose one of: [${containers.join(' ')}]`;
       return send(res, 400, status(400, 'BadRequest', message));
     }
-    const statuses = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])];
+    const statuses = [
+      ...(pod.status?.initContainerStatuses ?? []),
+      ...(pod.status?.containerStatuses ?? []),
+    ];
     const state = statuses.find((s) => s.name === container)?.state;
     if (!state || state.waiting) {
       const reason = state?.waiting?.reason ?? 'ContainerCreating';
       return send(
         res,
         400,
-        status(400, 'BadRequest', `container "${container}" in pod "${podName}" is waiting to start: ${reason}`),
+        status(
+          400,
+          'BadRequest',
+          `container "${container}" in pod "${podName}" is waiting to start: ${reason}`,
+        ),
       );
     }
     const log = containerLog(`${namespace}/${podName}`, container);
     const timestamps = query.timestamps === 'true';
-    const sinceNanos = query.sinceTime ? BigInt(new Date(query.sinceTime).getTime()) * 1_000_000n : 0n;
+    const sinceNanos = query.sinceTime
+      ? BigInt(new Date(query.sinceTime).getTime()) * 1_000_000n
+      : 0n;
     let entries = log.entries.filter((entry) => entry.nanos >= sinceNanos);
     if (query.tailLines) entries = entries.slice(-Number(query.tailLines));
 
@@ -874,7 +1028,9 @@ export async function startFakeKubernetes(options: { token?: string } = {}): Pro
 
   function runningPod(jobName: string): V1Pod | undefined {
     const job = findJob(jobName);
-    const pod = job ? podsOfJob(job).find((p) => p.status?.containerStatuses?.[0]?.state?.running) : undefined;
+    const pod = job
+      ? podsOfJob(job).find((p) => p.status?.containerStatuses?.[0]?.state?.running)
+      : undefined;
     if (!pod) throw new Error(`no running Pod for Job ${jobName}`);
     return pod;
   }
@@ -917,7 +1073,8 @@ export async function startFakeKubernetes(options: { token?: string } = {}): Pro
     exitMain(jobName, exit = {}) {
       const job = findJob(jobName);
       const pod = runningPod(jobName);
-      if (job && pod) terminateMain(job, pod, { exitCode: exit.exitCode ?? 0, reason: exit.reason, stepMs: 5 });
+      if (job && pod)
+        terminateMain(job, pod, { exitCode: exit.exitCode ?? 0, reason: exit.reason, stepMs: 5 });
     },
     exceedDeadline(jobName) {
       const job = findJob(jobName);

@@ -13,11 +13,19 @@ export interface TestUser {
 const suffix = (): string => randomBytes(3).toString('hex');
 
 /** A user with a personal API token, written straight to the database (the auth tests cover the real flows). */
-export async function createUserWithToken(prisma: PrismaService, login = `user-${suffix()}`): Promise<TestUser> {
+export async function createUserWithToken(
+  prisma: PrismaService,
+  login = `user-${suffix()}`,
+): Promise<TestUser> {
   const user = await prisma.user.create({ data: { login, name: login } });
   const token = TOKEN_PREFIX + randomBytes(32).toString('base64url');
   await prisma.apiToken.create({
-    data: { userId: user.id, name: 'test', prefix: visiblePrefix(token), tokenHash: hashToken(token) },
+    data: {
+      userId: user.id,
+      name: 'test',
+      prefix: visiblePrefix(token),
+      tokenHash: hashToken(token),
+    },
   });
   return { id: user.id, login, token, bearer: `Bearer ${token}` };
 }
@@ -56,15 +64,25 @@ export async function seedOrg(prisma: PrismaService, users: RoleUsers): Promise<
     data: { name: slug, slug, billingAccountNumber: `MC-T${suffix()}${suffix()}` },
   });
   for (const role of ['owner', 'admin', 'member', 'viewer'] as const) {
-    await prisma.membership.create({ data: { organizationId: org.id, userId: users[role].id, role } });
+    await prisma.membership.create({
+      data: { organizationId: org.id, userId: users[role].id, role },
+    });
   }
   const target = await prisma.user.create({ data: { login: `target-${suffix()}` } });
-  await prisma.membership.create({ data: { organizationId: org.id, userId: target.id, role: 'member' } });
+  await prisma.membership.create({
+    data: { organizationId: org.id, userId: target.id, role: 'member' },
+  });
   const invitation = await prisma.invitation.create({
     data: { organizationId: org.id, githubLogin: `invitee-${suffix()}`, role: 'viewer' },
   });
   const project = await prisma.project.create({
-    data: { organizationId: org.id, name: 'Analytics', slug: 'analytics', repository: 'acme/analytics', rootPath: 'data' },
+    data: {
+      organizationId: org.id,
+      name: 'Analytics',
+      slug: 'analytics',
+      repository: 'acme/analytics',
+      rootPath: 'data',
+    },
   });
   const deployment = await prisma.deployment.create({
     data: {

@@ -75,7 +75,11 @@ export interface Executor {
    * After a worker restart: re-attach to work still going (Kubernetes), or
    * return null when it cannot be followed any more (local processes of a dead worker).
    */
-  reattach(ref: string, spec: RunSpec, callbacks: ExecutionCallbacks): Promise<ExecutionHandle | null>;
+  reattach(
+    ref: string,
+    spec: RunSpec,
+    callbacks: ExecutionCallbacks,
+  ): Promise<ExecutionHandle | null>;
   /** Removes leftovers (Jobs, Secrets, directories) of runs that already ended. */
   cleanup(isRunActive: (runId: string) => Promise<boolean>): Promise<void>;
 }

@@ -1,4 +1,9 @@
-import type { ExecutionCallbacks, LogLine, RunPhase, RunSpec } from '../../../src/runs/executors/executor.js';
+import type {
+  ExecutionCallbacks,
+  LogLine,
+  RunPhase,
+  RunSpec,
+} from '../../../src/runs/executors/executor.js';
 import type { KubernetesSettings } from '../../../src/runs/executors/kubernetes/manifests.js';
 
 export const CLONE_TOKEN = 'ghs_cloneTokenThatMustNeverLeak123';
@@ -33,7 +38,13 @@ export function makeSpec(overrides: Partial<RunSpec> = {}): RunSpec {
     environment: 'prod',
     command: { kind: 'schedule', name: 'daily-github' },
     env: { TAP_GITHUB_AUTH_TOKEN: 'pipeline-secret-value', TARGET_POSTGRES_PASSWORD: 'hunter2' },
-    files: [{ envVar: 'GOOGLE_APPLICATION_CREDENTIALS', fileName: 'gcp.json', content: '{"type":"service_account"}' }],
+    files: [
+      {
+        envVar: 'GOOGLE_APPLICATION_CREDENTIALS',
+        fileName: 'gcp.json',
+        content: '{"type":"service_account"}',
+      },
+    ],
     timeoutSeconds: 3600,
     ...overrides,
   };
@@ -58,7 +69,11 @@ export function recorder() {
 }
 
 /** Polls `condition` every 5 ms; fails the test after `timeoutMs`. */
-export async function until(condition: () => boolean, what: string, timeoutMs = 3000): Promise<void> {
+export async function until(
+  condition: () => boolean,
+  what: string,
+  timeoutMs = 3000,
+): Promise<void> {
   const giveUpAt = Date.now() + timeoutMs;
   while (!condition()) {
     if (Date.now() > giveUpAt) throw new Error(`timed out waiting for ${what}`);

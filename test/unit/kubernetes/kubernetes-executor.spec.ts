@@ -1,7 +1,15 @@
 import type { ExecutionHandle, RunSpec } from '../../../src/runs/executors/executor.js';
 import { KubernetesExecutor } from '../../../src/runs/executors/kubernetes/kubernetes-executor.js';
-import { buildRunJob, buildRunSecret, runJobName } from '../../../src/runs/executors/kubernetes/manifests.js';
-import { startFakeKubernetes, type FakeKubernetes, type RecordedRequest } from '../../support/fake-kubernetes.js';
+import {
+  buildRunJob,
+  buildRunSecret,
+  runJobName,
+} from '../../../src/runs/executors/kubernetes/manifests.js';
+import {
+  startFakeKubernetes,
+  type FakeKubernetes,
+  type RecordedRequest,
+} from '../../support/fake-kubernetes.js';
 import { CLONE_TOKEN, makeSpec, recorder, settings, until } from './fixtures.js';
 
 const API_TOKEN = 'cluster-api-token';
@@ -23,7 +31,11 @@ afterEach(async () => {
 
 function executor(overrides: { unschedulableGraceMs?: number } = {}) {
   return new KubernetesExecutor({
-    kubeConfig: KubernetesExecutor.kubeConfigFor({ apiUrl: fake.url, token: API_TOKEN, skipTlsVerify: true }),
+    kubeConfig: KubernetesExecutor.kubeConfigFor({
+      apiUrl: fake.url,
+      token: API_TOKEN,
+      skipTlsVerify: true,
+    }),
     settings,
     logger: { warn: (message) => warnings.push(message) },
     retryDelayMs: 20,
@@ -46,7 +58,11 @@ async function leftByAnotherWorker(spec: RunSpec) {
     [secretsPath, buildRunSecret(spec, settings)],
     [jobsPath, buildRunJob(spec, settings)],
   ] as const) {
-    const response = await fetch(`${fake.url}${path}`, { method: 'POST', headers, body: JSON.stringify(body) });
+    const response = await fetch(`${fake.url}${path}`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify(body),
+    });
     expect(response.status).toBe(201);
   }
 }
@@ -98,7 +114,10 @@ describe('KubernetesExecutor against the fake API server', () => {
     );
     expect(sent('GET', podsPath)).toContainEqual(
       expect.objectContaining({
-        query: expect.objectContaining({ watch: 'true', labelSelector: `meltano.cloud/run=${spec.runId}` }),
+        query: expect.objectContaining({
+          watch: 'true',
+          labelSelector: `meltano.cloud/run=${spec.runId}`,
+        }),
       }),
     );
     const podName = fake.podsOf(name)[0]!.metadata!.name!;
@@ -113,13 +132,19 @@ describe('KubernetesExecutor against the fake API server', () => {
     expect(fake.secrets.has(`${NS}/${name}`)).toBe(false);
     expect(deletesOf(`${jobsPath}/${name}`)).toHaveLength(0);
     expect(fake.jobs.has(`${NS}/${name}`)).toBe(true);
-    await until(() => fake.openStreams().watches === 0 && fake.openStreams().logs === 0, 'streams to close');
+    await until(
+      () => fake.openStreams().watches === 0 && fake.openStreams().logs === 0,
+      'streams to close',
+    );
     expect(warnings).toEqual([]);
   });
 
   it('reports a non-zero exit with its code', async () => {
     const spec = makeSpec();
-    fake.schedulePod(runJobName(spec.runId), { logs: ['Traceback (most recent call last):'], exitCode: 3 });
+    fake.schedulePod(runJobName(spec.runId), {
+      logs: ['Traceback (most recent call last):'],
+      exitCode: 3,
+    });
     const run = recorder();
     const outcome = await (await executor().start(spec, run.callbacks)).outcome;
     expect(outcome).toEqual({ status: 'failed', exitCode: 3, reason: 'exited with code 3' });
@@ -128,7 +153,11 @@ describe('KubernetesExecutor against the fake API server', () => {
 
   it('explains OOMKilled with the memory limit', async () => {
     const spec = makeSpec();
-    fake.schedulePod(runJobName(spec.runId), { logs: ['loading'], exitCode: 137, reason: 'OOMKilled' });
+    fake.schedulePod(runJobName(spec.runId), {
+      logs: ['loading'],
+      exitCode: 137,
+      reason: 'OOMKilled',
+    });
     const outcome = await (await executor().start(spec, recorder().callbacks)).outcome;
     expect(outcome.status).toBe('failed');
     expect(outcome.exitCode).toBe(137);
@@ -139,7 +168,10 @@ describe('KubernetesExecutor against the fake API server', () => {
     const spec = makeSpec();
     fake.schedulePod(runJobName(spec.runId), { logs: ['loading'], evicted: true });
     const outcome = await (await executor().start(spec, recorder().callbacks)).outcome;
-    expect(outcome).toMatchObject({ status: 'failed', reason: expect.stringMatching(/^the Pod was evicted: The node was low on resource: memory/) });
+    expect(outcome).toMatchObject({
+      status: 'failed',
+      reason: expect.stringMatching(/^the Pod was evicted: The node was low on resource: memory/),
+    });
   });
 
   it('reports a failed clone with its last log line, the token redacted', async () => {
@@ -161,28 +193,41 @@ describe('KubernetesExecutor against the fake API server', () => {
     });
     expect(run.timeline).toEqual(['phase:process_created']);
     const podName = fake.podsOf(runJobName(spec.runId))[0]!.metadata!.name!;
-    expect(sent('GET', `${podsPath}/${podName}/log`)[0]!.query).toMatchObject({ container: 'clone', tailLines: '20' });
+    expect(sent('GET', `${podsPath}/${podName}/log`)[0]!.query).toMatchObject({
+      container: 'clone',
+      tailLines: '20',
+    });
   });
 
   it.each([
     ['main', 'ImagePullBackOff', settings.meltanoImage],
     ['init', 'ErrImagePull', settings.gitImage],
-  ] as const)('fails fast when the %s image cannot be pulled (%s) and deletes the Job', async (container, reason, image) => {
-    const spec = makeSpec();
-    const name = runJobName(spec.runId);
-    fake.schedulePod(name, { waiting: reason, waitingContainer: container });
-    const startedAt = Date.now();
-    const outcome = await (await executor().start(spec, recorder().callbacks)).outcome;
+  ] as const)(
+    'fails fast when the %s image cannot be pulled (%s) and deletes the Job',
+    async (container, reason, image) => {
+      const spec = makeSpec();
+      const name = runJobName(spec.runId);
+      fake.schedulePod(name, { waiting: reason, waitingContainer: container });
+      const startedAt = Date.now();
+      const outcome = await (await executor().start(spec, recorder().callbacks)).outcome;
 
-    expect(outcome).toEqual({ status: 'failed', exitCode: null, reason: `image not found / cannot be pulled: ${image}` });
-    expect(Date.now() - startedAt).toBeLessThan(1000);
-    expect(deletesOf(`${jobsPath}/${name}`)[0]).toMatchObject({
-      query: { propagationPolicy: 'Foreground' },
-      body: { propagationPolicy: 'Foreground' },
-    });
-    expect(deletesOf(`${secretsPath}/${name}`)).toHaveLength(1);
-    await until(() => !fake.jobs.has(`${NS}/${name}`) && fake.podsOf(name).length === 0, 'the Job to go');
-  });
+      expect(outcome).toEqual({
+        status: 'failed',
+        exitCode: null,
+        reason: `image not found / cannot be pulled: ${image}`,
+      });
+      expect(Date.now() - startedAt).toBeLessThan(1000);
+      expect(deletesOf(`${jobsPath}/${name}`)[0]).toMatchObject({
+        query: { propagationPolicy: 'Foreground' },
+        body: { propagationPolicy: 'Foreground' },
+      });
+      expect(deletesOf(`${secretsPath}/${name}`)).toHaveLength(1);
+      await until(
+        () => !fake.jobs.has(`${NS}/${name}`) && fake.podsOf(name).length === 0,
+        'the Job to go',
+      );
+    },
+  );
 
   it('fails a Pod that stays unschedulable past the grace period', async () => {
     const spec = makeSpec();
@@ -190,7 +235,9 @@ describe('KubernetesExecutor against the fake API server', () => {
     fake.schedulePod(name, { unschedulable: '0/3 nodes are available: 3 Insufficient memory.' });
     const run = recorder();
     const startedAt = Date.now();
-    const outcome = await (await executor({ unschedulableGraceMs: 150 }).start(spec, run.callbacks)).outcome;
+    const outcome = await (
+      await executor({ unschedulableGraceMs: 150 }).start(spec, run.callbacks)
+    ).outcome;
 
     expect(outcome).toEqual({
       status: 'failed',
@@ -199,7 +246,9 @@ describe('KubernetesExecutor against the fake API server', () => {
     });
     expect(Date.now() - startedAt).toBeGreaterThanOrEqual(150);
     expect(run.timeline).toEqual(['phase:process_created']);
-    expect(deletesOf(`${jobsPath}/${name}`)[0]!.query).toMatchObject({ propagationPolicy: 'Foreground' });
+    expect(deletesOf(`${jobsPath}/${name}`)[0]!.query).toMatchObject({
+      propagationPolicy: 'Foreground',
+    });
   });
 
   it('fails when the Pod cannot be configured (its Secret is gone) past the grace period', async () => {
@@ -211,7 +260,11 @@ describe('KubernetesExecutor against the fake API server', () => {
       headers: { authorization: `Bearer ${API_TOKEN}` },
     });
     fake.schedulePod(name, {});
-    const handle = await executor({ unschedulableGraceMs: 100 }).reattach(name, spec, recorder().callbacks);
+    const handle = await executor({ unschedulableGraceMs: 100 }).reattach(
+      name,
+      spec,
+      recorder().callbacks,
+    );
     const outcome = await handle!.outcome;
     expect(outcome.reason).toBe(`the container cannot be configured: secret "${name}" not found`);
   });
@@ -227,8 +280,14 @@ describe('KubernetesExecutor against the fake API server', () => {
     fake.exceedDeadline(name);
     const outcome = await handle.outcome;
 
-    expect(outcome).toEqual({ status: 'timed_out', exitCode: null, reason: 'exceeded the time limit of 3600s' });
-    expect(deletesOf(`${jobsPath}/${name}`)[0]).toMatchObject({ body: { propagationPolicy: 'Foreground' } });
+    expect(outcome).toEqual({
+      status: 'timed_out',
+      exitCode: null,
+      reason: 'exceeded the time limit of 3600s',
+    });
+    expect(deletesOf(`${jobsPath}/${name}`)[0]).toMatchObject({
+      body: { propagationPolicy: 'Foreground' },
+    });
     expect(deletesOf(`${secretsPath}/${name}`)).toHaveLength(1);
     expect(run.lines()).toEqual(['still extracting']);
   });
@@ -253,7 +312,11 @@ describe('KubernetesExecutor against the fake API server', () => {
       body: { propagationPolicy: 'Foreground' },
     });
     expect(deletesOf(`${secretsPath}/${name}`)).toHaveLength(1);
-    await expect(handle.outcome).resolves.toEqual({ status: 'cancelled', exitCode: null, reason: 'cancelled' });
+    await expect(handle.outcome).resolves.toEqual({
+      status: 'cancelled',
+      exitCode: null,
+      reason: 'cancelled',
+    });
     // A second cancel is harmless.
     await handle.cancel();
     expect(deletesOf(`${jobsPath}/${name}`)).toHaveLength(1);
@@ -275,7 +338,11 @@ describe('KubernetesExecutor against the fake API server', () => {
     fake.printLog(name, 'three');
     fake.exitMain(name, { exitCode: 0 });
 
-    await expect(handle.outcome).resolves.toEqual({ status: 'succeeded', exitCode: 0, reason: null });
+    await expect(handle.outcome).resolves.toEqual({
+      status: 'succeeded',
+      exitCode: 0,
+      reason: null,
+    });
     expect(run.timeline).toEqual([
       'phase:process_created',
       'phase:pipeline_started',
@@ -290,10 +357,14 @@ describe('KubernetesExecutor against the fake API server', () => {
 
   it('returns null when re-attaching to a Job that is gone or belongs to another run', async () => {
     const spec = makeSpec();
-    expect(await executor().reattach(runJobName(spec.runId), spec, recorder().callbacks)).toBeNull();
+    expect(
+      await executor().reattach(runJobName(spec.runId), spec, recorder().callbacks),
+    ).toBeNull();
     const other = makeSpec();
     await leftByAnotherWorker(other);
-    expect(await executor().reattach(runJobName(other.runId), spec, recorder().callbacks)).toBeNull();
+    expect(
+      await executor().reattach(runJobName(other.runId), spec, recorder().callbacks),
+    ).toBeNull();
     expect(warnings).toEqual([expect.stringContaining('does not belong to run')]);
   });
 
@@ -326,13 +397,18 @@ describe('KubernetesExecutor against the fake API server', () => {
     const jobListsBefore = sent('GET', jobsPath).filter((r) => r.query.watch !== 'true').length;
 
     expect(fake.dropConnections()).toBe(3);
-    await until(() => fake.openStreams().watches === 2 && fake.openStreams().logs === 1, 'streams to reopen');
+    await until(
+      () => fake.openStreams().watches === 2 && fake.openStreams().logs === 1,
+      'streams to reopen',
+    );
     fake.printLog(name, 'd');
     fake.exitMain(name, { exitCode: 0 });
 
     await expect(handle.outcome).resolves.toMatchObject({ status: 'succeeded' });
     expect(run.lines()).toEqual(['a', 'b', 'c', 'd']);
-    expect(sent('GET', jobsPath).filter((r) => r.query.watch !== 'true').length).toBeGreaterThan(jobListsBefore);
+    expect(sent('GET', jobsPath).filter((r) => r.query.watch !== 'true').length).toBeGreaterThan(
+      jobListsBefore,
+    );
     const podName = fake.podsOf(name)[0]!.metadata!.name!;
     const logRequests = sent('GET', `${podsPath}/${podName}/log`);
     expect(logRequests.length).toBeGreaterThanOrEqual(2);
@@ -343,7 +419,11 @@ describe('KubernetesExecutor against the fake API server', () => {
     const spec = makeSpec();
     const name = runJobName(spec.runId);
     const broken = new KubernetesExecutor({
-      kubeConfig: KubernetesExecutor.kubeConfigFor({ apiUrl: fake.url, token: API_TOKEN, skipTlsVerify: true }),
+      kubeConfig: KubernetesExecutor.kubeConfigFor({
+        apiUrl: fake.url,
+        token: API_TOKEN,
+        skipTlsVerify: true,
+      }),
       // Not an integer: the API's schema validation refuses it.
       settings: { ...settings, jobTtlSeconds: 1.5 },
     });
@@ -373,8 +453,13 @@ describe('KubernetesExecutor against the fake API server', () => {
     expect(sent('GET', secretsPath)[0]!.query).toEqual(managed);
     const endedName = runJobName(ended.runId);
     const deletes = fake.requests.filter((r) => r.method === 'DELETE');
-    expect(deletes.map((r) => r.path).sort()).toEqual([`${jobsPath}/${endedName}`, `${secretsPath}/${endedName}`]);
-    expect(deletesOf(`${jobsPath}/${endedName}`)[0]!.body).toEqual({ propagationPolicy: 'Foreground' });
+    expect(deletes.map((r) => r.path).sort()).toEqual([
+      `${jobsPath}/${endedName}`,
+      `${secretsPath}/${endedName}`,
+    ]);
+    expect(deletesOf(`${jobsPath}/${endedName}`)[0]!.body).toEqual({
+      propagationPolicy: 'Foreground',
+    });
     await until(() => !fake.jobs.has(`${NS}/${endedName}`), 'the ended Job to go');
     expect(fake.jobs.has(`${NS}/${runJobName(active.runId)}`)).toBe(true);
     expect(fake.secrets.has(`${NS}/${runJobName(active.runId)}`)).toBe(true);

@@ -47,12 +47,20 @@ describe('buildRunJob', () => {
       'meltano.cloud/deployment': spec.deploymentId,
       'meltano.cloud/run': spec.runId,
     };
-    expect(job.metadata).toEqual({ name: runJobName(spec.runId), namespace: settings.namespace, labels });
+    expect(job.metadata).toEqual({
+      name: runJobName(spec.runId),
+      namespace: settings.namespace,
+      labels,
+    });
     expect(job.spec!.template.metadata!.labels).toEqual(labels);
   });
 
   it('makes one attempt, bounded by the run timeout, and lets Kubernetes delete it later', () => {
-    expect(job.spec).toMatchObject({ backoffLimit: 0, activeDeadlineSeconds: 3600, ttlSecondsAfterFinished: 3600 });
+    expect(job.spec).toMatchObject({
+      backoffLimit: 0,
+      activeDeadlineSeconds: 3600,
+      ttlSecondsAfterFinished: 3600,
+    });
     expect(pod.restartPolicy).toBe('Never');
   });
 
@@ -91,7 +99,10 @@ describe('buildRunJob', () => {
         { name: 'MC_CLONE_URL', value: spec.repository.cloneUrl },
         { name: 'MC_COMMIT_SHA', value: spec.repository.commitSha },
         { name: 'MC_BRANCH', value: 'main' },
-        { name: 'MC_GIT_TOKEN', valueFrom: { secretKeyRef: { name: runJobName(spec.runId), key: 'git-token' } } },
+        {
+          name: 'MC_GIT_TOKEN',
+          valueFrom: { secretKeyRef: { name: runJobName(spec.runId), key: 'git-token' } },
+        },
       ]),
     );
   });
@@ -100,7 +111,11 @@ describe('buildRunJob', () => {
     const secretName = runJobName(spec.runId);
     expect(main.image).toBe(settings.meltanoImage);
     expect(main.workingDir).toBe('/workspace/repo/meltano');
-    expect(main.command).toEqual(['/bin/sh', '-c', "meltano install && exec meltano schedule run 'daily-github'"]);
+    expect(main.command).toEqual([
+      '/bin/sh',
+      '-c',
+      "meltano install && exec meltano schedule run 'daily-github'",
+    ]);
     expect(main.env).toEqual(
       expect.arrayContaining([
         { name: 'MELTANO_ENVIRONMENT', value: 'prod' },
@@ -127,7 +142,12 @@ describe('buildRunJob', () => {
 
   it('holds no secret value in any form', () => {
     const text = JSON.stringify(job);
-    for (const secret of [CLONE_TOKEN, 'pipeline-secret-value', 'hunter2', '{"type":"service_account"}']) {
+    for (const secret of [
+      CLONE_TOKEN,
+      'pipeline-secret-value',
+      'hunter2',
+      '{"type":"service_account"}',
+    ]) {
       expect(text).not.toContain(secret);
       expect(text).not.toContain(b64(secret));
     }
@@ -135,14 +155,19 @@ describe('buildRunJob', () => {
   });
 
   it('uses the repository root for rootPath "." and refuses paths that leave it', () => {
-    expect(buildRunJob(makeSpec({ rootPath: '.' }), settings).spec!.template.spec!.containers[0]!.workingDir).toBe(
-      '/workspace/repo',
+    expect(
+      buildRunJob(makeSpec({ rootPath: '.' }), settings).spec!.template.spec!.containers[0]!
+        .workingDir,
+    ).toBe('/workspace/repo');
+    expect(() => buildRunJob(makeSpec({ rootPath: '../../etc' }), settings)).toThrow(
+      /leaves the repository/,
     );
-    expect(() => buildRunJob(makeSpec({ rootPath: '../../etc' }), settings)).toThrow(/leaves the repository/);
   });
 
   it('refuses unusable env names and file names', () => {
-    expect(() => buildRunJob(makeSpec({ env: { 'BAD NAME': 'x' } }), settings)).toThrow(/environment variable/);
+    expect(() => buildRunJob(makeSpec({ env: { 'BAD NAME': 'x' } }), settings)).toThrow(
+      /environment variable/,
+    );
     const files = [{ envVar: 'KEY_FILE', fileName: '../key.p8', content: 'k' }];
     expect(() => buildRunSecret(makeSpec({ files }), settings)).toThrow(/plain file name/);
   });
@@ -160,7 +185,9 @@ describe('buildRunSecret', () => {
   const secret = buildRunSecret(spec, settings);
 
   it('validates against the official Secret schema and is labelled like the Job', () => {
-    expect(() => new Secret(secret as ConstructorParameters<typeof Secret>[0]).validate()).not.toThrow();
+    expect(() =>
+      new Secret(secret as ConstructorParameters<typeof Secret>[0]).validate(),
+    ).not.toThrow();
     expect(secret.metadata).toEqual(buildRunJob(spec, settings).metadata);
     expect(secret.metadata!.ownerReferences).toBeUndefined();
     expect(secret.type).toBe('Opaque');
@@ -186,7 +213,10 @@ describe('shell quoting', () => {
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'mc-k8s-manifest-'));
     // A stand-in `meltano` that records its arguments, one per line.
-    writeFileSync(join(dir, 'meltano'), `#!/bin/sh\nfor arg in "$@"; do printf '%s\\n' "$arg"; done >> "${dir}/calls"\n`);
+    writeFileSync(
+      join(dir, 'meltano'),
+      `#!/bin/sh\nfor arg in "$@"; do printf '%s\\n' "$arg"; done >> "${dir}/calls"\n`,
+    );
     chmodSync(join(dir, 'meltano'), 0o755);
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -215,7 +245,9 @@ describe('shell quoting', () => {
 
   it('quotes any string', () => {
     for (const value of ['', "'", `a'b"c`, 'line\nbreak', '$HOME']) {
-      expect(execFileSync('/bin/sh', ['-c', `printf %s ${shellQuote(value)}`]).toString()).toBe(value);
+      expect(execFileSync('/bin/sh', ['-c', `printf %s ${shellQuote(value)}`]).toString()).toBe(
+        value,
+      );
     }
   });
 });

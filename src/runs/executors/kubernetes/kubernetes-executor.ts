@@ -99,12 +99,18 @@ export class KubernetesExecutor implements Executor {
       await this.core.createNamespacedSecret({ namespace, body: secret });
     } catch (error) {
       if (!isApiStatus(error, 409)) {
-        throw new Error(`creating Secret ${name} failed: ${describeApiError(error)}`, { cause: error });
+        throw new Error(`creating Secret ${name} failed: ${describeApiError(error)}`, {
+          cause: error,
+        });
       }
       // Left by an earlier attempt of this run: refresh it (the clone token may have changed).
-      await this.core.replaceNamespacedSecret({ name, namespace, body: secret }).catch((replaceError: unknown) => {
-        throw new Error(`replacing Secret ${name} failed: ${describeApiError(replaceError)}`, { cause: replaceError });
-      });
+      await this.core
+        .replaceNamespacedSecret({ name, namespace, body: secret })
+        .catch((replaceError: unknown) => {
+          throw new Error(`replacing Secret ${name} failed: ${describeApiError(replaceError)}`, {
+            cause: replaceError,
+          });
+        });
     }
 
     let job: V1Job;
@@ -113,7 +119,9 @@ export class KubernetesExecutor implements Executor {
     } catch (error) {
       if (!isApiStatus(error, 409)) {
         await this.deleteQuietly(() => this.core.deleteNamespacedSecret({ name, namespace }));
-        throw new Error(`creating Job ${name} failed: ${describeApiError(error)}`, { cause: error });
+        throw new Error(`creating Job ${name} failed: ${describeApiError(error)}`, {
+          cause: error,
+        });
       }
       job = await this.batch.readNamespacedJob({ name, namespace });
     }
@@ -128,7 +136,11 @@ export class KubernetesExecutor implements Executor {
    * can drop those at or before the last timestamp it stored. Phases already
    * reached are reported again.
    */
-  async reattach(ref: string, spec: RunSpec, callbacks: ExecutionCallbacks): Promise<ExecutionHandle | null> {
+  async reattach(
+    ref: string,
+    spec: RunSpec,
+    callbacks: ExecutionCallbacks,
+  ): Promise<ExecutionHandle | null> {
     let job: V1Job;
     try {
       job = await this.batch.readNamespacedJob({ name: ref, namespace: this.settings.namespace });
@@ -209,5 +221,7 @@ export class KubernetesExecutor implements Executor {
 }
 
 function definedOnly<T extends object>(values: T): Partial<T> {
-  return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined)) as Partial<T>;
+  return Object.fromEntries(
+    Object.entries(values).filter(([, value]) => value !== undefined),
+  ) as Partial<T>;
 }

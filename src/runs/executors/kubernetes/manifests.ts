@@ -89,10 +89,15 @@ function runMetadata(spec: RunSpec, settings: KubernetesSettings): V1ObjectMeta 
 
 /** Environment variable names of the pipeline, minus those the Job sets itself or gives to files. */
 function pipelineEnvNames(spec: RunSpec): string[] {
-  const reserved = new Set(['HOME', 'MELTANO_ENVIRONMENT', ...spec.files.map((file) => file.envVar)]);
+  const reserved = new Set([
+    'HOME',
+    'MELTANO_ENVIRONMENT',
+    ...spec.files.map((file) => file.envVar),
+  ]);
   const names = Object.keys(spec.env).filter((name) => !reserved.has(name));
   for (const name of names) {
-    if (!ENV_NAME.test(name)) throw new Error(`${JSON.stringify(name)} is not a valid environment variable name`);
+    if (!ENV_NAME.test(name))
+      throw new Error(`${JSON.stringify(name)} is not a valid environment variable name`);
   }
   return names.sort();
 }
@@ -101,12 +106,15 @@ function checkFiles(spec: RunSpec): void {
   const seen = new Set<string>();
   for (const file of spec.files) {
     if (!FILE_NAME.test(file.fileName)) {
-      throw new Error(`secret file name ${JSON.stringify(file.fileName)} must be a plain file name`);
+      throw new Error(
+        `secret file name ${JSON.stringify(file.fileName)} must be a plain file name`,
+      );
     }
     if (!ENV_NAME.test(file.envVar)) {
       throw new Error(`${JSON.stringify(file.envVar)} is not a valid environment variable name`);
     }
-    if (seen.has(file.fileName)) throw new Error(`secret file ${JSON.stringify(file.fileName)} is listed twice`);
+    if (seen.has(file.fileName))
+      throw new Error(`secret file ${JSON.stringify(file.fileName)} is listed twice`);
     seen.add(file.fileName);
   }
 }
@@ -122,7 +130,13 @@ export function buildRunSecret(spec: RunSpec, settings: KubernetesSettings): V1S
   spec.files.forEach((file, index) => {
     data[fileKey(index)] = base64(file.content);
   });
-  return { apiVersion: 'v1', kind: 'Secret', metadata: runMetadata(spec, settings), type: 'Opaque', data };
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: runMetadata(spec, settings),
+    type: 'Opaque',
+    data,
+  };
 }
 
 /** Inside the repository; refuses paths that climb out of it. */
@@ -196,7 +210,10 @@ export function buildRunJob(spec: RunSpec, settings: KubernetesSettings): V1Job 
     { name: 'MC_BRANCH', value: spec.repository.branch },
   ];
   if (spec.repository.token) {
-    cloneEnv.push({ name: 'MC_GIT_TOKEN', valueFrom: { secretKeyRef: { name: secretName, key: TOKEN_KEY } } });
+    cloneEnv.push({
+      name: 'MC_GIT_TOKEN',
+      valueFrom: { secretKeyRef: { name: secretName, key: TOKEN_KEY } },
+    });
   }
   const clone: V1Container = {
     name: CLONE_CONTAINER,
@@ -270,7 +287,10 @@ export function buildRunJob(spec: RunSpec, settings: KubernetesSettings): V1Job 
                       secretName,
                       // Readable by the run's group (fsGroup) only.
                       defaultMode: 0o440,
-                      items: spec.files.map((file, index) => ({ key: fileKey(index), path: file.fileName })),
+                      items: spec.files.map((file, index) => ({
+                        key: fileKey(index),
+                        path: file.fileName,
+                      })),
                     },
                   },
                 ]

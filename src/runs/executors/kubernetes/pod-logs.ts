@@ -101,7 +101,9 @@ export async function streamPodLog(
         let body = '';
         res.on('data', (chunk: string) => (body += chunk));
         res.on('end', () => settle(new PodLogError(res.statusCode ?? 0, statusMessage(body))));
-        res.on('error', () => settle(new PodLogError(res.statusCode ?? 0, `HTTP ${res.statusCode}`)));
+        res.on('error', () =>
+          settle(new PodLogError(res.statusCode ?? 0, `HTTP ${res.statusCode}`)),
+        );
         return;
       }
       let pending = '';

@@ -13,7 +13,12 @@ export function toDate(value: Date | string | undefined | null): Date | null {
 }
 
 /** Waiting reasons after which the container will not start without someone fixing the image. */
-const IMAGE_PULL_FAILURES = new Set(['ImagePullBackOff', 'ErrImagePull', 'InvalidImageName', 'ErrImageNeverPull']);
+const IMAGE_PULL_FAILURES = new Set([
+  'ImagePullBackOff',
+  'ErrImagePull',
+  'InvalidImageName',
+  'ErrImageNeverPull',
+]);
 
 export type JobEnd =
   | { kind: 'complete' }
@@ -27,7 +32,11 @@ export function jobEnd(job: V1Job): JobEnd | null {
     if (condition.type === 'Complete') return { kind: 'complete' };
     if (condition.type === 'Failed') {
       if (condition.reason === 'DeadlineExceeded') return { kind: 'deadline_exceeded' };
-      return { kind: 'failed', reason: condition.reason ?? 'Failed', message: condition.message ?? null };
+      return {
+        kind: 'failed',
+        reason: condition.reason ?? 'Failed',
+        message: condition.message ?? null,
+      };
     }
   }
   return null;
@@ -45,12 +54,17 @@ export function newestPod(pods: V1Pod[]): V1Pod | undefined {
 }
 
 function containerStatus(pod: V1Pod, name: string): V1ContainerStatus | undefined {
-  const statuses = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])];
+  const statuses = [
+    ...(pod.status?.initContainerStatuses ?? []),
+    ...(pod.status?.containerStatuses ?? []),
+  ];
   return statuses.find((status) => status.name === name);
 }
 
 function containerSpec(pod: V1Pod, name: string) {
-  return [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])].find((c) => c.name === name);
+  return [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])].find(
+    (c) => c.name === name,
+  );
 }
 
 export type PodProblem =
@@ -60,7 +74,10 @@ export type PodProblem =
   | { kind: 'stuck'; reason: string };
 
 export function podProblem(pod: V1Pod): PodProblem | null {
-  const statuses = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])];
+  const statuses = [
+    ...(pod.status?.initContainerStatuses ?? []),
+    ...(pod.status?.containerStatuses ?? []),
+  ];
   for (const status of statuses) {
     const waiting = status.state?.waiting;
     if (!waiting?.reason) continue;
@@ -69,12 +86,18 @@ export function podProblem(pod: V1Pod): PodProblem | null {
       return { kind: 'fatal', reason: `image not found / cannot be pulled: ${image}` };
     }
     if (waiting.reason === 'CreateContainerConfigError') {
-      return { kind: 'stuck', reason: `the container cannot be configured: ${waiting.message ?? waiting.reason}` };
+      return {
+        kind: 'stuck',
+        reason: `the container cannot be configured: ${waiting.message ?? waiting.reason}`,
+      };
     }
   }
   const scheduled = pod.status?.conditions?.find((condition) => condition.type === 'PodScheduled');
   if (scheduled?.status === 'False' && scheduled.reason === 'Unschedulable') {
-    return { kind: 'stuck', reason: `cannot be scheduled: ${scheduled.message ?? 'no node can run the Pod'}` };
+    return {
+      kind: 'stuck',
+      reason: `cannot be scheduled: ${scheduled.message ?? 'no node can run the Pod'}`,
+    };
   }
   return null;
 }
@@ -122,21 +145,28 @@ export function describeFailure(
 
   const exitCode = mainExitCode(pod);
   if (pod.status?.reason === 'Evicted') {
-    return { exitCode, reason: `the Pod was evicted: ${pod.status.message ?? 'the node ran short of resources'}` };
+    return {
+      exitCode,
+      reason: `the Pod was evicted: ${pod.status.message ?? 'the node ran short of resources'}`,
+    };
   }
   const cloneExit = cloneExitCode(pod);
   if (cloneExit !== null) {
-    const detail = cloneLogLine ? `${cloneLogLine} (exit code ${cloneExit})` : `exit code ${cloneExit}`;
+    const detail = cloneLogLine
+      ? `${cloneLogLine} (exit code ${cloneExit})`
+      : `exit code ${cloneExit}`;
     return { exitCode: null, reason: `could not clone the repository: ${detail}` };
   }
   const terminated = containerStatus(pod, MELTANO_CONTAINER)?.state?.terminated;
   if (terminated?.reason === 'OOMKilled') {
-    const limit = containerSpec(pod, MELTANO_CONTAINER)?.resources?.limits?.memory ?? defaultMemoryLimit;
+    const limit =
+      containerSpec(pod, MELTANO_CONTAINER)?.resources?.limits?.memory ?? defaultMemoryLimit;
     return {
       exitCode,
       reason: `out of memory (limit ${limit}): the pipeline used more memory than a run may; reduce batch sizes or parallelism`,
     };
   }
-  if (exitCode !== null && exitCode !== 0) return { exitCode, reason: `exited with code ${exitCode}` };
+  if (exitCode !== null && exitCode !== 0)
+    return { exitCode, reason: `exited with code ${exitCode}` };
   return { exitCode, reason: jobSays };
 }

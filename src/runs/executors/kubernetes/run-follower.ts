@@ -5,10 +5,29 @@
  * by a fresh list + watch after a pause.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { BatchV1Api, CoreV1Api, KubeConfig, V1Job, V1Pod, Watch } from '@kubernetes/client-node';
-import type { ExecutionCallbacks, ExecutionHandle, LogLine, RunOutcome, RunPhase, RunSpec } from '../executor.js';
+import type {
+  BatchV1Api,
+  CoreV1Api,
+  KubeConfig,
+  V1Job,
+  V1Pod,
+  Watch,
+} from '@kubernetes/client-node';
+import type {
+  ExecutionCallbacks,
+  ExecutionHandle,
+  LogLine,
+  RunOutcome,
+  RunPhase,
+  RunSpec,
+} from '../executor.js';
 import { describeApiError, isApiStatus } from './api-errors.js';
-import { CLONE_CONTAINER, MELTANO_CONTAINER, RUN_LABEL, type KubernetesSettings } from './manifests.js';
+import {
+  CLONE_CONTAINER,
+  MELTANO_CONTAINER,
+  RUN_LABEL,
+  type KubernetesSettings,
+} from './manifests.js';
 import { sinceTimeFor, streamPodLog, type PodLogEntry } from './pod-logs.js';
 import {
   cloneExitCode,
@@ -109,7 +128,8 @@ export class RunFollower {
       try {
         await once();
       } catch (error) {
-        if (!this.stopped) this.warn(`${what} of ${this.jobName} failed (${describeApiError(error)}); retrying`);
+        if (!this.stopped)
+          this.warn(`${what} of ${this.jobName} failed (${describeApiError(error)}); retrying`);
       }
       await this.pause(this.ctx.timings.retryDelayMs, this.watching.signal);
     }
@@ -117,7 +137,10 @@ export class RunFollower {
 
   private async watchJob(): Promise<void> {
     const fieldSelector = `metadata.name=${this.jobName}`;
-    const list = await this.ctx.batch.listNamespacedJob({ namespace: this.namespace, fieldSelector });
+    const list = await this.ctx.batch.listNamespacedJob({
+      namespace: this.namespace,
+      fieldSelector,
+    });
     const job = list.items[0];
     this.enqueue(() => (job ? this.onJob(job) : this.onJobGone()));
     if (!job) return;
@@ -125,7 +148,8 @@ export class RunFollower {
       `/apis/batch/v1/namespaces/${this.namespace}/jobs`,
       { fieldSelector, resourceVersion: list.metadata?.resourceVersion, allowWatchBookmarks: true },
       (type, object) => {
-        if (type === 'ADDED' || type === 'MODIFIED') this.enqueue(() => this.onJob(object as V1Job));
+        if (type === 'ADDED' || type === 'MODIFIED')
+          this.enqueue(() => this.onJob(object as V1Job));
         else if (type === 'DELETED') this.enqueue(() => this.onJobGone());
       },
     );
@@ -133,7 +157,10 @@ export class RunFollower {
 
   private async watchPods(): Promise<void> {
     const labelSelector = `${RUN_LABEL}=${this.spec.runId}`;
-    const list = await this.ctx.core.listNamespacedPod({ namespace: this.namespace, labelSelector });
+    const list = await this.ctx.core.listNamespacedPod({
+      namespace: this.namespace,
+      labelSelector,
+    });
     const pod = newestPod(list.items);
     if (pod) this.enqueue(() => this.onPod(pod));
     await this.watchUntilClosed(
@@ -141,7 +168,8 @@ export class RunFollower {
       { labelSelector, resourceVersion: list.metadata?.resourceVersion, allowWatchBookmarks: true },
       (type, object) => {
         // Deleted Pods: the Job's conditions (or its deletion) tell what happened.
-        if (type === 'ADDED' || type === 'MODIFIED') this.enqueue(() => this.onPod(object as V1Pod));
+        if (type === 'ADDED' || type === 'MODIFIED')
+          this.enqueue(() => this.onPod(object as V1Pod));
       },
     );
   }
@@ -193,7 +221,9 @@ export class RunFollower {
       .then(async () => {
         if (!this.finishing) await handler();
       })
-      .catch((error: unknown) => this.warn(`following ${this.jobName}: ${describeApiError(error)}`));
+      .catch((error: unknown) =>
+        this.warn(`following ${this.jobName}: ${describeApiError(error)}`),
+      );
   }
 
   // --- reacting -------------------------------------------------------------
@@ -214,7 +244,8 @@ export class RunFollower {
         await this.finish(this.timedOut(mainExitCode(pod)), { deleteJob: true });
         return;
       case 'failed': {
-        const cloneLogLine = cloneExitCode(pod) !== null && pod ? await this.lastCloneLogLine(pod) : null;
+        const cloneLogLine =
+          cloneExitCode(pod) !== null && pod ? await this.lastCloneLogLine(pod) : null;
         const failure = describeFailure(pod, end, this.ctx.settings.memory, cloneLogLine);
         // The failed Job stays (until its TTL) so its Pod can be inspected.
         await this.finish({ status: 'failed', ...failure }, { deleteJob: false });
@@ -233,7 +264,10 @@ export class RunFollower {
   private async onPod(pod: V1Pod): Promise<void> {
     const problem = podProblem(pod);
     if (problem?.kind === 'fatal') {
-      await this.finish({ status: 'failed', exitCode: null, reason: problem.reason }, { deleteJob: true });
+      await this.finish(
+        { status: 'failed', exitCode: null, reason: problem.reason },
+        { deleteJob: true },
+      );
       return;
     }
     if (problem?.kind === 'stuck') this.armStuck(problem.reason);
@@ -286,13 +320,16 @@ export class RunFollower {
    */
   private armDeadline(job: V1Job): void {
     const deadlineSeconds = job.spec?.activeDeadlineSeconds ?? this.spec.timeoutSeconds;
-    const startedAt = toDate(job.status?.startTime) ?? toDate(job.metadata?.creationTimestamp) ?? new Date();
-    const deadline = startedAt.getTime() + deadlineSeconds * 1000 + this.ctx.timings.deadlineSlackMs;
+    const startedAt =
+      toDate(job.status?.startTime) ?? toDate(job.metadata?.creationTimestamp) ?? new Date();
+    const deadline =
+      startedAt.getTime() + deadlineSeconds * 1000 + this.ctx.timings.deadlineSlackMs;
     const arm = () => {
       const delay = deadline - Date.now();
       // setTimeout fires at once for delays past ~24.8 days: wait in steps.
       this.deadlineTimer = setTimeout(
-        () => (delay > MAX_TIMER_MS ? arm() : void this.finish(this.timedOut(null), { deleteJob: true })),
+        () =>
+          delay > MAX_TIMER_MS ? arm() : void this.finish(this.timedOut(null), { deleteJob: true }),
         Math.min(Math.max(0, delay), MAX_TIMER_MS),
       );
       this.deadlineTimer.unref();
@@ -301,7 +338,11 @@ export class RunFollower {
   }
 
   private timedOut(exitCode: number | null): RunOutcome {
-    return { status: 'timed_out', exitCode, reason: `exceeded the time limit of ${this.spec.timeoutSeconds}s` };
+    return {
+      status: 'timed_out',
+      exitCode,
+      reason: `exceeded the time limit of ${this.spec.timeoutSeconds}s`,
+    };
   }
 
   // --- logs -----------------------------------------------------------------
@@ -335,7 +376,10 @@ export class RunFollower {
               skip = null;
             }
             const last = delivered.last;
-            delivered.last = last?.key === entry.key ? { key: entry.key, count: last.count + 1 } : { key: entry.key, count: 1 };
+            delivered.last =
+              last?.key === entry.key
+                ? { key: entry.key, count: last.count + 1 }
+                : { key: entry.key, count: 1 };
             this.deliver(entry);
           },
           signal,
@@ -375,7 +419,13 @@ export class RunFollower {
     try {
       await streamPodLog(
         this.ctx.kubeConfig,
-        { namespace: this.namespace, pod: pod.metadata?.name ?? '', container: CLONE_CONTAINER, follow: false, tailLines: 20 },
+        {
+          namespace: this.namespace,
+          pod: pod.metadata?.name ?? '',
+          container: CLONE_CONTAINER,
+          follow: false,
+          tailLines: 20,
+        },
         (entry) => {
           if (entry.line.trim() !== '') lines.push(entry.line.trim());
         },
@@ -403,7 +453,10 @@ export class RunFollower {
     if (this.logs) await Promise.race([this.logs, sleep(this.ctx.timings.logDrainMs)]);
     this.streaming.abort();
     await this.deleteSecret();
-    this.resolveOutcome({ ...outcome, reason: outcome.reason === null ? null : this.redact(outcome.reason) });
+    this.resolveOutcome({
+      ...outcome,
+      reason: outcome.reason === null ? null : this.redact(outcome.reason),
+    });
   }
 
   private async deleteJob(): Promise<void> {
@@ -417,7 +470,9 @@ export class RunFollower {
       });
     } catch (error) {
       if (!isApiStatus(error, 404)) {
-        this.warn(`deleting Job ${this.jobName} failed (${describeApiError(error)}); cleanup will retry`);
+        this.warn(
+          `deleting Job ${this.jobName} failed (${describeApiError(error)}); cleanup will retry`,
+        );
       }
     }
   }
@@ -432,7 +487,9 @@ export class RunFollower {
       }
       await sleep(this.ctx.timings.pollIntervalMs);
     }
-    this.warn(`Job ${this.jobName} still exists ${this.ctx.timings.stopTimeoutMs} ms after its deletion`);
+    this.warn(
+      `Job ${this.jobName} still exists ${this.ctx.timings.stopTimeoutMs} ms after its deletion`,
+    );
   }
 
   private async deleteSecret(): Promise<void> {
@@ -440,7 +497,9 @@ export class RunFollower {
       await this.ctx.core.deleteNamespacedSecret({ name: this.jobName, namespace: this.namespace });
     } catch (error) {
       if (!isApiStatus(error, 404)) {
-        this.warn(`deleting Secret ${this.jobName} failed (${describeApiError(error)}); cleanup will retry`);
+        this.warn(
+          `deleting Secret ${this.jobName} failed (${describeApiError(error)}); cleanup will retry`,
+        );
       }
     }
   }
