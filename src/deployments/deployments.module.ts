@@ -4,10 +4,12 @@ import { DeploymentLifecycle } from './deployment-lifecycle.js';
 import { DeploymentsController } from './deployments.controller.js';
 import { DeploymentsRepository } from './deployments.repository.js';
 import { DeploymentsService } from './deployments.service.js';
+import { DeploysModule } from '../deploys/deploys.module.js';
+import { DeploysController } from '../deploys/deploys.controller.js';
 
 @Module({
-  imports: [ProjectsModule],
-  controllers: [DeploymentsController],
+  imports: [ProjectsModule, DeploysModule],
+  controllers: [DeploymentsController, DeploysController],
   providers: [DeploymentsService, DeploymentsRepository, DeploymentLifecycle],
   exports: [DeploymentsService, DeploymentsRepository, DeploymentLifecycle],
 })

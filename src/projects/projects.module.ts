@@ -3,6 +3,7 @@ import { ProjectsController } from './projects.controller.js';
 import { ProjectsRepository } from './projects.repository.js';
 import { ProjectsService } from './projects.service.js';
 import { OpenRepositoryPolicy, RepositoryPolicy } from './repository-policy.js';
+import { CloneSourceProvider, OpenCloneSourceProvider } from './clone-source.js';
 
 @Module({
   controllers: [ProjectsController],
@@ -10,7 +11,8 @@ import { OpenRepositoryPolicy, RepositoryPolicy } from './repository-policy.js';
     ProjectsService,
     ProjectsRepository,
     { provide: RepositoryPolicy, useClass: OpenRepositoryPolicy },
+    { provide: CloneSourceProvider, useClass: OpenCloneSourceProvider },
   ],
-  exports: [ProjectsService, ProjectsRepository, RepositoryPolicy],
+  exports: [ProjectsService, ProjectsRepository, RepositoryPolicy, CloneSourceProvider],
 })
 export class ProjectsModule {}

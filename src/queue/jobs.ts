@@ -8,7 +8,13 @@ import { z } from 'zod';
 export const queueNames = ['deploys', 'runs', 'schedules', 'notifications', 'maintenance'] as const;
 export type QueueName = (typeof queueNames)[number];
 
+const id = z.uuid();
+
 export const jobDefinitions = {
+  /** Clone a deployment's branch head, read meltano.yml and sync the deployment's schedules. */
+  'deploy.execute': { queue: 'deploys', payload: z.object({ organizationId: id, deployId: id }) },
+  /** Make Redis's job schedulers match the enabled schedules in PostgreSQL (one deployment, or all). */
+  'schedules.reconcile': { queue: 'maintenance', payload: z.object({ deploymentId: id.optional() }) },
   /** Periodic housekeeping (log retention, expired sessions). */
   'maintenance.sweep': { queue: 'maintenance', payload: z.object({}) },
 } as const satisfies Record<string, { queue: QueueName; payload: z.ZodType }>;
