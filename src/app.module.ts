@@ -11,6 +11,7 @@ import { OrganizationsModule } from './organizations/organizations.module.js';
 import { ProjectsModule } from './projects/projects.module.js';
 import { DeploymentsModule } from './deployments/deployments.module.js';
 import { SchedulesModule } from './schedules/schedules.module.js';
+import { RunsModule } from './runs/runs.module.js';
 
 /** Modules shared by every entry point (API, worker, admin commands). */
 export function coreModules(config: AppConfig): DynamicModule['imports'] {
@@ -32,6 +33,7 @@ export class ApiModule {
         ProjectsModule,
         DeploymentsModule,
         SchedulesModule,
+        RunsModule,
       ],
     };
   }

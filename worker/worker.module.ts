@@ -5,6 +5,12 @@ import { JobHandlerRegistry } from '../src/queue/job-handlers.js';
 import { MaintenanceModule } from '../src/maintenance/maintenance.module.js';
 import { WorkerRuntime } from './worker-runtime.js';
 import { MaintenanceHandlers } from './handlers/maintenance.handler.js';
+import { DeployHandlers } from './handlers/deploy.handler.js';
+import { RunHandlers } from './handlers/run.handler.js';
+import { RunsWorkerModule } from '../src/runs/runs.module.js';
+import { ProjectsModule } from '../src/projects/projects.module.js';
+import { DeploysModule } from '../src/deploys/deploys.module.js';
+import { DeployRunner } from '../src/deploys/deploy-runner.js';
 
 /** The queue worker: the same domain modules as the API, no HTTP. */
 @Module({})
@@ -12,8 +18,8 @@ export class WorkerModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: WorkerModule,
-      imports: [...(coreModules(config) ?? []), MaintenanceModule],
-      providers: [JobHandlerRegistry, WorkerRuntime, MaintenanceHandlers],
+      imports: [...(coreModules(config) ?? []), MaintenanceModule, ProjectsModule, DeploysModule, RunsWorkerModule],
+      providers: [JobHandlerRegistry, WorkerRuntime, DeployRunner, MaintenanceHandlers, DeployHandlers, RunHandlers],
       exports: [WorkerRuntime, JobHandlerRegistry],
     };
   }

@@ -1,12 +1,14 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
-import type { INestApplicationContext } from '@nestjs/common';
+import { Logger, type INestApplicationContext } from '@nestjs/common';
 import type { Logger as PinoLogger } from 'pino';
 import { AppConfig } from '../src/config/app-config.js';
 import { createRootLogger, PinoNestLogger } from '../src/common/logger.js';
 import { QueueService } from '../src/queue/queue.service.js';
 import { WorkerModule } from './worker.module.js';
 import { WorkerRuntime } from './worker-runtime.js';
+import { SchedulerService } from '../src/runs/scheduler.service.js';
+import { RunExecutor } from '../src/runs/run-executor.service.js';
 
 export interface RunningWorker {
   app: INestApplicationContext;
@@ -16,7 +18,11 @@ export interface RunningWorker {
 }
 
 /** Boots the worker (shared by worker/main.ts and tests). Throws if a job type has no handler. */
-export async function startWorker(config: AppConfig, logger?: PinoLogger): Promise<RunningWorker> {
+export async function startWorker(
+  config: AppConfig,
+  logger?: PinoLogger,
+  options: { watchdogMs?: number } = {},
+): Promise<RunningWorker> {
   const root = logger ?? createRootLogger(config.logLevel);
   const app = await NestFactory.createApplicationContext(WorkerModule.forRoot(config), {
     logger: new PinoNestLogger(root),

@@ -68,6 +68,10 @@ export const envSchema = z
     RUN_WORKDIR: optionalString,
     MELTANO_BIN: z.string().default('meltano'),
     GIT_BIN: z.string().default('git'),
+    // Passed on to git and pipeline processes (and nothing else of the worker's environment).
+    PATH: z.string().default('/usr/local/bin:/usr/bin:/bin'),
+    HOME: optionalString,
+    LANG: z.string().default('C.UTF-8'),
     K8S_API_URL: optionalString.pipe(z.url().optional()),
     K8S_NAMESPACE: z.string().default('meltano-runs'),
     K8S_TOKEN: optionalString,
@@ -214,6 +218,7 @@ function toConfig(env: Env) {
       runWorkdir: env.RUN_WORKDIR,
       meltanoBin: env.MELTANO_BIN,
       gitBin: env.GIT_BIN,
+      childEnv: { PATH: env.PATH, LANG: env.LANG, ...(env.HOME ? { HOME: env.HOME } : {}) } as Record<string, string>,
     },
     kubernetes: env.K8S_API_URL
       ? {

@@ -105,7 +105,7 @@ export class DeployRunner {
     }
     const dir = await mkdtemp(path.join(this.config.worker.runWorkdir ?? tmpdir(), 'mc-deploy-'));
     try {
-      const baseEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir };
+      const baseEnv = { ...this.config.worker.childEnv, HOME: dir };
       const auth = gitAuth(source.url, source.token, baseEnv);
       const env = { ...baseEnv, ...auth.env };
       const checkout = path.join(dir, 'repo');

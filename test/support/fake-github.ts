@@ -5,7 +5,9 @@
  * - OAuth web flow at the web base URL (`fake.webUrl`): `GET /login/oauth/authorize`,
  *   `POST /login/oauth/access_token`.
  * - REST API at `fake.apiUrl` (`<url>/api/v3`, laid out like GitHub Enterprise Server so
- *   Octokit's `baseUrl` works): `GET /user`, `GET /user/emails` (OAuth token); `GET /app`,
+ *   Octokit's `baseUrl` works): `GET /user`, `GET /user/emails`, `GET /user/installations`
+ *   (OAuth token: installations on the user's own account or listing the user in `admins`);
+ *   `GET /app`,
  *   `GET /app/installations[/:id]`, `POST /app/installations/:id/access_tokens`,
  *   `GET /repos/:owner/:repo/installation`, `GET /orgs|users/:login/installation`
  *   (App JWT, RS256, checked against the app's public key); `GET /installation/repositories`,
@@ -97,6 +99,11 @@ export interface AddInstallationInput {
   repositorySelection?: RepositorySelection;
   permissions?: Record<string, string>;
   events?: string[];
+  /**
+   * Logins of users who may administer the installation (`GET /user/installations` lists it
+   * for them), besides the owner of a User account.
+   */
+  admins?: string[];
 }
 
 /** An installation's live state (mutate it through the fake's methods). */
@@ -109,6 +116,8 @@ export interface FakeInstallation extends InstallationInput {
   repositorySelection: RepositorySelection;
   permissions: Record<string, string>;
   events: string[];
+  /** Logins of users who may administer it (see `AddInstallationInput.admins`). */
+  admins: string[];
 }
 
 export interface AddRepositoryOptions {
@@ -785,6 +794,7 @@ class Hub implements FakeGitHub {
       repositorySelection: input.repositorySelection ?? 'selected',
       permissions: { ...(input.permissions ?? DEFAULT_INSTALLATION_PERMISSIONS) },
       events: [...(input.events ?? DEFAULT_INSTALLATION_EVENTS)],
+      admins: [...(input.admins ?? [])],
     };
     this.installations.set(input.id, installation);
     return installation;
@@ -1201,6 +1211,10 @@ class Hub implements FakeGitHub {
       this.userEndpoint(req, res, route === 'GET /user/emails');
       return;
     }
+    if (route === 'GET /user/installations') {
+      this.userInstallations(req, res, url);
+      return;
+    }
 
     // App (JWT) endpoints.
     if (route === 'GET /app') {
@@ -1476,6 +1490,37 @@ class Hub implements FakeGitHub {
         : [],
       headers,
     );
+  }
+
+  /** Installations the OAuth token's user may administer: on their own account, or as an admin. */
+  private userInstallations(req: IncomingMessage, res: ServerResponse, url: URL): void {
+    const auth = parseAuthorization(req);
+    if (!auth || (auth.scheme !== 'bearer' && auth.scheme !== 'token')) {
+      apiError(res, 401, 'Requires authentication');
+      return;
+    }
+    if (this.tokens.has(auth.credentials)) {
+      apiError(res, 403, 'Resource not accessible by integration');
+      return;
+    }
+    const grant = this.oauthTokens.get(auth.credentials);
+    const user = grant ? this.users.get(grant.userId) : undefined;
+    if (!grant || !user) {
+      apiError(res, 401, 'Bad credentials');
+      return;
+    }
+    const login = user.login.toLowerCase();
+    const mine = [...this.installations.values()]
+      .filter(
+        (i) =>
+          (i.account.type === 'User' && i.account.login.toLowerCase() === login) ||
+          i.admins.some((admin) => admin.toLowerCase() === login),
+      )
+      .map((i) => this.installationJson(i));
+    this.sendPage(res, url, mine, (items, total) => ({
+      total_count: total,
+      installations: items,
+    }));
   }
 
   /** Checks the App JWT; answers 401 and returns false when it is not valid. */

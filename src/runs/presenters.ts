@@ -1,0 +1,27 @@
+import type { Run } from '../generated/prisma/client.js';
+
+export const presentRun = (r: Run) => ({
+  id: r.id,
+  deployment_id: r.deploymentId,
+  schedule_id: r.scheduleId,
+  target: r.target,
+  job_name: r.jobName,
+  trigger: r.trigger,
+  status: r.status,
+  status_reason: r.statusReason,
+  waiting_reason: r.waitingReason,
+  commit_sha: r.commitSha,
+  attempt: r.attempt,
+  exit_code: r.exitCode,
+  tick_at: r.tickAt?.toISOString() ?? null,
+  queued_at: r.queuedAt.toISOString(),
+  admitted_at: r.admittedAt?.toISOString() ?? null,
+  started_at: r.startedAt?.toISOString() ?? null,
+  pipeline_started_at: r.pipelineStartedAt?.toISOString() ?? null,
+  finished_at: r.finishedAt?.toISOString() ?? null,
+  duration_seconds:
+    r.finishedAt && (r.pipelineStartedAt ?? r.startedAt)
+      ? Math.round((r.finishedAt.getTime() - (r.pipelineStartedAt ?? r.startedAt ?? r.finishedAt).getTime()) / 1000)
+      : null,
+  timeout_seconds: r.timeoutSeconds,
+});

@@ -1,0 +1,44 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { PrismaService } from '../database/prisma.service.js';
+import type { Deployment, Run } from '../generated/prisma/client.js';
+
+export type RunFinishedListener = (run: Run, deployment: Deployment) => Promise<void>;
+
+/**
+ * What follows a run reaching a final status: metered usage is recorded, and
+ * listeners (notifications) are told. A listener's failure is logged and
+ * never changes the run's outcome.
+ */
+@Injectable()
+export class RunEvents {
+  private readonly logger = new Logger(RunEvents.name);
+  private readonly listeners: RunFinishedListener[] = [];
+
+  constructor(private readonly prisma: PrismaService) {}
+
+  onRunFinished(listener: RunFinishedListener): void {
+    this.listeners.push(listener);
+  }
+
+  async runFinished(runId: string): Promise<void> {
+    const run = await this.prisma.run.findUnique({ where: { id: runId }, include: { deployment: true } });
+    if (!run) return;
+    const { deployment, ...plain } = run;
+    const began = run.startedAt ?? run.pipelineStartedAt;
+    if (began && run.finishedAt) {
+      const seconds = Math.max(1, Math.ceil((run.finishedAt.getTime() - began.getTime()) / 1000));
+      await this.prisma.usageRecord.upsert({
+        where: { runId_metric: { runId: run.id, metric: 'run_seconds' } },
+        create: { organizationId: run.organizationId, runId: run.id, metric: 'run_seconds', quantity: seconds },
+        update: {},
+      });
+    }
+    for (const listener of this.listeners) {
+      try {
+        await listener(plain, deployment);
+      } catch (err) {
+        this.logger.warn({ msg: 'run listener failed', run: run.id, err: err instanceof Error ? err.message : String(err) });
+      }
+    }
+  }
+}

@@ -1,0 +1,66 @@
+import type { PrismaService } from '../database/prisma.service.js';
+import type { LogLine } from './executors/executor.js';
+
+export interface LineMasker {
+  maskLine(line: string): string;
+}
+
+const MAX_LINE = 16_384;
+
+/**
+ * Buffers a run's output and writes it in batches, in order, with a
+ * sequence number per line. Secret values are masked before anything is
+ * stored.
+ */
+export class RunLogWriter {
+  private buffer: { seq: number; stream: string; timestamp: Date; line: string }[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly prisma: PrismaService,
+    private readonly organizationId: string,
+    private readonly runId: string,
+    private readonly masker: LineMasker,
+    private seq: number,
+    private readonly flushEveryMs = 250,
+  ) {}
+
+  static async open(prisma: PrismaService, organizationId: string, runId: string, masker: LineMasker): Promise<RunLogWriter> {
+    const last = await prisma.runLogLine.findFirst({ where: { runId }, orderBy: { seq: 'desc' }, select: { seq: true } });
+    return new RunLogWriter(prisma, organizationId, runId, masker, last?.seq ?? 0);
+  }
+
+  write(line: LogLine): void {
+    const masked = this.masker.maskLine(line.line);
+    this.buffer.push({
+      seq: ++this.seq,
+      stream: line.stream,
+      timestamp: line.timestamp,
+      line: masked.length > MAX_LINE ? `${masked.slice(0, MAX_LINE)}… [line truncated]` : masked,
+    });
+    if (this.buffer.length >= 200) void this.flush();
+    else this.timer ??= setTimeout(() => void this.flush(), this.flushEveryMs);
+  }
+
+  /** Service messages (why a run failed, where time went) in the same stream as the pipeline's. */
+  note(message: string): void {
+    this.write({ stream: 'stderr', line: `[meltano-cloud] ${message}`, timestamp: new Date() });
+  }
+
+  flush(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const batch = this.buffer;
+    this.buffer = [];
+    // Chained so batches land in order even when flushes overlap.
+    this.flushing = this.flushing.then(async () => {
+      if (!batch.length) return;
+      await this.prisma.runLogLine.createMany({
+        data: batch.map((b) => ({ ...b, organizationId: this.organizationId, runId: this.runId })),
+        skipDuplicates: true,
+      });
+    });
+    return this.flushing;
+  }
+}

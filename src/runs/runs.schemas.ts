@@ -1,0 +1,81 @@
+import { z } from 'zod';
+import { pageQuery } from '../common/zod.js';
+
+export const runStatus = z.enum(['queued', 'starting', 'running', 'succeeded', 'failed', 'cancelled', 'timed_out', 'skipped']);
+export const FINAL_STATUSES = ['succeeded', 'failed', 'cancelled', 'timed_out', 'skipped'] as const;
+export const ACTIVE_STATUSES = ['queued', 'starting', 'running'] as const;
+
+export const createRunBody = z
+  .strictObject({
+    schedule: z.string().min(1).max(200).optional().describe('Run this schedule now'),
+    job: z.string().min(1).max(200).optional().describe('Or run a job defined in meltano.yml'),
+  })
+  .refine((b) => (b.schedule === undefined) !== (b.job === undefined), {
+    message: 'send exactly one of schedule or job',
+    path: ['schedule'],
+  });
+
+export const idempotencyKey = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces')
+  .optional();
+
+/** `1w2d3h4m` → seconds (as Meltano Cloud's CLI `--lookback`). */
+export const lookback = z
+  .string()
+  .regex(/^(\d+w)?(\d+d)?(\d+h)?(\d+m)?$/, 'like 1w2d3h4m')
+  .refine((v) => v.length > 0, 'must not be empty')
+  .transform((v) => {
+    const units: Record<string, number> = { w: 604800, d: 86400, h: 3600, m: 60 };
+    let seconds = 0;
+    for (const [, n, u] of v.matchAll(/(\d+)([wdhm])/g)) seconds += Number(n) * (units[u ?? 'm'] ?? 0);
+    return seconds;
+  });
+
+export const listRunsQuery = z.object({
+  ...pageQuery,
+  project: z.string().max(100).optional().describe('Project id or slug'),
+  deployment: z.string().max(100).optional().describe('Deployment id or slug (comma-separated for several)'),
+  schedule: z.string().max(200).optional().describe('Exact schedule or job name'),
+  schedule_prefix: z.string().max(200).optional(),
+  schedule_contains: z.string().max(200).optional(),
+  status: z
+    .string()
+    .optional()
+    .transform((v) => (v ? v.split(',') : undefined))
+    .pipe(z.array(runStatus).optional())
+    .describe('Comma-separated statuses'),
+  since: z.iso.datetime({ offset: true }).optional(),
+  until: z.iso.datetime({ offset: true }).optional(),
+  lookback: lookback.optional().describe('Only runs queued within this long, e.g. 1w2d3h'),
+});
+
+export const logsQuery = z.object({
+  after_seq: z.coerce.number().int().min(0).default(0).describe('Lines after this sequence number'),
+  limit: z.coerce.number().int().min(1).max(5000).default(1000),
+});
+
+export const runOut = z.object({
+  id: z.uuid(),
+  deployment_id: z.uuid(),
+  schedule_id: z.uuid().nullable(),
+  target: z.string(),
+  job_name: z.string().nullable(),
+  trigger: z.enum(['schedule', 'manual', 'api', 'retry']),
+  status: runStatus,
+  status_reason: z.string().nullable(),
+  waiting_reason: z.string().nullable(),
+  commit_sha: z.string().nullable(),
+  attempt: z.number(),
+  exit_code: z.number().nullable(),
+  tick_at: z.string().nullable(),
+  queued_at: z.string(),
+  admitted_at: z.string().nullable(),
+  started_at: z.string().nullable(),
+  pipeline_started_at: z.string().nullable(),
+  finished_at: z.string().nullable(),
+  duration_seconds: z.number().nullable(),
+  timeout_seconds: z.number(),
+});

@@ -1,0 +1,227 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { PrismaService } from '../database/prisma.service.js';
+import { Prisma, type Deployment, type Organization, type Schedule } from '../generated/prisma/client.js';
+import { QueueService } from '../queue/queue.service.js';
+import { nextFireTimes } from '../meltano/interval.js';
+import { RunsService } from './runs.service.js';
+import { RunEvents } from './run-events.js';
+
+const SCHEDULER_PREFIX = 'schedule:';
+/** A tick handled later than this after its time counts as missed (no worker was there to fire it). */
+export const LATE_AFTER_MS = 90_000;
+const MAX_MISSED_RECORDED = 50;
+
+type ScheduleWithContext = Schedule & { deployment: Deployment & { organization: Organization } };
+
+const isUniqueViolation = (err: unknown): boolean =>
+  err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002';
+
+/** BullMQ names scheduler jobs `repeat:<scheduler id>:<tick millis>`: the tick is in the id. */
+export function tickTimeOf(jobId: string | undefined, fallback: number): Date {
+  const millis = Number(jobId?.split(':').at(-1));
+  return new Date(Number.isFinite(millis) && millis > 0 ? millis : fallback);
+}
+
+/**
+ * Schedules fire through BullMQ job schedulers; PostgreSQL is the source of
+ * truth. Reconciling makes Redis match the enabled schedules, so a Redis that
+ * lost everything is rebuilt. One run per tick is enforced by the unique
+ * (schedule_id, tick_at) index, whatever the number of workers.
+ */
+@Injectable()
+export class SchedulerService {
+  private readonly logger = new Logger(SchedulerService.name);
+
+  constructor(
+    private readonly prisma: PrismaService,
+    private readonly queues: QueueService,
+    private readonly events: RunEvents,
+  ) {}
+
+  private get sentinelKey(): string {
+    return `${this.queues.prefix}:schedulers-reconciled`;
+  }
+
+  private firesOnTimer(s: ScheduleWithContext): boolean {
+    return Boolean(s.enabled && !s.archivedAt && !s.invalidReason && s.cron && s.deployment.deployedCommitSha);
+  }
+
+  /** Upserts the timers of enabled schedules and removes every other one (all schedules, or one deployment's). */
+  async reconcile(deploymentId?: string): Promise<{ upserted: number; removed: number }> {
+    const schedules = await this.prisma.schedule.findMany({
+      // Reconciliation spans tenants by design: it is the scheduler's own bookkeeping.
+      where: deploymentId ? { deploymentId } : {},
+      include: { deployment: { include: { organization: true } } },
+    });
+    const queue = this.queues.queue('schedules');
+    const wanted = new Set<string>();
+    let upserted = 0;
+    for (const s of schedules) {
+      const id = SCHEDULER_PREFIX + s.id;
+      if (!this.firesOnTimer(s)) continue;
+      wanted.add(id);
+      await queue.upsertJobScheduler(
+        id,
+        { pattern: s.cron ?? undefined, tz: s.timezone },
+        {
+          name: 'schedule.tick',
+          data: { organizationId: s.organizationId, scheduleId: s.id },
+          opts: { attempts: 5, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: { count: 1000 }, removeOnFail: { count: 1000 } },
+        },
+      );
+      upserted++;
+    }
+    let removed = 0;
+    if (deploymentId) {
+      for (const s of schedules) {
+        const id = SCHEDULER_PREFIX + s.id;
+        if (!wanted.has(id) && (await queue.removeJobScheduler(id))) removed++;
+      }
+    } else {
+      for (let start = 0; ; start += 500) {
+        const existing = await queue.getJobSchedulers(start, start + 499, true);
+        for (const scheduler of existing) {
+          if (scheduler.key.startsWith(SCHEDULER_PREFIX) && !wanted.has(scheduler.key)) {
+            await queue.removeJobScheduler(scheduler.key);
+            removed++;
+          }
+        }
+        if (existing.length < 500) break;
+      }
+      await this.queues.connection.set(this.sentinelKey, new Date().toISOString());
+    }
+    if (upserted || removed) this.logger.log({ msg: 'schedulers reconciled', deploymentId, upserted, removed });
+    return { upserted, removed };
+  }
+
+  /** True when Redis has lost our state (e.g. restarted without persistence) and a full reconcile is due. */
+  async redisLostState(): Promise<boolean> {
+    return (await this.queues.connection.exists(this.sentinelKey)) === 0;
+  }
+
+  /** Handles one timer tick. */
+  async tick(organizationId: string, scheduleId: string, tickAt: Date, now = new Date()): Promise<void> {
+    const schedule = await this.prisma.schedule.findFirst({
+      where: { organizationId, id: scheduleId },
+      include: { deployment: { include: { organization: true } } },
+    });
+    if (!schedule || !this.firesOnTimer(schedule)) return;
+    if (schedule.lastTickAt && tickAt <= schedule.lastTickAt) return; // already accounted for
+    if (now.getTime() - tickAt.getTime() > LATE_AFTER_MS) {
+      await this.recordMissed(schedule, now);
+      return;
+    }
+    await this.createTickRun(schedule, tickAt, null);
+    await this.advance(schedule.id, tickAt);
+  }
+
+  /** At worker start and periodically: ticks that passed while no worker ran are recorded, then run once late or skipped. */
+  async catchUpMissed(now = new Date()): Promise<number> {
+    const schedules = await this.prisma.schedule.findMany({
+      where: { enabled: true, archivedAt: null, invalidReason: null, cron: { not: null } },
+      include: { deployment: { include: { organization: true } } },
+    });
+    let recorded = 0;
+    for (const s of schedules) if (this.firesOnTimer(s)) recorded += await this.recordMissed(s, now);
+    return recorded;
+  }
+
+  private async recordMissed(schedule: ScheduleWithContext, now: Date): Promise<number> {
+    if (!schedule.cron) return 0;
+    if (!schedule.lastTickAt) {
+      await this.advance(schedule.id, now);
+      return 0;
+    }
+    const cutoff = now.getTime() - LATE_AFTER_MS;
+    const ticks = nextFireTimes(schedule.cron, schedule.timezone, schedule.lastTickAt, 10_000).filter(
+      (t) => t.getTime() <= cutoff,
+    );
+    if (!ticks.length) return 0;
+    const recordedTicks = ticks.slice(-MAX_MISSED_RECORDED);
+    const last = recordedTicks.at(-1) as Date;
+    const runLate = schedule.deployment.missedRunPolicy === 'run_once';
+    for (const tick of recordedTicks) {
+      if (tick === last && runLate) {
+        await this.createTickRun(schedule, tick, `late: missed at ${tick.toISOString()} while no worker was running`);
+      } else {
+        await this.createSkipped(schedule, tick, `missed: no worker was running at ${tick.toISOString()}`);
+      }
+    }
+    await this.advance(schedule.id, last);
+    this.logger.warn({ msg: 'missed ticks recorded', schedule: schedule.id, count: ticks.length, runLate });
+    return recordedTicks.length;
+  }
+
+  private async advance(scheduleId: string, tickAt: Date): Promise<void> {
+    await this.prisma.schedule.updateMany({
+      where: { id: scheduleId, OR: [{ lastTickAt: null }, { lastTickAt: { lt: tickAt } }] },
+      data: { lastTickAt: tickAt },
+    });
+  }
+
+  private async createSkipped(schedule: ScheduleWithContext, tickAt: Date, reason: string): Promise<void> {
+    try {
+      const run = await this.prisma.run.create({
+        data: {
+          organizationId: schedule.organizationId,
+          deploymentId: schedule.deploymentId,
+          scheduleId: schedule.id,
+          target: schedule.name,
+          jobName: schedule.job,
+          trigger: 'schedule',
+          status: 'skipped',
+          statusReason: reason,
+          tickAt,
+          commitSha: schedule.deployment.deployedCommitSha,
+          timeoutSeconds: RunsService.timeoutFor(schedule.deployment, schedule.deployment.organization),
+          finishedAt: new Date(),
+        },
+      });
+      await this.events.runFinished(run.id);
+    } catch (err) {
+      if (!isUniqueViolation(err)) throw err; // the tick was already handled by another worker
+    }
+  }
+
+  private async createTickRun(schedule: ScheduleWithContext, tickAt: Date, lateReason: string | null): Promise<void> {
+    const { deployment } = schedule;
+    if (deployment.concurrencyPolicy === 'skip') {
+      const active = await this.prisma.run.count({
+        where: { organizationId: schedule.organizationId, scheduleId: schedule.id, status: { in: ['queued', 'starting', 'running'] } },
+      });
+      if (active) {
+        await this.createSkipped(schedule, tickAt, 'skipped: the previous run of this schedule was still in progress');
+        return;
+      }
+    }
+    const offsetMs = deployment.spreadSchedules ? schedule.offsetSeconds * 1000 : 0;
+    const waiting = [
+      lateReason,
+      offsetMs ? `spread: starts ${schedule.offsetSeconds}s after its tick` : null,
+    ].filter(Boolean);
+    try {
+      const run = await this.prisma.run.create({
+        data: {
+          organizationId: schedule.organizationId,
+          deploymentId: schedule.deploymentId,
+          scheduleId: schedule.id,
+          target: schedule.name,
+          jobName: schedule.job,
+          trigger: 'schedule',
+          tickAt,
+          commitSha: deployment.deployedCommitSha,
+          timeoutSeconds: RunsService.timeoutFor(deployment, deployment.organization),
+          waitingReason: waiting.length ? waiting.join('; ') : null,
+        },
+      });
+      const delay = Math.max(0, tickAt.getTime() + offsetMs - Date.now());
+      await this.queues.enqueue(
+        'run.execute',
+        { organizationId: run.organizationId, runId: run.id },
+        { jobId: `run-${run.id}-tick`, attempts: 1, delayMs: delay },
+      );
+    } catch (err) {
+      if (!isUniqueViolation(err)) throw err;
+    }
+  }
+}

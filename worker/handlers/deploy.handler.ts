@@ -1,0 +1,10 @@
+import { Injectable } from '@nestjs/common';
+import { JobHandlerRegistry } from '../../src/queue/job-handlers.js';
+import { DeployRunner } from '../../src/deploys/deploy-runner.js';
+
+@Injectable()
+export class DeployHandlers {
+  constructor(registry: JobHandlerRegistry, runner: DeployRunner) {
+    registry.register('deploy.execute', (payload) => runner.execute(payload.organizationId, payload.deployId));
+  }
+}
