@@ -11,6 +11,9 @@ import { OrganizationsModule } from './organizations/organizations.module.js';
 import { ProjectsModule } from './projects/projects.module.js';
 import { DeploymentsModule } from './deployments/deployments.module.js';
 import { SchedulesModule } from './schedules/schedules.module.js';
+import { GithubModule } from './github/github.module.js';
+import { SecretsModule } from './secrets/secrets.module.js';
+import { NotificationsModule } from './notifications/notifications.module.js';
 import { RunsModule } from './runs/runs.module.js';
 
 /** Modules shared by every entry point (API, worker, admin commands). */
@@ -34,6 +37,9 @@ export class ApiModule {
         DeploymentsModule,
         SchedulesModule,
         RunsModule,
+        GithubModule,
+        SecretsModule,
+        NotificationsModule,
       ],
     };
   }

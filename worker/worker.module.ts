@@ -11,6 +11,8 @@ import { RunsWorkerModule } from '../src/runs/runs.module.js';
 import { ProjectsModule } from '../src/projects/projects.module.js';
 import { DeploysModule } from '../src/deploys/deploys.module.js';
 import { DeployRunner } from '../src/deploys/deploy-runner.js';
+import { NotificationsModule } from '../src/notifications/notifications.module.js';
+import { NotificationHandlers } from './handlers/notification.handler.js';
 
 /** The queue worker: the same domain modules as the API, no HTTP. */
 @Module({})
@@ -18,8 +20,8 @@ export class WorkerModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: WorkerModule,
-      imports: [...(coreModules(config) ?? []), MaintenanceModule, ProjectsModule, DeploysModule, RunsWorkerModule],
-      providers: [JobHandlerRegistry, WorkerRuntime, DeployRunner, MaintenanceHandlers, DeployHandlers, RunHandlers],
+      imports: [...(coreModules(config) ?? []), MaintenanceModule, ProjectsModule, DeploysModule, RunsWorkerModule, NotificationsModule],
+      providers: [JobHandlerRegistry, WorkerRuntime, DeployRunner, MaintenanceHandlers, DeployHandlers, RunHandlers, NotificationHandlers],
       exports: [WorkerRuntime, JobHandlerRegistry],
     };
   }

@@ -149,7 +149,7 @@ export class GithubAppService {
         });
         for (const repo of data.repositories) {
           out.push({
-            id: repo.id,
+            id: Number(repo.id),
             fullName: repo.full_name,
             defaultBranch: repo.default_branch ?? null,
             private: repo.private,
@@ -229,7 +229,7 @@ export class GithubAppService {
     const octokit = new this.BaseOctokit({ auth: userToken });
     try {
       const { data } = await octokit.request('GET /user');
-      return { id: data.id, login: data.login };
+      return { id: Number(data.id), login: data.login };
     } catch (err) {
       throw wrap('Reading the GitHub user', err);
     }

@@ -20,6 +20,11 @@ export const isGranted = (repo: GithubRepositoryWithInstallation): boolean =>
 
 const activeGrant = { revokedAt: null, installation: { suspendedAt: null } } as const;
 
+/** A repository as GitHub lists it; webhooks do not say the default branch. */
+export type GrantedRepository = Omit<InstallationRepository, 'defaultBranch'> & {
+  defaultBranch?: string | null;
+};
+
 export interface ReconcileResult {
   lost: string[];
   granted: string[];
@@ -111,7 +116,7 @@ export class GithubGrantsService {
   async syncRepositories(
     db: Db,
     installation: GithubInstallation,
-    repositories: InstallationRepository[],
+    repositories: GrantedRepository[],
   ): Promise<void> {
     await this.grant(db, installation, repositories);
     await db.githubRepository.updateMany({
@@ -129,9 +134,7 @@ export class GithubGrantsService {
   async grant(
     db: Db,
     installation: GithubInstallation,
-    repositories: (Omit<InstallationRepository, 'defaultBranch'> & {
-      defaultBranch?: string | null;
-    })[],
+    repositories: GrantedRepository[],
   ): Promise<void> {
     for (const repo of repositories) {
       const fields = {

@@ -124,7 +124,7 @@ export function emailMessage(
   return { subject, text };
 }
 
-/** Slack incoming webhooks (hooks.slack.com/services/...) get Slack's message format. */
+/** Slack incoming webhooks (`/services/...` on hooks.slack.com or a listed host) get Slack's format. */
 export function isSlackWebhook(target: string, extraHosts: readonly string[] = []): boolean {
   let url: URL;
   try {
@@ -133,6 +133,6 @@ export function isSlackWebhook(target: string, extraHosts: readonly string[] = [
     return false;
   }
   const host = url.hostname.toLowerCase();
-  if (extraHosts.some((h) => h.toLowerCase() === host)) return true;
-  return host.includes('slack') && url.pathname.startsWith('/services/');
+  const slackHost = host.includes('slack') || extraHosts.some((h) => h.toLowerCase() === host);
+  return slackHost && url.pathname.startsWith('/services/');
 }

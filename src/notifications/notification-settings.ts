@@ -12,6 +12,6 @@ export class NotificationSettings {
   backoffMs = 10_000;
   /** One webhook request's timeout. */
   timeoutMs = 10_000;
-  /** Hosts (besides *slack* ones with a /services/ path) whose webhooks get Slack's format. */
+  /** Hosts besides those containing "slack" whose `/services/...` URLs get Slack's format. */
   slackHosts: string[] = [];
 }

@@ -2,16 +2,23 @@ import { Module } from '@nestjs/common';
 import { ProjectsController } from './projects.controller.js';
 import { ProjectsRepository } from './projects.repository.js';
 import { ProjectsService } from './projects.service.js';
-import { OpenRepositoryPolicy, RepositoryPolicy } from './repository-policy.js';
-import { CloneSourceProvider, OpenCloneSourceProvider } from './clone-source.js';
+import { RepositoryPolicy } from './repository-policy.js';
+import { CloneSourceProvider } from './clone-source.js';
+import {
+  GithubCoreModule,
+  cloneSourceProvider,
+  repositoryPolicyProvider,
+} from '../github/github-core.module.js';
 
 @Module({
+  imports: [GithubCoreModule],
   controllers: [ProjectsController],
   providers: [
     ProjectsService,
     ProjectsRepository,
-    { provide: RepositoryPolicy, useClass: OpenRepositoryPolicy },
-    { provide: CloneSourceProvider, useClass: OpenCloneSourceProvider },
+    // The GitHub App's versions when it is configured (GITHUB_APP_ID), the open ones otherwise.
+    repositoryPolicyProvider,
+    cloneSourceProvider,
   ],
   exports: [ProjectsService, ProjectsRepository, RepositoryPolicy, CloneSourceProvider],
 })

@@ -21,6 +21,11 @@ export const jobDefinitions = {
   'schedules.reconcile': { queue: 'maintenance', payload: z.object({ deploymentId: id.optional() }) },
   /** Periodic housekeeping (log retention, expired sessions). */
   'maintenance.sweep': { queue: 'maintenance', payload: z.object({}) },
+  /** Deliver one notification (webhook or email); retried with exponential backoff. */
+  'notification.deliver': {
+    queue: 'notifications',
+    payload: z.object({ organizationId: id, deliveryId: id }),
+  },
 } as const satisfies Record<string, { queue: QueueName; payload: z.ZodType }>;
 
 export type JobName = keyof typeof jobDefinitions;

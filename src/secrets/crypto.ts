@@ -137,3 +137,6 @@ export const secretAad = (s: {
 }): string => JSON.stringify(['meltano-cloud:secret:v1', s.organizationId, s.projectId, s.scope, s.name]);
 
 export const newDataKey = (): Buffer => randomBytes(DATA_KEY_BYTES);
+
+/** A copy as Prisma's `Bytes` input type wants it. */
+export const toBytes = (b: Buffer): Uint8Array<ArrayBuffer> => new Uint8Array(b);

@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { PrismaService } from '../database/prisma.service.js';
 import type { OrganizationDataKey } from '../generated/prisma/client.js';
-import { KeyWrapper, newDataKey } from './crypto.js';
+import { KeyWrapper, newDataKey, toBytes } from './crypto.js';
 
 export interface RotationResult {
   /** Data keys re-wrapped under the current master key. */
@@ -35,7 +35,7 @@ export class DataKeyService {
     if (!row) {
       const { wrapped, keyId } = await this.wrapper.wrap(newDataKey());
       await this.prisma.organizationDataKey.createMany({
-        data: [{ organizationId, encryptedKey: wrapped, masterKeyId: keyId }],
+        data: [{ organizationId, encryptedKey: toBytes(wrapped), masterKeyId: keyId }],
         skipDuplicates: true,
       });
       row = await this.prisma.organizationDataKey.findUniqueOrThrow({ where: { organizationId } });
@@ -88,7 +88,7 @@ export class DataKeyService {
               masterKeyId: row.masterKeyId,
               encryptedKey: { equals: row.encryptedKey },
             },
-            data: { encryptedKey: wrapped, masterKeyId: keyId, rotatedAt: new Date() },
+            data: { encryptedKey: toBytes(wrapped), masterKeyId: keyId, rotatedAt: new Date() },
           });
           if (count === 1) result.rewrapped++;
           else

@@ -8,7 +8,7 @@ import { notFound } from '../common/problem.js';
 import type { OrgScope } from '../organizations/org-access.js';
 import { ProjectsService } from '../projects/projects.service.js';
 import { DeploymentsService } from '../deployments/deployments.service.js';
-import { decryptValue, encryptValue, secretAad } from './crypto.js';
+import { decryptValue, encryptValue, secretAad, toBytes } from './crypto.js';
 import { DataKeyService } from './data-keys.js';
 import { SecretMasker } from './masker.js';
 import { SECRET_NAME, type SecretOut } from './secrets.schemas.js';
@@ -154,11 +154,16 @@ export class SecretsService {
     const organizationId = org.organization.id;
     const { project, deployment, scope } = await this.resolve(organizationId, target);
     const dataKey = await this.keys.forOrganization(organizationId);
-    const encrypted = encryptValue(
+    const sealed = encryptValue(
       dataKey,
       input.value,
       secretAad({ organizationId, projectId: project.id, scope, name }),
     );
+    const encrypted = {
+      ciphertext: toBytes(sealed.ciphertext),
+      iv: toBytes(sealed.iv),
+      authTag: toBytes(sealed.authTag),
+    };
     const actorId = org.actor.user.id;
     return this.prisma.$transaction(async (tx) => {
       const existing = await tx.secret.findUnique({

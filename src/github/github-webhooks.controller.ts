@@ -1,0 +1,82 @@
+import { Controller, HttpCode, HttpStatus, Logger, Post, Req } from '@nestjs/common';
+import { ApiExcludeEndpoint, ApiTags } from '@nestjs/swagger';
+import type { FastifyRequest } from 'fastify';
+import { ProblemException, conflict } from '../common/problem.js';
+import { Public } from '../common/public.decorator.js';
+import { PrismaService } from '../database/prisma.service.js';
+import { Prisma } from '../generated/prisma/client.js';
+import { GithubAppService, notConfigured } from './github-app.service.js';
+import { GithubWebhooksService, parseWebhook } from './github-webhooks.service.js';
+
+const DELIVERY_ID = /^[A-Za-z0-9-]{1,100}$/;
+const EVENT = /^[a-z_]{1,64}$/;
+
+const header = (req: FastifyRequest, name: string): string | undefined => {
+  const value = req.headers[name];
+  return typeof value === 'string' ? value : undefined;
+};
+
+const badRequest = (detail: string, field: string): ProblemException =>
+  new ProblemException(HttpStatus.BAD_REQUEST, 'validation-error', detail, [
+    { field, message: 'is required' },
+  ]);
+
+@ApiTags('github')
+@Controller('github/webhooks')
+export class GithubWebhooksController {
+  private readonly logger = new Logger('github-webhooks');
+
+  constructor(
+    private readonly app: GithubAppService,
+    private readonly prisma: PrismaService,
+    private readonly webhooks: GithubWebhooksService,
+  ) {}
+
+  /**
+   * GitHub App webhooks: the signature is checked over the exact bytes
+   * received, then the delivery id is recorded so a replay is refused.
+   */
+  @Public()
+  @Post()
+  @HttpCode(200)
+  @ApiExcludeEndpoint()
+  async receive(@Req() req: FastifyRequest & { rawBody?: Buffer }) {
+    if (!this.app.configured) throw notConfigured();
+    const raw = req.rawBody;
+    if (!raw || !this.app.verifyWebhookSignature(raw, header(req, 'x-hub-signature-256'))) {
+      throw new ProblemException(
+        HttpStatus.UNAUTHORIZED,
+        'invalid-signature',
+        'The X-Hub-Signature-256 header is missing or does not match the body and the webhook secret.',
+      );
+    }
+    const event = header(req, 'x-github-event');
+    if (!event || !EVENT.test(event)) {
+      throw badRequest('The X-GitHub-Event header is missing.', 'headers.x-github-event');
+    }
+    const deliveryId = header(req, 'x-github-delivery');
+    if (!deliveryId || !DELIVERY_ID.test(deliveryId)) {
+      throw badRequest('The X-GitHub-Delivery header is missing.', 'headers.x-github-delivery');
+    }
+    const payload = parseWebhook(event, req.body);
+    try {
+      await this.prisma.githubWebhookDelivery.create({ data: { deliveryId, event } });
+    } catch (err) {
+      if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002') {
+        throw conflict(`Delivery ${deliveryId} was already received; replays are refused.`);
+      }
+      throw err;
+    }
+    try {
+      const outcome = await this.webhooks.handle(event, payload);
+      this.logger.log({ msg: 'webhook', event, delivery: deliveryId, result: outcome.result });
+      return { delivery: deliveryId, event, ...outcome };
+    } catch (err) {
+      // Not handled: forget the delivery so GitHub's redelivery of it is processed.
+      await this.prisma.githubWebhookDelivery
+        .delete({ where: { deliveryId } })
+        .catch(() => undefined);
+      throw err;
+    }
+  }
+}
