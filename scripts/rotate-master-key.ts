@@ -69,9 +69,7 @@ async function main(): Promise<void> {
 const entry = process.argv[1];
 if (entry && import.meta.url === pathToFileURL(entry).href) {
   main().catch((err: unknown) => {
-    process.stderr.write(
-      `rotation failed: ${err instanceof Error ? err.message : String(err)}\n`,
-    );
+    process.stderr.write(`rotation failed: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exit(1);
   });
 }

@@ -20,8 +20,23 @@ export class WorkerModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: WorkerModule,
-      imports: [...(coreModules(config) ?? []), MaintenanceModule, ProjectsModule, DeploysModule, RunsWorkerModule, NotificationsModule],
-      providers: [JobHandlerRegistry, WorkerRuntime, DeployRunner, MaintenanceHandlers, DeployHandlers, RunHandlers, NotificationHandlers],
+      imports: [
+        ...(coreModules(config) ?? []),
+        MaintenanceModule,
+        ProjectsModule,
+        DeploysModule,
+        RunsWorkerModule,
+        NotificationsModule,
+      ],
+      providers: [
+        JobHandlerRegistry,
+        WorkerRuntime,
+        DeployRunner,
+        MaintenanceHandlers,
+        DeployHandlers,
+        RunHandlers,
+        NotificationHandlers,
+      ],
       exports: [WorkerRuntime, JobHandlerRegistry],
     };
   }

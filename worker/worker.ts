@@ -35,19 +35,44 @@ export async function startWorker(
     await app.close();
     throw err;
   }
+  const queues = app.get(QueueService);
+  const scheduler = app.get(SchedulerService);
+  const runs = app.get(RunExecutor);
+  const log = new Logger('worker');
   // Housekeeping runs every minute; the fixed scheduler id keeps it to one across workers.
-  await app
-    .get(QueueService)
-    .queue('maintenance')
-    .upsertJobScheduler(
-      'maintenance.sweep',
-      { every: 60_000 },
-      { name: 'maintenance.sweep', data: {} },
-    );
+  const upsertHousekeeping = () =>
+    queues
+      .queue('maintenance')
+      .upsertJobScheduler(
+        'maintenance.sweep',
+        { every: 60_000 },
+        { name: 'maintenance.sweep', data: {} },
+      );
+  await runs.startHeartbeat();
+  await upsertHousekeeping();
+  // PostgreSQL is the source of truth: rebuild Redis's timers, record ticks missed while no worker
+  // ran, take over runs of workers that vanished, clear leftovers of finished runs.
+  await scheduler.reconcile();
+  await scheduler.catchUpMissed();
+  await runs.sweep();
+  await runs.cleanupLeftovers().catch((err: unknown) => log.warn(`cleanup failed: ${String(err)}`));
+  // A Redis that lost everything (restart without persistence) is noticed and rebuilt without anyone acting.
+  const watchdog = setInterval(() => {
+    void (async () => {
+      if (await scheduler.redisLostState()) {
+        log.warn('Redis lost its scheduler state: rebuilding it from PostgreSQL');
+        await upsertHousekeeping();
+        await scheduler.reconcile();
+        await runs.sweep();
+      }
+    })().catch((err: unknown) => log.warn(`watchdog: ${String(err)}`));
+  }, options.watchdogMs ?? 15_000);
+  watchdog.unref();
   return {
     app,
     runtime,
     async stop() {
+      clearInterval(watchdog);
       await runtime.stop();
       await app.close();
     },

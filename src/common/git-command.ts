@@ -7,7 +7,11 @@ export interface GitResult {
 }
 
 /** Runs git with a clean, non-interactive environment; output with secrets redacted by the caller. */
-export function runGit(gitBin: string, args: string[], options: { cwd?: string; env: Record<string, string>; timeoutMs?: number }): Promise<GitResult> {
+export function runGit(
+  gitBin: string,
+  args: string[],
+  options: { cwd?: string; env: Record<string, string>; timeoutMs?: number },
+): Promise<GitResult> {
   return new Promise((resolve) => {
     const child = spawn(gitBin, args, {
       cwd: options.cwd,

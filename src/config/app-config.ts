@@ -218,7 +218,11 @@ function toConfig(env: Env) {
       runWorkdir: env.RUN_WORKDIR,
       meltanoBin: env.MELTANO_BIN,
       gitBin: env.GIT_BIN,
-      childEnv: { PATH: env.PATH, LANG: env.LANG, ...(env.HOME ? { HOME: env.HOME } : {}) } as Record<string, string>,
+      childEnv: {
+        PATH: env.PATH,
+        LANG: env.LANG,
+        ...(env.HOME ? { HOME: env.HOME } : {}),
+      } as Record<string, string>,
     },
     kubernetes: env.K8S_API_URL
       ? {

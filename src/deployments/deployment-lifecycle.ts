@@ -15,7 +15,11 @@ export class DeploymentLifecycle {
     private readonly queues: QueueService,
   ) {}
 
-  async deploymentChanged(deployment: Deployment, userId: string | null, trigger: 'create' | 'manual'): Promise<void> {
+  async deploymentChanged(
+    deployment: Deployment,
+    userId: string | null,
+    trigger: 'create' | 'manual',
+  ): Promise<void> {
     await this.deploys.request(deployment, trigger, userId);
   }
 

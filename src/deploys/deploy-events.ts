@@ -8,11 +8,17 @@ import { QueueService } from '../queue/queue.service.js';
  */
 @Injectable()
 export class DeployEvents {
-  private readonly failureListeners: ((deployment: Deployment, deployId: string, message: string) => Promise<void>)[] = [];
+  private readonly failureListeners: ((
+    deployment: Deployment,
+    deployId: string,
+    message: string,
+  ) => Promise<void>)[] = [];
 
   constructor(private readonly queues: QueueService) {}
 
-  onDeployFailed(listener: (deployment: Deployment, deployId: string, message: string) => Promise<void>): void {
+  onDeployFailed(
+    listener: (deployment: Deployment, deployId: string, message: string) => Promise<void>,
+  ): void {
     this.failureListeners.push(listener);
   }
 

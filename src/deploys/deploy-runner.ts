@@ -82,11 +82,17 @@ export class DeployRunner {
 
   private async fail(deploy: Deploy, deployment: Deployment, message: string): Promise<void> {
     await this.prisma.$transaction([
-      this.prisma.deploy.update({ where: { id: deploy.id }, data: { status: 'failed', finishedAt: new Date(), message } }),
+      this.prisma.deploy.update({
+        where: { id: deploy.id },
+        data: { status: 'failed', finishedAt: new Date(), message },
+      }),
       this.prisma.deployment.update({
         where: { id: deployment.id },
         // A deployment that deployed before keeps running its last good commit; say why the new one failed.
-        data: { status: deployment.deployedCommitSha ? 'ready' : 'failed', statusMessage: `Deploy failed: ${message}` },
+        data: {
+          status: deployment.deployedCommitSha ? 'ready' : 'failed',
+          statusMessage: `Deploy failed: ${message}`,
+        },
       }),
     ]);
     await this.events.deployFailed(deployment, deploy.id, message);
@@ -98,7 +104,10 @@ export class DeployRunner {
       source = await this.cloneSources.sourceFor(project);
     } catch (err) {
       if (err instanceof RepositoryAccessLostError) {
-        await this.prisma.project.update({ where: { id: project.id }, data: { repositoryAccess: 'lost' } });
+        await this.prisma.project.update({
+          where: { id: project.id },
+          data: { repositoryAccess: 'lost' },
+        });
         throw new DeployFailure(err.message);
       }
       throw err;
@@ -111,18 +120,37 @@ export class DeployRunner {
       const checkout = path.join(dir, 'repo');
       const clone = await runGit(
         this.config.worker.gitBin,
-        ['clone', '--depth', '1', '--single-branch', '--branch', deploy.branch, '--no-tags', auth.remoteUrl, checkout],
+        [
+          'clone',
+          '--depth',
+          '1',
+          '--single-branch',
+          '--branch',
+          deploy.branch,
+          '--no-tags',
+          auth.remoteUrl,
+          checkout,
+        ],
         { env },
       );
       if (clone.code !== 0) {
-        const why = redactAll(clone.stderr, auth.secrets).trim().split('\n').filter(Boolean).at(-1) ?? 'git failed';
-        throw new DeployFailure(`Could not clone ${displayRepo(project)} at branch '${deploy.branch}': ${why}`);
+        const why =
+          redactAll(clone.stderr, auth.secrets).trim().split('\n').filter(Boolean).at(-1) ??
+          'git failed';
+        throw new DeployFailure(
+          `Could not clone ${displayRepo(project)} at branch '${deploy.branch}': ${why}`,
+        );
       }
-      const head = await runGit(this.config.worker.gitBin, ['rev-parse', 'HEAD'], { cwd: checkout, env });
+      const head = await runGit(this.config.worker.gitBin, ['rev-parse', 'HEAD'], {
+        cwd: checkout,
+        env,
+      });
       const commitSha = head.stdout.trim();
       let meltano: MeltanoProject;
       try {
-        meltano = await readMeltanoProject(path.join(checkout, project.rootPath), { repoDir: checkout });
+        meltano = await readMeltanoProject(path.join(checkout, project.rootPath), {
+          repoDir: checkout,
+        });
         assertEnvironmentExists(meltano, deployment.environment);
       } catch (err) {
         if (err instanceof MeltanoProjectError) throw new DeployFailure(err.message);
@@ -139,12 +167,18 @@ export class DeployRunner {
    * New schedules appear disabled; changed ones update in place and keep
    * their enabled flag; removed ones are disabled and archived (their runs stay).
    */
-  private async sync(deployment: Deployment, meltano: MeltanoProject, commitSha: string): Promise<SyncSummary> {
+  private async sync(
+    deployment: Deployment,
+    meltano: MeltanoProject,
+    commitSha: string,
+  ): Promise<SyncSummary> {
     const validations = new Map(validateSchedules(meltano).map((v) => [v.name, v]));
     const wanted = schedulesForEnvironment(meltano, deployment.environment);
     const summary: SyncSummary = { added: [], updated: [], archived: [], invalid: [] };
     await this.prisma.$transaction(async (tx) => {
-      const existing = await tx.schedule.findMany({ where: { organizationId: deployment.organizationId, deploymentId: deployment.id } });
+      const existing = await tx.schedule.findMany({
+        where: { organizationId: deployment.organizationId, deploymentId: deployment.id },
+      });
       const byName = new Map(existing.map((s) => [s.name, s]));
       for (const schedule of wanted) {
         const validation = validations.get(schedule.name);
@@ -190,14 +224,20 @@ export class DeployRunner {
           await tx.schedule.update({
             where: { id: current.id },
             // An invalid schedule cannot stay enabled; a valid one keeps what the user chose.
-            data: { ...fields, ...(fields.invalidReason || !fields.cron ? { enabled: false } : {}) },
+            data: {
+              ...fields,
+              ...(fields.invalidReason || !fields.cron ? { enabled: false } : {}),
+            },
           });
           summary.updated.push(schedule.name);
         }
       }
       for (const gone of byName.values()) {
         if (gone.archivedAt) continue;
-        await tx.schedule.update({ where: { id: gone.id }, data: { enabled: false, archivedAt: new Date() } });
+        await tx.schedule.update({
+          where: { id: gone.id },
+          data: { enabled: false, archivedAt: new Date() },
+        });
         summary.archived.push(gone.name);
       }
       await tx.deployment.update({
@@ -225,6 +265,7 @@ function describe(summary: SyncSummary, meltano: MeltanoProject): string {
   if (summary.added.length) parts.push(`added: ${summary.added.join(', ')}`);
   if (summary.updated.length) parts.push(`updated: ${summary.updated.join(', ')}`);
   if (summary.archived.length) parts.push(`archived: ${summary.archived.join(', ')}`);
-  if (summary.invalid.length) parts.push(`invalid (cannot be enabled): ${summary.invalid.join(', ')}`);
+  if (summary.invalid.length)
+    parts.push(`invalid (cannot be enabled): ${summary.invalid.join(', ')}`);
   return parts.join('; ');
 }

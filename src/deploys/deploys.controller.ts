@@ -33,7 +33,9 @@ export class DeploysController {
   ) {}
 
   @Get()
-  @ApiOperation({ summary: 'Deploys of a deployment, newest first: commit, status and what changed or failed' })
+  @ApiOperation({
+    summary: 'Deploys of a deployment, newest first: commit, status and what changed or failed',
+  })
   @ZodResponse(200, paginated(deployOut), 'A page of deploys')
   async list(
     @ZodParam('org', refParam) _org: string,
@@ -42,9 +44,23 @@ export class DeploysController {
     @CurrentOrg() scope: OrgScope,
     @ZodQuery(z.object(pageQuery)) query: { page_size: number; page_token?: string | undefined },
   ) {
-    const { deployment } = await this.deployments.get(scope.organization.id, projectRef, deploymentRef);
-    const rows = await this.deploys.list(scope.organization.id, deployment.id, query.page_size + 1, decodeCursor(query.page_token));
-    return toPage(rows, query.page_size, (d) => ({ k: d.createdAt.toISOString(), id: d.id }), presentDeploy);
+    const { deployment } = await this.deployments.get(
+      scope.organization.id,
+      projectRef,
+      deploymentRef,
+    );
+    const rows = await this.deploys.list(
+      scope.organization.id,
+      deployment.id,
+      query.page_size + 1,
+      decodeCursor(query.page_token),
+    );
+    return toPage(
+      rows,
+      query.page_size,
+      (d) => ({ k: d.createdAt.toISOString(), id: d.id }),
+      presentDeploy,
+    );
   }
 
   @Get(':deployId')
@@ -57,7 +73,11 @@ export class DeploysController {
     @ZodParam('deployId', z.uuid()) deployId: string,
     @CurrentOrg() scope: OrgScope,
   ) {
-    const { deployment } = await this.deployments.get(scope.organization.id, projectRef, deploymentRef);
+    const { deployment } = await this.deployments.get(
+      scope.organization.id,
+      projectRef,
+      deploymentRef,
+    );
     return presentDeploy(await this.deploys.get(scope.organization.id, deployment.id, deployId));
   }
 
@@ -72,9 +92,18 @@ export class DeploysController {
     @CurrentOrg() scope: OrgScope,
     @Origin() origin: RequestOrigin,
   ) {
-    const { deployment } = await this.deployments.get(scope.organization.id, projectRef, deploymentRef);
+    const { deployment } = await this.deployments.get(
+      scope.organization.id,
+      projectRef,
+      deploymentRef,
+    );
     const deploy = await this.deploys.request(deployment, 'manual', scope.actor.user.id);
-    await this.audit.record(scope.organization.id, scope.actor, origin, { action: 'deployment.deploy', resourceType: 'deployment', resourceId: deployment.id, details: { deploy_id: deploy.id } });
+    await this.audit.record(scope.organization.id, scope.actor, origin, {
+      action: 'deployment.deploy',
+      resourceType: 'deployment',
+      resourceId: deployment.id,
+      details: { deploy_id: deploy.id },
+    });
     return presentDeploy(deploy);
   }
 }

@@ -25,8 +25,16 @@ export class DeploysService {
   ): Promise<Deploy> {
     const deploy = await this.prisma.$transaction(async (tx) => {
       await tx.deploy.updateMany({
-        where: { organizationId: deployment.organizationId, deploymentId: deployment.id, status: 'queued' },
-        data: { status: 'superseded', finishedAt: new Date(), message: 'superseded by a newer deploy' },
+        where: {
+          organizationId: deployment.organizationId,
+          deploymentId: deployment.id,
+          status: 'queued',
+        },
+        data: {
+          status: 'superseded',
+          finishedAt: new Date(),
+          message: 'superseded by a newer deploy',
+        },
       });
       await tx.deployment.update({
         where: { id: deployment.id, organizationId: deployment.organizationId },
@@ -52,13 +60,23 @@ export class DeploysService {
     return deploy;
   }
 
-  list(organizationId: string, deploymentId: string, take: number, cursor?: Cursor): Promise<Deploy[]> {
+  list(
+    organizationId: string,
+    deploymentId: string,
+    take: number,
+    cursor?: Cursor,
+  ): Promise<Deploy[]> {
     return this.prisma.deploy.findMany({
       where: {
         organizationId,
         deploymentId,
         ...(cursor
-          ? { OR: [{ createdAt: { lt: new Date(cursor.k) } }, { createdAt: new Date(cursor.k), id: { lt: cursor.id } }] }
+          ? {
+              OR: [
+                { createdAt: { lt: new Date(cursor.k) } },
+                { createdAt: new Date(cursor.k), id: { lt: cursor.id } },
+              ],
+            }
           : {}),
       },
       orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
@@ -67,7 +85,9 @@ export class DeploysService {
   }
 
   async get(organizationId: string, deploymentId: string, id: string): Promise<Deploy> {
-    const deploy = await this.prisma.deploy.findFirst({ where: { organizationId, deploymentId, id } });
+    const deploy = await this.prisma.deploy.findFirst({
+      where: { organizationId, deploymentId, id },
+    });
     if (!deploy) throw notFound('Deploy');
     return deploy;
   }

@@ -169,7 +169,10 @@ export class GithubAppService {
    * A token that can read the contents of ONE repository, for one clone.
    * Throws GithubApiError (status 403: suspended; 404/422: not granted any more).
    */
-  async mintRepositoryToken(installationId: number, repositoryId: number): Promise<RepositoryToken> {
+  async mintRepositoryToken(
+    installationId: number,
+    repositoryId: number,
+  ): Promise<RepositoryToken> {
     const app = this.required();
     try {
       const { data } = await app.octokit.request(

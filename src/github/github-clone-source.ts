@@ -63,7 +63,9 @@ export class GithubCloneSourceProvider extends CloneSourceProvider {
     if (linked) return linked;
     // A project from before the App was configured, or whose installation was unlinked.
     const byName = await this.grants.findGranted(project.organizationId, project.repository);
-    const found = byName ? await this.grants.findRepository(project.organizationId, byName.id) : null;
+    const found = byName
+      ? await this.grants.findRepository(project.organizationId, byName.id)
+      : null;
     if (found) return found;
     throw new RepositoryAccessLostError(
       `The repository ${project.repository} is not granted to this organization's GitHub App ` +

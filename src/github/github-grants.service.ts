@@ -74,7 +74,11 @@ export class GithubGrantsService {
   /** The granted row for `owner/name` (case-insensitive), or null. */
   findGranted(organizationId: string, fullName: string): Promise<GithubRepository | null> {
     return this.prisma.githubRepository.findFirst({
-      where: { organizationId, fullName: { equals: fullName, mode: 'insensitive' }, ...activeGrant },
+      where: {
+        organizationId,
+        fullName: { equals: fullName, mode: 'insensitive' },
+        ...activeGrant,
+      },
       orderBy: { updatedAt: 'desc' },
     });
   }

@@ -311,7 +311,11 @@ export class GithubWebhooksService {
         ? null
         : [
             ...new Set(
-              commits.flatMap((c) => [...(c.added ?? []), ...(c.modified ?? []), ...(c.removed ?? [])]),
+              commits.flatMap((c) => [
+                ...(c.added ?? []),
+                ...(c.modified ?? []),
+                ...(c.removed ?? []),
+              ]),
             ),
           ];
     const deploys: string[] = [];
@@ -329,7 +333,9 @@ export class GithubWebhooksService {
       }
     }
     return {
-      result: deploys.length ? `push: ${deploys.length} deploy(s) queued` : 'push: nothing to deploy',
+      result: deploys.length
+        ? `push: ${deploys.length} deploy(s) queued`
+        : 'push: nothing to deploy',
       deploys,
     };
   }
@@ -347,6 +353,7 @@ function describe(reconciled: ReconcileResult | null): string {
   if (!reconciled) return '';
   const parts: string[] = [];
   if (reconciled.lost.length) parts.push(`${reconciled.lost.length} project(s) lost access`);
-  if (reconciled.granted.length) parts.push(`${reconciled.granted.length} project(s) regained access`);
+  if (reconciled.granted.length)
+    parts.push(`${reconciled.granted.length} project(s) regained access`);
   return parts.length ? `; ${parts.join(', ')}` : '';
 }

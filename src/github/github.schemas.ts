@@ -18,7 +18,11 @@ export const setupQuery = z.object({
     .optional()
     .describe('The installation GitHub created or updated'),
   setup_action: z.enum(['install', 'update', 'request']).optional(),
-  state: z.string().max(2000).optional().describe('The signed state from GET /orgs/{org}/github/install'),
+  state: z
+    .string()
+    .max(2000)
+    .optional()
+    .describe('The signed state from GET /orgs/{org}/github/install'),
   code: z
     .string()
     .max(200)

@@ -122,7 +122,11 @@ export class NotificationEventSubscriptions implements OnApplicationBootstrap {
         },
       });
     } catch (err) {
-      this.logger.warn({ msg: 'deploy notification dropped', deploy_id: deployId, err: String(err) });
+      this.logger.warn({
+        msg: 'deploy notification dropped',
+        deploy_id: deployId,
+        err: String(err),
+      });
     }
   }
 }

@@ -28,7 +28,7 @@ const str = (v: unknown): string | undefined =>
 
 interface Summary {
   headline: string;
-  /** "analytics / prod · daily load" */
+  /** "Analytics / prod (daily load)" */
   where: string;
   url: string | undefined;
   status: string | undefined;
@@ -40,12 +40,8 @@ interface Summary {
 function summarize(envelope: WebhookEnvelope): Summary {
   const data: EventData = envelope.data;
   const subject = data.run ?? data.deploy ?? {};
-  const where = [
-    [data.project?.name, data.deployment?.name].filter(Boolean).join(' / '),
-    data.schedule ?? undefined,
-  ]
-    .filter(Boolean)
-    .join(' · ');
+  const place = [data.project?.name, data.deployment?.name].filter(Boolean).join(' / ');
+  const where = data.schedule ? `${place} (${data.schedule})`.trim() : place;
   return {
     headline: headline(envelope.type),
     where: where || data.organization.name,
@@ -68,7 +64,7 @@ export function slackMessage(envelope: WebhookEnvelope): {
 } {
   const s = summarize(envelope);
   const icon = emoji[envelope.type] ?? ':bell:';
-  const text = `${icon} ${s.headline}: ${s.where}${s.reason ? ` (${s.reason})` : ''}`;
+  const text = `${icon} ${s.headline}: ${s.where}${s.reason ? ` - ${s.reason}` : ''}`;
   const lines = [`${icon} *${slackEscape(s.headline)}*: ${slackEscape(s.where)}`];
   if (s.reason) lines.push(`> ${slackEscape(s.reason)}`);
   if (envelope.data.message) lines.push(slackEscape(envelope.data.message));
@@ -99,7 +95,10 @@ export function emailMessage(
   const rows: [string, string | undefined][] = [
     ['Organization', data.organization.name],
     ['Project', data.project ? `${data.project.name} (${data.project.slug})` : undefined],
-    ['Deployment', data.deployment ? `${data.deployment.name} (${data.deployment.slug})` : undefined],
+    [
+      'Deployment',
+      data.deployment ? `${data.deployment.name} (${data.deployment.slug})` : undefined,
+    ],
     ['Schedule', data.schedule ?? undefined],
     ['Status', s.status],
     ['Reason', s.reason],

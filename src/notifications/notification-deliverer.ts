@@ -34,13 +34,14 @@ interface Outcome {
 const MAX_ERROR = 500;
 const truncate = (s: string, n: number): string => (s.length > n ? `${s.slice(0, n)}…` : s);
 
+/** A readable reason for a request that got no response (errors may come from another realm). */
 function networkError(err: unknown, timeoutMs: number): string {
-  if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError'))
-    return `timed out after ${Math.round(timeoutMs / 1000)} s`;
-  const cause = (err as { cause?: { code?: string; message?: string } } | null)?.cause;
-  const detail = cause?.code ?? cause?.message;
-  const message = err instanceof Error ? err.message : String(err);
-  return detail ? `${message} (${detail})` : message;
+  const e = (err ?? {}) as { name?: unknown; message?: unknown; cause?: { code?: unknown } };
+  if (e.name === 'TimeoutError' || e.name === 'AbortError')
+    return `timed out after ${timeoutMs < 1000 ? `${timeoutMs} ms` : `${timeoutMs / 1000} s`}`;
+  const message = typeof e.message === 'string' ? e.message : String(err);
+  const code = typeof e.cause?.code === 'string' ? e.cause.code : undefined;
+  return code ? `${message} (${code})` : message;
 }
 
 type Mailer = ReturnType<typeof nodemailer.createTransport>;
@@ -85,7 +86,11 @@ export class NotificationDeliverer implements OnModuleDestroy {
             ? await this.sendEmail(channel, delivery, envelope)
             : await this.postWebhook(channel, delivery, envelope);
       } catch (err) {
-        outcome = { ok: false, statusCode: null, error: networkError(err, this.settings.timeoutMs) };
+        outcome = {
+          ok: false,
+          statusCode: null,
+          error: networkError(err, this.settings.timeoutMs),
+        };
       }
     }
     const attempt: DeliveryAttempt = {

@@ -41,7 +41,12 @@ export function checkTarget(kind: 'webhook' | 'email', target: string): string |
 export const createChannelBody = z
   .strictObject({
     kind: z.enum(['webhook', 'email']),
-    target: z.string().trim().min(1, 'must not be empty').max(MAX_TARGET).describe('Webhook URL or email address'),
+    target: z
+      .string()
+      .trim()
+      .min(1, 'must not be empty')
+      .max(MAX_TARGET)
+      .describe('Webhook URL or email address'),
     active: z.boolean().default(true),
     project: projectRef
       .nullable()

@@ -123,7 +123,13 @@ export class NotificationsService {
       const queued: string[] = [];
       for (const channel of matching) {
         try {
-          const id = await this.recordDelivery(organizationId, channel.id, event.type, key, envelope);
+          const id = await this.recordDelivery(
+            organizationId,
+            channel.id,
+            event.type,
+            key,
+            envelope,
+          );
           if (!id) continue;
           await this.enqueue(organizationId, id, this.settings.attempts);
           queued.push(id);

@@ -12,10 +12,7 @@ export const DELIVERY_HEADER = 'X-MeltanoCloud-Delivery';
 export const newSigningSecret = (): string => `whsec_${randomBytes(32).toString('base64url')}`;
 
 const hmac = (secret: string, timestamp: number, body: string | Buffer): string =>
-  createHmac('sha256', secret)
-    .update(`${timestamp}.`)
-    .update(body)
-    .digest('hex');
+  createHmac('sha256', secret).update(`${timestamp}.`).update(body).digest('hex');
 
 /** The signature header value for `body` sent at `timestamp` (unix seconds). */
 export function signWebhook(

@@ -35,7 +35,8 @@ export class OpenCloneSourceProvider extends CloneSourceProvider {
   }
 
   async sourceFor(project: Project): Promise<CloneSource> {
-    if (OWNER_NAME.test(project.repository)) return { url: `${this.config.github.webUrl}/${project.repository}.git` };
+    if (OWNER_NAME.test(project.repository))
+      return { url: `${this.config.github.webUrl}/${project.repository}.git` };
     return { url: project.repository };
   }
 }

@@ -14,11 +14,17 @@ export const jobDefinitions = {
   /** Clone a deployment's branch head, read meltano.yml and sync the deployment's schedules. */
   'deploy.execute': { queue: 'deploys', payload: z.object({ organizationId: id, deployId: id }) },
   /** A schedule's timer fired (BullMQ job scheduler); creates at most one run per tick. */
-  'schedule.tick': { queue: 'schedules', payload: z.object({ organizationId: id, scheduleId: id }) },
+  'schedule.tick': {
+    queue: 'schedules',
+    payload: z.object({ organizationId: id, scheduleId: id }),
+  },
   /** Admit a queued run past its limits and execute it to a final status. */
   'run.execute': { queue: 'runs', payload: z.object({ organizationId: id, runId: id }) },
   /** Make Redis's job schedulers match the enabled schedules in PostgreSQL (one deployment, or all). */
-  'schedules.reconcile': { queue: 'maintenance', payload: z.object({ deploymentId: id.optional() }) },
+  'schedules.reconcile': {
+    queue: 'maintenance',
+    payload: z.object({ deploymentId: id.optional() }),
+  },
   /** Periodic housekeeping (log retention, expired sessions). */
   'maintenance.sweep': { queue: 'maintenance', payload: z.object({}) },
   /** Deliver one notification (webhook or email); retried with exponential backoff. */

@@ -16,11 +16,16 @@ export class MeltanoStateService {
   constructor(private readonly prisma: PrismaService) {}
 
   list(organizationId: string, deploymentId: string) {
-    return this.prisma.meltanoState.findMany({ where: { organizationId, deploymentId }, orderBy: { stateId: 'asc' } });
+    return this.prisma.meltanoState.findMany({
+      where: { organizationId, deploymentId },
+      orderBy: { stateId: 'asc' },
+    });
   }
 
   async get(organizationId: string, deploymentId: string, stateId: string) {
-    const row = await this.prisma.meltanoState.findFirst({ where: { organizationId, deploymentId, stateId } });
+    const row = await this.prisma.meltanoState.findFirst({
+      where: { organizationId, deploymentId, stateId },
+    });
     if (!row) throw notFound(`State "${stateId}"`);
     return row;
   }
@@ -34,7 +39,9 @@ export class MeltanoStateService {
   }
 
   async clear(organizationId: string, deploymentId: string, stateId: string): Promise<void> {
-    const { count } = await this.prisma.meltanoState.deleteMany({ where: { organizationId, deploymentId, stateId } });
+    const { count } = await this.prisma.meltanoState.deleteMany({
+      where: { organizationId, deploymentId, stateId },
+    });
     if (!count) throw notFound(`State "${stateId}"`);
   }
 
@@ -60,7 +67,12 @@ export class MeltanoStateService {
     for (const entry of entries) {
       try {
         const text = await readFile(path.join(dir, entry, 'state.json'), 'utf8');
-        await this.set(organizationId, deploymentId, decodeURIComponent(entry), JSON.parse(text) as Prisma.InputJsonValue);
+        await this.set(
+          organizationId,
+          deploymentId,
+          decodeURIComponent(entry),
+          JSON.parse(text) as Prisma.InputJsonValue,
+        );
         stored++;
       } catch {
         // Not a state folder, or a state Meltano was still writing: keep the previous value.

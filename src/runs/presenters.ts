@@ -21,7 +21,11 @@ export const presentRun = (r: Run) => ({
   finished_at: r.finishedAt?.toISOString() ?? null,
   duration_seconds:
     r.finishedAt && (r.pipelineStartedAt ?? r.startedAt)
-      ? Math.round((r.finishedAt.getTime() - (r.pipelineStartedAt ?? r.startedAt ?? r.finishedAt).getTime()) / 1000)
+      ? Math.round(
+          (r.finishedAt.getTime() -
+            (r.pipelineStartedAt ?? r.startedAt ?? r.finishedAt).getTime()) /
+            1000,
+        )
       : null,
   timeout_seconds: r.timeoutSeconds,
 });

@@ -21,7 +21,10 @@ export class RunEvents {
   }
 
   async runFinished(runId: string): Promise<void> {
-    const run = await this.prisma.run.findUnique({ where: { id: runId }, include: { deployment: true } });
+    const run = await this.prisma.run.findUnique({
+      where: { id: runId },
+      include: { deployment: true },
+    });
     if (!run) return;
     const { deployment, ...plain } = run;
     const began = run.startedAt ?? run.pipelineStartedAt;
@@ -29,7 +32,12 @@ export class RunEvents {
       const seconds = Math.max(1, Math.ceil((run.finishedAt.getTime() - began.getTime()) / 1000));
       await this.prisma.usageRecord.upsert({
         where: { runId_metric: { runId: run.id, metric: 'run_seconds' } },
-        create: { organizationId: run.organizationId, runId: run.id, metric: 'run_seconds', quantity: seconds },
+        create: {
+          organizationId: run.organizationId,
+          runId: run.id,
+          metric: 'run_seconds',
+          quantity: seconds,
+        },
         update: {},
       });
     }
@@ -37,7 +45,11 @@ export class RunEvents {
       try {
         await listener(plain, deployment);
       } catch (err) {
-        this.logger.warn({ msg: 'run listener failed', run: run.id, err: err instanceof Error ? err.message : String(err) });
+        this.logger.warn({
+          msg: 'run listener failed',
+          run: run.id,
+          err: err instanceof Error ? err.message : String(err),
+        });
       }
     }
   }

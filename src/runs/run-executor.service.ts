@@ -4,11 +4,24 @@ import path from 'node:path';
 import { rm } from 'node:fs/promises';
 import { AppConfig } from '../config/app-config.js';
 import { PrismaService } from '../database/prisma.service.js';
-import type { Deployment, Organization, Project, Run, RunStatus, Schedule } from '../generated/prisma/client.js';
+import type {
+  Deployment,
+  Organization,
+  Project,
+  Run,
+  RunStatus,
+  Schedule,
+} from '../generated/prisma/client.js';
 import { QueueService } from '../queue/queue.service.js';
 import { CloneSourceProvider, RepositoryAccessLostError } from '../projects/clone-source.js';
 import { SecretsService } from '../secrets/secrets.service.js';
-import type { ExecutionCallbacks, ExecutionHandle, Executor, RunOutcome, RunSpec } from './executors/executor.js';
+import type {
+  ExecutionCallbacks,
+  ExecutionHandle,
+  Executor,
+  RunOutcome,
+  RunSpec,
+} from './executors/executor.js';
 import { MeltanoStateService } from './meltano-state.service.js';
 import { RunEvents } from './run-events.js';
 import { RunLogWriter } from './run-log-writer.js';
@@ -59,7 +72,13 @@ export class RunExecutor implements OnModuleDestroy {
   }
 
   async startHeartbeat(): Promise<void> {
-    const beat = () => this.queues.connection.set(this.heartbeatKey(this.workerId), new Date().toISOString(), 'EX', HEARTBEAT_TTL_SECONDS);
+    const beat = () =>
+      this.queues.connection.set(
+        this.heartbeatKey(this.workerId),
+        new Date().toISOString(),
+        'EX',
+        HEARTBEAT_TTL_SECONDS,
+      );
     await beat();
     this.heartbeatTimer = setInterval(() => void beat().catch(() => undefined), 10_000);
     this.heartbeatTimer.unref();
@@ -84,7 +103,8 @@ export class RunExecutor implements OnModuleDestroy {
     }
     // starting/running: only when the worker that had it is gone (or it is ours after a restart).
     if (this.active.has(run.id)) return;
-    if (run.workerId && run.workerId !== this.workerId && (await this.isWorkerAlive(run.workerId))) return;
+    if (run.workerId && run.workerId !== this.workerId && (await this.isWorkerAlive(run.workerId)))
+      return;
     const claimed = await this.prisma.run.updateMany({
       where: { id: run.id, workerId: run.workerId, status: { in: ['starting', 'running'] } },
       data: { workerId: this.workerId },
@@ -108,8 +128,16 @@ export class RunExecutor implements OnModuleDestroy {
       // One admission at a time per organization, so two workers cannot both take the last slot.
       await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${run.organizationId}))`;
       const [forDeployment, forOrg] = await Promise.all([
-        tx.run.count({ where: { organizationId: run.organizationId, deploymentId: deployment.id, status: { in: ['starting', 'running'] } } }),
-        tx.run.count({ where: { organizationId: run.organizationId, status: { in: ['starting', 'running'] } } }),
+        tx.run.count({
+          where: {
+            organizationId: run.organizationId,
+            deploymentId: deployment.id,
+            status: { in: ['starting', 'running'] },
+          },
+        }),
+        tx.run.count({
+          where: { organizationId: run.organizationId, status: { in: ['starting', 'running'] } },
+        }),
       ]);
       let reason: string | null = null;
       if (forDeployment >= deployment.maxConcurrentRuns) {
@@ -118,12 +146,21 @@ export class RunExecutor implements OnModuleDestroy {
         reason = `waiting: the organization's limit of ${org.maxConcurrentRuns} concurrent run(s) is reached`;
       }
       if (reason) {
-        await tx.run.updateMany({ where: { id: run.id, status: 'queued' }, data: { waitingReason: reason } });
+        await tx.run.updateMany({
+          where: { id: run.id, status: 'queued' },
+          data: { waitingReason: reason },
+        });
         return reason;
       }
       const admitted = await tx.run.updateMany({
         where: { id: run.id, status: 'queued' },
-        data: { status: 'starting', admittedAt: new Date(), waitingReason: null, workerId: this.workerId, executor: this.executor.kind },
+        data: {
+          status: 'starting',
+          admittedAt: new Date(),
+          waitingReason: null,
+          workerId: this.workerId,
+          executor: this.executor.kind,
+        },
       });
       return admitted.count ? null : 'taken';
     });
@@ -135,12 +172,19 @@ export class RunExecutor implements OnModuleDestroy {
     return true;
   }
 
-  private async buildSpec(run: RunWithContext, stateDir: string | null): Promise<{ spec: RunSpec; masker: { maskLine(l: string): string } }> {
+  private async buildSpec(
+    run: RunWithContext,
+    stateDir: string | null,
+  ): Promise<{ spec: RunSpec; masker: { maskLine(l: string): string } }> {
     const { deployment } = run;
     const { project } = deployment;
     const source = await this.cloneSources.sourceFor(project);
     const forRun = await this.secrets.forRun(run.organizationId, project.id, deployment.id);
-    const env: Record<string, string> = { ...forRun.env, MELTANO_CLOUD_RUN_ID: run.id, MELTANO_CLOUD_DEPLOYMENT: deployment.slug };
+    const env: Record<string, string> = {
+      ...forRun.env,
+      MELTANO_CLOUD_RUN_ID: run.id,
+      MELTANO_CLOUD_DEPLOYMENT: deployment.slug,
+    };
     if (stateDir) env.MELTANO_STATE_BACKEND_URI = `file://${stateDir}`;
     const spec: RunSpec = {
       runId: run.id,
@@ -155,7 +199,10 @@ export class RunExecutor implements OnModuleDestroy {
       },
       rootPath: project.rootPath,
       environment: deployment.environment,
-      command: run.scheduleId && run.schedule ? { kind: 'schedule', name: run.target } : { kind: 'job', name: run.jobName ?? run.target },
+      command:
+        run.scheduleId && run.schedule
+          ? { kind: 'schedule', name: run.target }
+          : { kind: 'job', name: run.jobName ?? run.target },
       env,
       files: forRun.files,
       timeoutSeconds: run.timeoutSeconds,
@@ -166,7 +213,10 @@ export class RunExecutor implements OnModuleDestroy {
   private stateDirFor(run: Run): string | null {
     // The filesystem state backend only reaches processes on this machine (see README: Kubernetes uses a state URI secret).
     if (this.executor.kind !== 'local') return null;
-    return path.join(this.config.worker.runWorkdir ?? path.join(tmpdir(), 'meltano-cloud-runs'), `state-${run.id}`);
+    return path.join(
+      this.config.worker.runWorkdir ?? path.join(tmpdir(), 'meltano-cloud-runs'),
+      `state-${run.id}`,
+    );
   }
 
   private async follow(run: RunWithContext | null, mode: 'start' | 'reattach'): Promise<void> {
@@ -178,18 +228,32 @@ export class RunExecutor implements OnModuleDestroy {
       built = await this.buildSpec(run, stateDir);
     } catch (err) {
       if (err instanceof RepositoryAccessLostError) {
-        await this.prisma.project.update({ where: { id: run.deployment.projectId }, data: { repositoryAccess: 'lost' } });
-        await this.finish(run, { status: 'failed', exitCode: null, reason: `repository access lost: ${err.message}` });
+        await this.prisma.project.update({
+          where: { id: run.deployment.projectId },
+          data: { repositoryAccess: 'lost' },
+        });
+        await this.finish(run, {
+          status: 'failed',
+          exitCode: null,
+          reason: `repository access lost: ${err.message}`,
+        });
         return;
       }
-      await this.finish(run, { status: 'failed', exitCode: null, reason: `could not prepare the run: ${err instanceof Error ? err.message : String(err)}` });
+      await this.finish(run, {
+        status: 'failed',
+        exitCode: null,
+        reason: `could not prepare the run: ${err instanceof Error ? err.message : String(err)}`,
+      });
       return;
     }
     const writer = await RunLogWriter.open(this.prisma, run.organizationId, run.id, built.masker);
     const callbacks: ExecutionCallbacks = {
       onLog: (line) => writer.write(line),
       onPhase: (phase, at) => {
-        const data = phase === 'process_created' ? { startedAt: at } : { status: 'running' as const, pipelineStartedAt: at };
+        const data =
+          phase === 'process_created'
+            ? { startedAt: at }
+            : { status: 'running' as const, pipelineStartedAt: at };
         void this.prisma.run
           .updateMany({ where: { id: run.id, status: { in: ['starting', 'running'] } }, data })
           .catch((err: unknown) => this.logger.warn(`phase update failed: ${String(err)}`));
@@ -200,11 +264,17 @@ export class RunExecutor implements OnModuleDestroy {
       handle = await this.executor.start(built.spec, callbacks);
       await this.prisma.run.update({ where: { id: run.id }, data: { executorRef: handle.ref } });
     } else {
-      handle = run.executorRef ? await this.executor.reattach(run.executorRef, built.spec, callbacks) : null;
+      handle = run.executorRef
+        ? await this.executor.reattach(run.executorRef, built.spec, callbacks)
+        : null;
       if (!handle) {
         writer.note('the worker running this run stopped; its process could not be followed');
         await writer.flush();
-        await this.finish(run, { status: 'failed', exitCode: null, reason: 'worker lost: the worker running it stopped before it finished' });
+        await this.finish(run, {
+          status: 'failed',
+          exitCode: null,
+          reason: 'worker lost: the worker running it stopped before it finished',
+        });
         if (stateDir) await rm(stateDir, { recursive: true, force: true });
         return;
       }
@@ -236,8 +306,10 @@ export class RunExecutor implements OnModuleDestroy {
       unsubscribe();
       this.active.delete(run.id);
     }
-    if (cancelRequested && outcome.status !== 'succeeded') outcome = { ...outcome, status: 'cancelled', reason: 'cancelled by a user' };
-    if (outcome.reason && outcome.status !== 'succeeded') writer.note(`run ${outcome.status}: ${outcome.reason}`);
+    if (cancelRequested && outcome.status !== 'succeeded')
+      outcome = { ...outcome, status: 'cancelled', reason: 'cancelled by a user' };
+    if (outcome.reason && outcome.status !== 'succeeded')
+      writer.note(`run ${outcome.status}: ${outcome.reason}`);
     await writer.flush();
     if (stateDir) {
       await this.states.collect(run.organizationId, run.deploymentId, stateDir).catch(() => 0);
@@ -249,7 +321,13 @@ export class RunExecutor implements OnModuleDestroy {
   private async finish(run: Run, outcome: RunOutcome): Promise<void> {
     const updated = await this.prisma.run.updateMany({
       where: { id: run.id, status: { notIn: FINAL } },
-      data: { status: outcome.status, exitCode: outcome.exitCode, statusReason: outcome.reason, finishedAt: new Date(), waitingReason: null },
+      data: {
+        status: outcome.status,
+        exitCode: outcome.exitCode,
+        statusReason: outcome.reason,
+        finishedAt: new Date(),
+        waitingReason: null,
+      },
     });
     if (!updated.count) return;
     await this.events.runFinished(run.id);
@@ -259,7 +337,11 @@ export class RunExecutor implements OnModuleDestroy {
   /** A slot freed up: runs waiting on a limit in this organization get another try now rather than after their delay. */
   private async wakeWaiting(run: Run): Promise<void> {
     const waiting = await this.prisma.run.findMany({
-      where: { organizationId: run.organizationId, status: 'queued', waitingReason: { startsWith: 'waiting:' } },
+      where: {
+        organizationId: run.organizationId,
+        status: 'queued',
+        waitingReason: { startsWith: 'waiting:' },
+      },
       orderBy: { queuedAt: 'asc' },
       take: 5,
     });
@@ -290,7 +372,11 @@ export class RunExecutor implements OnModuleDestroy {
     });
     for (const run of stale) {
       const minute = Math.floor(Date.now() / 60_000);
-      await this.queues.enqueue('run.execute', { organizationId: run.organizationId, runId: run.id }, { jobId: `run-${run.id}-sweep-${minute}`, attempts: 1 });
+      await this.queues.enqueue(
+        'run.execute',
+        { organizationId: run.organizationId, runId: run.id },
+        { jobId: `run-${run.id}-sweep-${minute}`, attempts: 1 },
+      );
     }
     return { orphaned, requeued: stale.length };
   }
@@ -298,7 +384,10 @@ export class RunExecutor implements OnModuleDestroy {
   /** Removes executor leftovers (Jobs, directories) of runs that already ended. */
   async cleanupLeftovers(): Promise<void> {
     await this.executor.cleanup(async (runId) => {
-      const run = await this.prisma.run.findUnique({ where: { id: runId }, select: { status: true } });
+      const run = await this.prisma.run.findUnique({
+        where: { id: runId },
+        select: { status: true },
+      });
       return run !== null && !FINAL.includes(run.status);
     });
   }

@@ -26,8 +26,17 @@ export class RunLogWriter {
     private readonly flushEveryMs = 250,
   ) {}
 
-  static async open(prisma: PrismaService, organizationId: string, runId: string, masker: LineMasker): Promise<RunLogWriter> {
-    const last = await prisma.runLogLine.findFirst({ where: { runId }, orderBy: { seq: 'desc' }, select: { seq: true } });
+  static async open(
+    prisma: PrismaService,
+    organizationId: string,
+    runId: string,
+    masker: LineMasker,
+  ): Promise<RunLogWriter> {
+    const last = await prisma.runLogLine.findFirst({
+      where: { runId },
+      orderBy: { seq: 'desc' },
+      select: { seq: true },
+    });
     return new RunLogWriter(prisma, organizationId, runId, masker, last?.seq ?? 0);
   }
 

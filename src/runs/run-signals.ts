@@ -26,7 +26,9 @@ export class RunSignals implements OnModuleDestroy {
   async onCancel(runId: string, handler: () => void): Promise<() => void> {
     if (!this.subscriber) {
       this.subscriber = this.queues.createConnection('run-signals');
-      this.subscriber.on('message', (_channel: string, id: string) => this.cancelHandlers.get(id)?.());
+      this.subscriber.on('message', (_channel: string, id: string) =>
+        this.cancelHandlers.get(id)?.(),
+      );
       await this.subscriber.subscribe(this.channel);
     }
     this.cancelHandlers.set(runId, handler);
@@ -35,6 +37,7 @@ export class RunSignals implements OnModuleDestroy {
 
   async onModuleDestroy(): Promise<void> {
     this.cancelHandlers.clear();
-    if (this.subscriber?.status === 'ready') await this.subscriber.unsubscribe().catch(() => undefined);
+    if (this.subscriber?.status === 'ready')
+      await this.subscriber.unsubscribe().catch(() => undefined);
   }
 }

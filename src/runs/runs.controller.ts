@@ -9,9 +9,21 @@ import { ZodBody, ZodHeader, ZodParam, ZodQuery, ZodResponse, paginated } from '
 import { CurrentOrg, RequirePermission, type OrgScope } from '../organizations/org-access.js';
 import { presentRun } from './presenters.js';
 import { RunsService } from './runs.service.js';
-import { FINAL_STATUSES, createRunBody, idempotencyKey, listRunsQuery, logsQuery, runOut } from './runs.schemas.js';
+import {
+  FINAL_STATUSES,
+  createRunBody,
+  idempotencyKey,
+  listRunsQuery,
+  logsQuery,
+  runOut,
+} from './runs.schemas.js';
 
-const logLineOut = z.object({ seq: z.number(), timestamp: z.string(), stream: z.string(), line: z.string() });
+const logLineOut = z.object({
+  seq: z.number(),
+  timestamp: z.string(),
+  stream: z.string(),
+  line: z.string(),
+});
 const presentLine = (l: { seq: number; timestamp: Date; stream: string; line: string }) => ({
   seq: l.seq,
   timestamp: l.timestamp.toISOString(),
@@ -29,9 +41,17 @@ export class RunsController {
   @Post('projects/:project/deployments/:deployment/runs')
   @RequirePermission('run:write')
   @ApiOperation({ summary: 'Run a schedule or a job now (member). Honours Idempotency-Key.' })
-  @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Repeat a request safely: the same key returns the same run' })
+  @ApiHeader({
+    name: 'Idempotency-Key',
+    required: false,
+    description: 'Repeat a request safely: the same key returns the same run',
+  })
   @ZodResponse(201, runOut, 'Queued')
-  @ZodResponse(200, runOut, 'An earlier request with the same Idempotency-Key already created this run')
+  @ZodResponse(
+    200,
+    runOut,
+    'An earlier request with the same Idempotency-Key already created this run',
+  )
   async create(
     @ZodParam('org', refParam) _org: string,
     @ZodParam('project', refParam) projectRef: string,
@@ -42,20 +62,35 @@ export class RunsController {
     @ZodBody(createRunBody, { schedule: 'daily-load' }) body: z.infer<typeof createRunBody>,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    const { run, created } = await this.runs.createManual(scope, origin, projectRef, deploymentRef, body, key);
+    const { run, created } = await this.runs.createManual(
+      scope,
+      origin,
+      projectRef,
+      deploymentRef,
+      body,
+      key,
+    );
     void reply.status(created ? HttpStatus.CREATED : HttpStatus.OK);
     return presentRun(run);
   }
 
   @Get('runs')
-  @ApiOperation({ summary: 'Run history, newest first, filterable by project, deployment, schedule, status and time' })
+  @ApiOperation({
+    summary:
+      'Run history, newest first, filterable by project, deployment, schedule, status and time',
+  })
   @ZodResponse(200, paginated(runOut), 'A page of runs')
   async list(
     @ZodParam('org', refParam) _org: string,
     @CurrentOrg() scope: OrgScope,
     @ZodQuery(listRunsQuery) query: z.infer<typeof listRunsQuery>,
   ) {
-    const since = query.lookback !== undefined ? new Date(Date.now() - query.lookback * 1000) : query.since ? new Date(query.since) : undefined;
+    const since =
+      query.lookback !== undefined
+        ? new Date(Date.now() - query.lookback * 1000)
+        : query.since
+          ? new Date(query.since)
+          : undefined;
     const rows = await this.runs.list(
       scope.organization.id,
       {
@@ -71,19 +106,33 @@ export class RunsController {
       query.page_size + 1,
       decodeCursor(query.page_token),
     );
-    return toPage(rows, query.page_size, (r) => ({ k: r.queuedAt.toISOString(), id: r.id }), presentRun);
+    return toPage(
+      rows,
+      query.page_size,
+      (r) => ({ k: r.queuedAt.toISOString(), id: r.id }),
+      presentRun,
+    );
   }
 
   @Get('runs/:runId')
-  @ApiOperation({ summary: 'One run, with where its time went (queued, admitted, started, pipeline started, finished)' })
+  @ApiOperation({
+    summary:
+      'One run, with where its time went (queued, admitted, started, pipeline started, finished)',
+  })
   @ZodResponse(200, runOut, 'The run')
-  async get(@ZodParam('org', refParam) _org: string, @ZodParam('runId', z.uuid()) runId: string, @CurrentOrg() scope: OrgScope) {
+  async get(
+    @ZodParam('org', refParam) _org: string,
+    @ZodParam('runId', z.uuid()) runId: string,
+    @CurrentOrg() scope: OrgScope,
+  ) {
     return presentRun(await this.runs.get(scope.organization.id, runId));
   }
 
   @Post('runs/:runId/cancel')
   @RequirePermission('run:write')
-  @ApiOperation({ summary: 'Cancel a run in any non-final state; stops its process or Kubernetes Job (member)' })
+  @ApiOperation({
+    summary: 'Cancel a run in any non-final state; stops its process or Kubernetes Job (member)',
+  })
   @ZodResponse(201, runOut, 'Cancelled, or cancel requested')
   async cancel(
     @ZodParam('org', refParam) _org: string,
@@ -109,7 +158,11 @@ export class RunsController {
 
   @Get('runs/:runId/logs')
   @ApiOperation({ summary: 'Log lines in order, page by page (`after_seq`), secrets masked' })
-  @ZodResponse(200, z.object({ lines: z.array(logLineOut), next_after_seq: z.number(), finished: z.boolean() }), 'Lines')
+  @ZodResponse(
+    200,
+    z.object({ lines: z.array(logLineOut), next_after_seq: z.number(), finished: z.boolean() }),
+    'Lines',
+  )
   async logs(
     @ZodParam('org', refParam) _org: string,
     @ZodParam('runId', z.uuid()) runId: string,
@@ -117,7 +170,12 @@ export class RunsController {
     @ZodQuery(logsQuery) query: z.infer<typeof logsQuery>,
   ) {
     const run = await this.runs.get(scope.organization.id, runId);
-    const lines = await this.runs.logLines(scope.organization.id, runId, query.after_seq, query.limit);
+    const lines = await this.runs.logLines(
+      scope.organization.id,
+      runId,
+      query.after_seq,
+      query.limit,
+    );
     return {
       lines: lines.map(presentLine),
       next_after_seq: lines.at(-1)?.seq ?? query.after_seq,
@@ -126,13 +184,17 @@ export class RunsController {
   }
 
   @Get('runs/:runId/logs/stream')
-  @ApiOperation({ summary: 'Follow a run’s log live (Server-Sent Events: `line` events, then `end` with the final status)' })
+  @ApiOperation({
+    summary:
+      'Follow a run’s log live (Server-Sent Events: `line` events, then `end` with the final status)',
+  })
   @ApiProduces('text/event-stream')
   async stream(
     @ZodParam('org', refParam) _org: string,
     @ZodParam('runId', z.uuid()) runId: string,
     @CurrentOrg() scope: OrgScope,
-    @ZodQuery(z.object({ after_seq: z.coerce.number().int().min(0).default(0) })) query: { after_seq: number },
+    @ZodQuery(z.object({ after_seq: z.coerce.number().int().min(0).default(0) }))
+    query: { after_seq: number },
     @Res() reply: FastifyReply,
   ): Promise<void> {
     const orgId = scope.organization.id;
@@ -161,7 +223,10 @@ export class RunsController {
         if (FINAL_STATUSES.includes(run.status as (typeof FINAL_STATUSES)[number])) {
           // One last read: lines written just before the final status.
           const rest = await this.runs.logLines(orgId, runId, after, 5000);
-          for (const line of rest) raw.write(`id: ${line.seq}\nevent: line\ndata: ${JSON.stringify(presentLine(line))}\n\n`);
+          for (const line of rest)
+            raw.write(
+              `id: ${line.seq}\nevent: line\ndata: ${JSON.stringify(presentLine(line))}\n\n`,
+            );
           raw.write(`event: end\ndata: ${JSON.stringify(presentRun(run))}\n\n`);
           break;
         }

@@ -1,7 +1,16 @@
 import { z } from 'zod';
 import { pageQuery } from '../common/zod.js';
 
-export const runStatus = z.enum(['queued', 'starting', 'running', 'succeeded', 'failed', 'cancelled', 'timed_out', 'skipped']);
+export const runStatus = z.enum([
+  'queued',
+  'starting',
+  'running',
+  'succeeded',
+  'failed',
+  'cancelled',
+  'timed_out',
+  'skipped',
+]);
 export const FINAL_STATUSES = ['succeeded', 'failed', 'cancelled', 'timed_out', 'skipped'] as const;
 export const ACTIVE_STATUSES = ['queued', 'starting', 'running'] as const;
 
@@ -30,14 +39,19 @@ export const lookback = z
   .transform((v) => {
     const units: Record<string, number> = { w: 604800, d: 86400, h: 3600, m: 60 };
     let seconds = 0;
-    for (const [, n, u] of v.matchAll(/(\d+)([wdhm])/g)) seconds += Number(n) * (units[u ?? 'm'] ?? 0);
+    for (const [, n, u] of v.matchAll(/(\d+)([wdhm])/g))
+      seconds += Number(n) * (units[u ?? 'm'] ?? 0);
     return seconds;
   });
 
 export const listRunsQuery = z.object({
   ...pageQuery,
   project: z.string().max(100).optional().describe('Project id or slug'),
-  deployment: z.string().max(100).optional().describe('Deployment id or slug (comma-separated for several)'),
+  deployment: z
+    .string()
+    .max(100)
+    .optional()
+    .describe('Deployment id or slug (comma-separated for several)'),
   schedule: z.string().max(200).optional().describe('Exact schedule or job name'),
   schedule_prefix: z.string().max(200).optional(),
   schedule_contains: z.string().max(200).optional(),

@@ -1,6 +1,13 @@
 import { HttpStatus, Injectable } from '@nestjs/common';
 import { PrismaService } from '../database/prisma.service.js';
-import { Prisma, type Deployment, type Organization, type Run, type RunTrigger, type Schedule } from '../generated/prisma/client.js';
+import {
+  Prisma,
+  type Deployment,
+  type Organization,
+  type Run,
+  type RunTrigger,
+  type Schedule,
+} from '../generated/prisma/client.js';
 import { AuditService } from '../audit/audit.service.js';
 import type { RequestOrigin } from '../auth/actor.js';
 import { ProblemException, conflict, notFound } from '../common/problem.js';
@@ -61,28 +68,41 @@ export class RunsService {
   ): Promise<{ run: Run; created: boolean }> {
     const orgId = scope.organization.id;
     if (idempotencyKey) {
-      const existing = await this.prisma.run.findFirst({ where: { organizationId: orgId, idempotencyKey } });
+      const existing = await this.prisma.run.findFirst({
+        where: { organizationId: orgId, idempotencyKey },
+      });
       if (existing) return { run: existing, created: false };
     }
     const { deployment } = await this.deployments.get(orgId, projectRef, deploymentRef);
     if (!deployment.deployedCommitSha) {
-      throw conflict('This deployment has not deployed yet: wait for its first deploy to succeed (or fix it).');
+      throw conflict(
+        'This deployment has not deployed yet: wait for its first deploy to succeed (or fix it).',
+      );
     }
     let schedule: Schedule | null = null;
     let jobName: string | null = null;
     if (input.schedule !== undefined) {
       schedule = await this.prisma.schedule.findFirst({
-        where: { organizationId: orgId, deploymentId: deployment.id, name: input.schedule, archivedAt: null },
+        where: {
+          organizationId: orgId,
+          deploymentId: deployment.id,
+          name: input.schedule,
+          archivedAt: null,
+        },
       });
       if (!schedule) throw notFound(`Schedule "${input.schedule}"`);
-      if (schedule.invalidReason) throw conflict(`Schedule "${schedule.name}" cannot run: ${schedule.invalidReason}`);
+      if (schedule.invalidReason)
+        throw conflict(`Schedule "${schedule.name}" cannot run: ${schedule.invalidReason}`);
       jobName = schedule.job;
     } else if (input.job !== undefined) {
       const jobs = (deployment.meltanoJobs ?? {}) as Record<string, unknown>;
       if (!Object.hasOwn(jobs, input.job)) {
-        throw new ProblemException(HttpStatus.NOT_FOUND, 'not-found', `Job "${input.job}" is not defined in meltano.yml (known: ${Object.keys(jobs).join(', ') || 'none'})`, [
-          { field: 'body.job', message: 'not a job of this deployment' },
-        ]);
+        throw new ProblemException(
+          HttpStatus.NOT_FOUND,
+          'not-found',
+          `Job "${input.job}" is not defined in meltano.yml (known: ${Object.keys(jobs).join(', ') || 'none'})`,
+          [{ field: 'body.job', message: 'not a job of this deployment' }],
+        );
       }
       jobName = input.job;
     }
@@ -102,7 +122,18 @@ export class RunsService {
             triggeredById: scope.actor.user.id,
           },
         });
-        await this.audit.record(orgId, scope.actor, origin, { action: 'run.start', resourceType: 'run', resourceId: row.id, details: { target: row.target, deployment: deployment.slug } }, tx);
+        await this.audit.record(
+          orgId,
+          scope.actor,
+          origin,
+          {
+            action: 'run.start',
+            resourceType: 'run',
+            resourceId: row.id,
+            details: { target: row.target, deployment: deployment.slug },
+          },
+          tx,
+        );
         return row;
       });
       await this.enqueue(run);
@@ -110,7 +141,9 @@ export class RunsService {
     } catch (err) {
       // Two requests with the same Idempotency-Key raced: the other one won, answer with its run.
       if (idempotencyKey && isUniqueViolation(err)) {
-        const existing = await this.prisma.run.findFirst({ where: { organizationId: orgId, idempotencyKey } });
+        const existing = await this.prisma.run.findFirst({
+          where: { organizationId: orgId, idempotencyKey },
+        });
         if (existing) return { run: existing, created: false };
       }
       throw err;
@@ -122,7 +155,9 @@ export class RunsService {
     if (!FINAL_STATUSES.includes(previous.status as (typeof FINAL_STATUSES)[number])) {
       throw conflict('Only finished runs can be retried.');
     }
-    const deployment = await this.prisma.deployment.findFirstOrThrow({ where: { organizationId: scope.organization.id, id: previous.deploymentId } });
+    const deployment = await this.prisma.deployment.findFirstOrThrow({
+      where: { organizationId: scope.organization.id, id: previous.deploymentId },
+    });
     const run = await this.prisma.run.create({
       data: {
         organizationId: previous.organizationId,
@@ -138,7 +173,12 @@ export class RunsService {
         triggeredById: scope.actor.user.id,
       },
     });
-    await this.audit.record(scope.organization.id, scope.actor, origin, { action: 'run.retry', resourceType: 'run', resourceId: run.id, details: { retry_of: previous.id } });
+    await this.audit.record(scope.organization.id, scope.actor, origin, {
+      action: 'run.retry',
+      resourceType: 'run',
+      resourceId: run.id,
+      details: { retry_of: previous.id },
+    });
     await this.enqueue(run);
     return run;
   }
@@ -149,11 +189,17 @@ export class RunsService {
     return run;
   }
 
-  async list(organizationId: string, filter: RunFilter, take: number, cursor?: Cursor): Promise<Run[]> {
+  async list(
+    organizationId: string,
+    filter: RunFilter,
+    take: number,
+    cursor?: Cursor,
+  ): Promise<Run[]> {
     const where: Prisma.RunWhereInput = { organizationId };
     const deployment: Prisma.DeploymentWhereInput = {};
     if (filter.projectRef) deployment.project = byRef(filter.projectRef);
-    if (filter.deploymentRefs?.length) deployment.OR = filter.deploymentRefs.map((ref) => byRef(ref));
+    if (filter.deploymentRefs?.length)
+      deployment.OR = filter.deploymentRefs.map((ref) => byRef(ref));
     if (Object.keys(deployment).length) where.deployment = deployment;
     const target: Prisma.StringFilter = {};
     if (filter.schedule) target.equals = filter.schedule;
@@ -162,12 +208,26 @@ export class RunsService {
     if (Object.keys(target).length) where.target = target;
     if (filter.statuses?.length) where.status = { in: filter.statuses as Run['status'][] };
     if (filter.since || filter.until) {
-      where.queuedAt = { ...(filter.since ? { gte: filter.since } : {}), ...(filter.until ? { lte: filter.until } : {}) };
+      where.queuedAt = {
+        ...(filter.since ? { gte: filter.since } : {}),
+        ...(filter.until ? { lte: filter.until } : {}),
+      };
     }
     if (cursor) {
-      where.AND = [{ OR: [{ queuedAt: { lt: new Date(cursor.k) } }, { queuedAt: new Date(cursor.k), id: { lt: cursor.id } }] }];
+      where.AND = [
+        {
+          OR: [
+            { queuedAt: { lt: new Date(cursor.k) } },
+            { queuedAt: new Date(cursor.k), id: { lt: cursor.id } },
+          ],
+        },
+      ];
     }
-    return this.prisma.run.findMany({ where, orderBy: [{ queuedAt: 'desc' }, { id: 'desc' }], take });
+    return this.prisma.run.findMany({
+      where,
+      orderBy: [{ queuedAt: 'desc' }, { id: 'desc' }],
+      take,
+    });
   }
 
   /** Works in every non-final state; always stops the actual process or Job (through the worker running it). */
@@ -180,13 +240,23 @@ export class RunsService {
     // A queued run has no process yet: cancel it outright (the worker skips it if it picks it up).
     const cancelledWhileQueued = await this.prisma.run.updateMany({
       where: { id: run.id, status: 'queued' },
-      data: { status: 'cancelled', statusReason: 'cancelled before it started', finishedAt: now, cancelRequestedAt: now },
+      data: {
+        status: 'cancelled',
+        statusReason: 'cancelled before it started',
+        finishedAt: now,
+        cancelRequestedAt: now,
+      },
     });
     if (!cancelledWhileQueued.count) {
       await this.prisma.run.update({ where: { id: run.id }, data: { cancelRequestedAt: now } });
       await this.signals.requestCancel(run.id);
     }
-    await this.audit.record(scope.organization.id, scope.actor, origin, { action: 'run.cancel', resourceType: 'run', resourceId: run.id, details: { status: run.status } });
+    await this.audit.record(scope.organization.id, scope.actor, origin, {
+      action: 'run.cancel',
+      resourceType: 'run',
+      resourceId: run.id,
+      details: { status: run.status },
+    });
     return this.get(scope.organization.id, run.id);
   }
 

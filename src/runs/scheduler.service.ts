@@ -1,6 +1,11 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { PrismaService } from '../database/prisma.service.js';
-import { Prisma, type Deployment, type Organization, type Schedule } from '../generated/prisma/client.js';
+import {
+  Prisma,
+  type Deployment,
+  type Organization,
+  type Schedule,
+} from '../generated/prisma/client.js';
 import { QueueService } from '../queue/queue.service.js';
 import { nextFireTimes } from '../meltano/interval.js';
 import { RunsService } from './runs.service.js';
@@ -43,7 +48,9 @@ export class SchedulerService {
   }
 
   private firesOnTimer(s: ScheduleWithContext): boolean {
-    return Boolean(s.enabled && !s.archivedAt && !s.invalidReason && s.cron && s.deployment.deployedCommitSha);
+    return Boolean(
+      s.enabled && !s.archivedAt && !s.invalidReason && s.cron && s.deployment.deployedCommitSha,
+    );
   }
 
   /** Upserts the timers of enabled schedules and removes every other one (all schedules, or one deployment's). */
@@ -66,7 +73,12 @@ export class SchedulerService {
         {
           name: 'schedule.tick',
           data: { organizationId: s.organizationId, scheduleId: s.id },
-          opts: { attempts: 5, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: { count: 1000 }, removeOnFail: { count: 1000 } },
+          opts: {
+            attempts: 5,
+            backoff: { type: 'exponential', delay: 1000 },
+            removeOnComplete: { count: 1000 },
+            removeOnFail: { count: 1000 },
+          },
         },
       );
       upserted++;
@@ -90,7 +102,8 @@ export class SchedulerService {
       }
       await this.queues.connection.set(this.sentinelKey, new Date().toISOString());
     }
-    if (upserted || removed) this.logger.log({ msg: 'schedulers reconciled', deploymentId, upserted, removed });
+    if (upserted || removed)
+      this.logger.log({ msg: 'schedulers reconciled', deploymentId, upserted, removed });
     return { upserted, removed };
   }
 
@@ -100,7 +113,12 @@ export class SchedulerService {
   }
 
   /** Handles one timer tick. */
-  async tick(organizationId: string, scheduleId: string, tickAt: Date, now = new Date()): Promise<void> {
+  async tick(
+    organizationId: string,
+    scheduleId: string,
+    tickAt: Date,
+    now = new Date(),
+  ): Promise<void> {
     const schedule = await this.prisma.schedule.findFirst({
       where: { organizationId, id: scheduleId },
       include: { deployment: { include: { organization: true } } },
@@ -122,7 +140,8 @@ export class SchedulerService {
       include: { deployment: { include: { organization: true } } },
     });
     let recorded = 0;
-    for (const s of schedules) if (this.firesOnTimer(s)) recorded += await this.recordMissed(s, now);
+    for (const s of schedules)
+      if (this.firesOnTimer(s)) recorded += await this.recordMissed(s, now);
     return recorded;
   }
 
@@ -133,22 +152,44 @@ export class SchedulerService {
       return 0;
     }
     const cutoff = now.getTime() - LATE_AFTER_MS;
-    const ticks = nextFireTimes(schedule.cron, schedule.timezone, schedule.lastTickAt, 10_000).filter(
-      (t) => t.getTime() <= cutoff,
-    );
+    // Walk forward in batches and stop at the cutoff: a schedule off for a year must not cost a year of ticks.
+    const ticks: Date[] = [];
+    let from = schedule.lastTickAt;
+    for (let batch = 0; batch < 200; batch++) {
+      const next = nextFireTimes(schedule.cron, schedule.timezone, from, 100);
+      const due = next.filter((t) => t.getTime() <= cutoff);
+      ticks.push(...due);
+      if (ticks.length > MAX_MISSED_RECORDED) ticks.splice(0, ticks.length - MAX_MISSED_RECORDED);
+      const last = next.at(-1);
+      if (due.length < next.length || !last) break;
+      from = last;
+    }
     if (!ticks.length) return 0;
     const recordedTicks = ticks.slice(-MAX_MISSED_RECORDED);
     const last = recordedTicks.at(-1) as Date;
     const runLate = schedule.deployment.missedRunPolicy === 'run_once';
     for (const tick of recordedTicks) {
       if (tick === last && runLate) {
-        await this.createTickRun(schedule, tick, `late: missed at ${tick.toISOString()} while no worker was running`);
+        await this.createTickRun(
+          schedule,
+          tick,
+          `late: missed at ${tick.toISOString()} while no worker was running`,
+        );
       } else {
-        await this.createSkipped(schedule, tick, `missed: no worker was running at ${tick.toISOString()}`);
+        await this.createSkipped(
+          schedule,
+          tick,
+          `missed: no worker was running at ${tick.toISOString()}`,
+        );
       }
     }
     await this.advance(schedule.id, last);
-    this.logger.warn({ msg: 'missed ticks recorded', schedule: schedule.id, count: ticks.length, runLate });
+    this.logger.warn({
+      msg: 'missed ticks recorded',
+      schedule: schedule.id,
+      count: ticks.length,
+      runLate,
+    });
     return recordedTicks.length;
   }
 
@@ -159,7 +200,11 @@ export class SchedulerService {
     });
   }
 
-  private async createSkipped(schedule: ScheduleWithContext, tickAt: Date, reason: string): Promise<void> {
+  private async createSkipped(
+    schedule: ScheduleWithContext,
+    tickAt: Date,
+    reason: string,
+  ): Promise<void> {
     try {
       const run = await this.prisma.run.create({
         data: {
@@ -173,7 +218,10 @@ export class SchedulerService {
           statusReason: reason,
           tickAt,
           commitSha: schedule.deployment.deployedCommitSha,
-          timeoutSeconds: RunsService.timeoutFor(schedule.deployment, schedule.deployment.organization),
+          timeoutSeconds: RunsService.timeoutFor(
+            schedule.deployment,
+            schedule.deployment.organization,
+          ),
           finishedAt: new Date(),
         },
       });
@@ -183,14 +231,26 @@ export class SchedulerService {
     }
   }
 
-  private async createTickRun(schedule: ScheduleWithContext, tickAt: Date, lateReason: string | null): Promise<void> {
+  private async createTickRun(
+    schedule: ScheduleWithContext,
+    tickAt: Date,
+    lateReason: string | null,
+  ): Promise<void> {
     const { deployment } = schedule;
     if (deployment.concurrencyPolicy === 'skip') {
       const active = await this.prisma.run.count({
-        where: { organizationId: schedule.organizationId, scheduleId: schedule.id, status: { in: ['queued', 'starting', 'running'] } },
+        where: {
+          organizationId: schedule.organizationId,
+          scheduleId: schedule.id,
+          status: { in: ['queued', 'starting', 'running'] },
+        },
       });
       if (active) {
-        await this.createSkipped(schedule, tickAt, 'skipped: the previous run of this schedule was still in progress');
+        await this.createSkipped(
+          schedule,
+          tickAt,
+          'skipped: the previous run of this schedule was still in progress',
+        );
         return;
       }
     }

@@ -11,7 +11,9 @@ import { DeploymentsService } from '../deployments/deployments.service.js';
 import { MeltanoStateService } from './meltano-state.service.js';
 
 const stateId = z.string().min(1).max(500);
-const stateBody = z.strictObject({ value: z.record(z.string(), z.unknown()).describe('Meltano state, e.g. {"singer_state": {...}}') });
+const stateBody = z.strictObject({
+  value: z.record(z.string(), z.unknown()).describe('Meltano state, e.g. {"singer_state": {...}}'),
+});
 
 @ApiTags('state')
 @Controller('orgs/:org/projects/:project/deployments/:deployment/state')
@@ -30,9 +32,15 @@ export class StateController {
     @ZodParam('deployment', refParam) deployment: string,
     @CurrentOrg() scope: OrgScope,
   ) {
-    const { deployment: d } = await this.deployments.get(scope.organization.id, project, deployment);
+    const { deployment: d } = await this.deployments.get(
+      scope.organization.id,
+      project,
+      deployment,
+    );
     const rows = await this.states.list(scope.organization.id, d.id);
-    return { results: rows.map((r) => ({ state_id: r.stateId, updated_at: r.updatedAt.toISOString() })) };
+    return {
+      results: rows.map((r) => ({ state_id: r.stateId, updated_at: r.updatedAt.toISOString() })),
+    };
   }
 
   @Get(':stateId')
@@ -44,7 +52,11 @@ export class StateController {
     @ZodParam('stateId', stateId) id: string,
     @CurrentOrg() scope: OrgScope,
   ) {
-    const { deployment: d } = await this.deployments.get(scope.organization.id, project, deployment);
+    const { deployment: d } = await this.deployments.get(
+      scope.organization.id,
+      project,
+      deployment,
+    );
     const row = await this.states.get(scope.organization.id, d.id, id);
     return { state_id: row.stateId, value: row.value, updated_at: row.updatedAt.toISOString() };
   }
@@ -52,7 +64,9 @@ export class StateController {
   @Put(':stateId')
   @RequirePermission('deployment:write')
   @ApiOperation({ summary: 'Set a state (meltano state set) (admin)' })
-  @ApiBody({ schema: { type: 'object', properties: { value: { type: 'object' } }, required: ['value'] } })
+  @ApiBody({
+    schema: { type: 'object', properties: { value: { type: 'object' } }, required: ['value'] },
+  })
   async set(
     @ZodParam('org', refParam) _org: string,
     @ZodParam('project', refParam) project: string,
@@ -62,9 +76,23 @@ export class StateController {
     @Origin() origin: RequestOrigin,
     @Body(new ZodValidationPipe(stateBody, 'body')) body: z.infer<typeof stateBody>,
   ) {
-    const { deployment: d } = await this.deployments.get(scope.organization.id, project, deployment);
-    const row = await this.states.set(scope.organization.id, d.id, id, body.value as Prisma.InputJsonValue);
-    await this.audit.record(scope.organization.id, scope.actor, origin, { action: 'state.set', resourceType: 'deployment', resourceId: d.id, details: { state_id: id } });
+    const { deployment: d } = await this.deployments.get(
+      scope.organization.id,
+      project,
+      deployment,
+    );
+    const row = await this.states.set(
+      scope.organization.id,
+      d.id,
+      id,
+      body.value as Prisma.InputJsonValue,
+    );
+    await this.audit.record(scope.organization.id, scope.actor, origin, {
+      action: 'state.set',
+      resourceType: 'deployment',
+      resourceId: d.id,
+      details: { state_id: id },
+    });
     return { state_id: row.stateId, value: row.value, updated_at: row.updatedAt.toISOString() };
   }
 
@@ -80,8 +108,17 @@ export class StateController {
     @CurrentOrg() scope: OrgScope,
     @Origin() origin: RequestOrigin,
   ): Promise<void> {
-    const { deployment: d } = await this.deployments.get(scope.organization.id, project, deployment);
+    const { deployment: d } = await this.deployments.get(
+      scope.organization.id,
+      project,
+      deployment,
+    );
     await this.states.clear(scope.organization.id, d.id, id);
-    await this.audit.record(scope.organization.id, scope.actor, origin, { action: 'state.clear', resourceType: 'deployment', resourceId: d.id, details: { state_id: id } });
+    await this.audit.record(scope.organization.id, scope.actor, origin, {
+      action: 'state.clear',
+      resourceType: 'deployment',
+      resourceId: d.id,
+      details: { state_id: id },
+    });
   }
 }

@@ -99,7 +99,11 @@ export interface EncryptedValue {
 }
 
 /** Encrypts with a fresh 12-byte IV; `aad` binds the ciphertext to where it belongs. */
-export function encryptValue(dataKey: Buffer, plaintext: string | Buffer, aad: string): EncryptedValue {
+export function encryptValue(
+  dataKey: Buffer,
+  plaintext: string | Buffer,
+  aad: string,
+): EncryptedValue {
   const iv = randomBytes(IV_BYTES);
   const cipher = createCipheriv(ALGORITHM, dataKey, iv);
   cipher.setAAD(Buffer.from(aad, 'utf8'));
@@ -134,7 +138,8 @@ export const secretAad = (s: {
   projectId: string;
   scope: string;
   name: string;
-}): string => JSON.stringify(['meltano-cloud:secret:v1', s.organizationId, s.projectId, s.scope, s.name]);
+}): string =>
+  JSON.stringify(['meltano-cloud:secret:v1', s.organizationId, s.projectId, s.scope, s.name]);
 
 export const newDataKey = (): Buffer => randomBytes(DATA_KEY_BYTES);
 

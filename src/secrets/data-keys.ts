@@ -76,10 +76,7 @@ export class DataKeyService {
           continue;
         }
         try {
-          const dataKey = await this.wrapper.unwrap(
-            Buffer.from(row.encryptedKey),
-            row.masterKeyId,
-          );
+          const dataKey = await this.wrapper.unwrap(Buffer.from(row.encryptedKey), row.masterKeyId);
           const { wrapped, keyId } = await this.wrapper.wrap(dataKey);
           // Only if nobody changed the row meanwhile.
           const { count } = await this.prisma.organizationDataKey.updateMany({

@@ -28,10 +28,8 @@ function fragmentsOf(value: string): string[] {
   const trimmed = value.trim();
   if (trimmed !== value) add(trimmed);
   if (/[\r\n]/.test(value)) {
-    for (const line of value.split(/\r?\n|\r/)) {
-      add(line);
-      add(line.trim());
-    }
+    // Trimmed: the same line is masked whatever its indentation, which stays readable.
+    for (const line of value.split(/\r?\n|\r/)) add(line.trim());
   }
   return [...out];
 }

@@ -44,7 +44,12 @@ abstract class SecretRoutes {
       query.page_size + 1,
       decodeCursor(query.page_token),
     );
-    const page = toPage(rows, query.page_size, (s) => ({ k: s.name, id: s.id }), (s) => s);
+    const page = toPage(
+      rows,
+      query.page_size,
+      (s) => ({ k: s.name, id: s.id }),
+      (s) => s,
+    );
     return { ...page, results: await this.secrets.present(page.results) };
   }
 
@@ -210,6 +215,11 @@ export class DeploymentSecretsController extends SecretRoutes {
     @CurrentOrg() scope: OrgScope,
     @Origin() origin: RequestOrigin,
   ): Promise<void> {
-    await this.secrets.delete(scope, origin, { projectRef: project, deploymentRef: deployment }, name);
+    await this.secrets.delete(
+      scope,
+      origin,
+      { projectRef: project, deploymentRef: deployment },
+      name,
+    );
   }
 }

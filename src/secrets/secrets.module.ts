@@ -5,7 +5,6 @@ import { EncryptionModule } from './encryption.module.js';
 import { DeploymentSecretsController, ProjectSecretsController } from './secrets.controller.js';
 import { SecretsService } from './secrets.service.js';
 
-
 /** Secrets API and `SecretsService.forRun` for the worker. */
 @Module({
   imports: [EncryptionModule, ProjectsModule, DeploymentsModule],

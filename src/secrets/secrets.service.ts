@@ -274,7 +274,11 @@ export class SecretsService {
    * SecretDecryptionError (naming the secret, never its value) when a value
    * cannot be decrypted, so the run fails with a clear reason.
    */
-  async forRun(organizationId: string, projectId: string, deploymentId: string): Promise<RunSecrets> {
+  async forRun(
+    organizationId: string,
+    projectId: string,
+    deploymentId: string,
+  ): Promise<RunSecrets> {
     const rows = await this.prisma.secret.findMany({
       where: {
         organizationId,
@@ -307,7 +311,8 @@ export class SecretsService {
     const env: Record<string, string> = {};
     const files: SecretFile[] = [];
     for (const [name, { kind, value }] of [...effective].sort(([a], [b]) => (a < b ? -1 : 1))) {
-      if (kind === 'file') files.push({ envVar: name, fileName: secretFileName(name, value), content: value });
+      if (kind === 'file')
+        files.push({ envVar: name, fileName: secretFileName(name, value), content: value });
       else env[name] = value;
     }
     return {

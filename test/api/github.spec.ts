@@ -212,7 +212,10 @@ describe('GitHub App: install flow, granted repositories, projects', () => {
     const audit = await t.prisma.auditEvent.findFirst({
       where: { organizationId: org.orgId, action: 'github.installation.link' },
     });
-    expect(audit).toMatchObject({ actorUserId: users.admin.id, resourceType: 'github_installation' });
+    expect(audit).toMatchObject({
+      actorUserId: users.admin.id,
+      resourceType: 'github_installation',
+    });
     // Installation tokens are not kept anywhere.
     const minted = fake.mintedTokens.map((m) => m.token);
     expect(minted.length).toBeGreaterThan(0);
@@ -255,7 +258,9 @@ describe('GitHub App: install flow, granted repositories, projects', () => {
       )
       .set('authorization', users.admin.bearer)
       .expect(200);
-    const secret = await t.prisma.githubRepository.findFirst({ where: { fullName: 'acme/secret' } });
+    const secret = await t.prisma.githubRepository.findFirst({
+      where: { fullName: 'acme/secret' },
+    });
     expect(secret?.revokedAt).toBeInstanceOf(Date);
   });
 

@@ -30,26 +30,57 @@ describe('runs end to end: API → worker → local executor → real git → me
     const req = t.http[method](url).set('authorization', users.owner.bearer);
     return body ? req.send(body) : req;
   };
-  const setSecret = (name: string, value: string) => api('put', `/orgs/${org}/projects/analytics/secrets/${name}`, { value }).expect((r) => expect(r.status).toBeLessThan(300));
+  const setSecret = (name: string, value: string) =>
+    api('put', `/orgs/${org}/projects/analytics/secrets/${name}`, { value }).expect((r) =>
+      expect(r.status).toBeLessThan(300),
+    );
   const finished = (id: string) =>
-    waitFor(async () => {
-      const run = (await api('get', `/orgs/${org}/runs/${id}`)).body;
-      return ['succeeded', 'failed', 'cancelled', 'timed_out', 'skipped'].includes(run.status) ? run : null;
-    }, 30_000, `run ${id} to finish`);
+    waitFor(
+      async () => {
+        const run = (await api('get', `/orgs/${org}/runs/${id}`)).body;
+        return ['succeeded', 'failed', 'cancelled', 'timed_out', 'skipped'].includes(run.status)
+          ? run
+          : null;
+      },
+      30_000,
+      `run ${id} to finish`,
+    );
   const logText = async (id: string) =>
-    ((await api('get', `/orgs/${org}/runs/${id}/logs`)).body.lines as { line: string }[]).map((l) => l.line).join('\n');
+    ((await api('get', `/orgs/${org}/runs/${id}/logs`)).body.lines as { line: string }[])
+      .map((l) => l.line)
+      .join('\n');
 
   beforeAll(async () => {
     workdir = mkdtempSync(path.join(tmpdir(), 'mc-worker-'));
-    t = await createTestApp({ RATE_LIMIT_PER_MINUTE: '100000', MELTANO_BIN: FAKE_MELTANO, RUN_WORKDIR: workdir });
+    t = await createTestApp({
+      RATE_LIMIT_PER_MINUTE: '100000',
+      MELTANO_BIN: FAKE_MELTANO,
+      RUN_WORKDIR: workdir,
+    });
     worker = await startWorker(t.config);
     users = await createRoleUsers(t.prisma);
     repo = new LocalGitRepo();
     firstCommit = repo.commit({ 'data/meltano.yml': sampleMeltanoYml });
-    await t.http.post('/orgs').set('authorization', users.owner.bearer).send({ name: 'Runs Org', slug: org }).expect(201);
-    await api('post', `/orgs/${org}/projects`, { name: 'Analytics', repository: repo.url, root_path: 'data' }).expect(201);
-    await api('post', `/orgs/${org}/projects/analytics/deployments`, { name: 'prod', environment: 'prod', branch: 'main' }).expect(201);
-    await waitFor(async () => (await api('get', dep)).body.status === 'ready', 20_000, 'first deploy');
+    await t.http
+      .post('/orgs')
+      .set('authorization', users.owner.bearer)
+      .send({ name: 'Runs Org', slug: org })
+      .expect(201);
+    await api('post', `/orgs/${org}/projects`, {
+      name: 'Analytics',
+      repository: repo.url,
+      root_path: 'data',
+    }).expect(201);
+    await api('post', `/orgs/${org}/projects/analytics/deployments`, {
+      name: 'prod',
+      environment: 'prod',
+      branch: 'main',
+    }).expect(201);
+    await waitFor(
+      async () => (await api('get', dep)).body.status === 'ready',
+      20_000,
+      'first deploy',
+    );
   }, 60_000);
   afterAll(async () => {
     await worker.stop();
@@ -62,7 +93,11 @@ describe('runs end to end: API → worker → local executor → real git → me
     const deployment = (await api('get', dep)).body;
     expect(deployment.deployed_commit_sha).toBe(firstCommit);
     const deploys = (await api('get', `${dep}/deploys`)).body.results;
-    expect(deploys[0]).toMatchObject({ status: 'succeeded', commit_sha: firstCommit, trigger: 'create' });
+    expect(deploys[0]).toMatchObject({
+      status: 'succeeded',
+      commit_sha: firstCommit,
+      trigger: 'create',
+    });
     const schedules = (await api('get', `${dep}/schedules`)).body.results;
     expect(schedules.map((s: { name: string; enabled: boolean }) => [s.name, s.enabled])).toEqual([
       ['daily-load', false],
@@ -76,19 +111,35 @@ describe('runs end to end: API → worker → local executor → real git → me
     await setSecret('API_KEY', 'sk-live-super-secret-value');
     await setSecret('FAKE_MELTANO_PRINT_ENV', 'API_KEY');
     const created = await api('post', `${dep}/runs`, { schedule: 'daily-load' }).expect(201);
-    expect(created.body).toMatchObject({ status: 'queued', target: 'daily-load', trigger: 'api', commit_sha: firstCommit });
+    expect(created.body).toMatchObject({
+      status: 'queued',
+      target: 'daily-load',
+      trigger: 'api',
+      commit_sha: firstCommit,
+    });
     const run = await finished(created.body.id);
     expect(run).toMatchObject({ status: 'succeeded', exit_code: 0, status_reason: null });
-    for (const field of ['queued_at', 'admitted_at', 'started_at', 'pipeline_started_at', 'finished_at']) {
+    for (const field of [
+      'queued_at',
+      'admitted_at',
+      'started_at',
+      'pipeline_started_at',
+      'finished_at',
+    ]) {
       expect(run[field]).toEqual(expect.any(String));
     }
     expect(Date.parse(run.admitted_at)).toBeLessThanOrEqual(Date.parse(run.started_at));
     expect(Date.parse(run.started_at)).toBeLessThanOrEqual(Date.parse(run.pipeline_started_at));
-    const lines = (await api('get', `/orgs/${org}/runs/${run.id}/logs`)).body.lines as { seq: number; line: string }[];
+    const lines = (await api('get', `/orgs/${org}/runs/${run.id}/logs`)).body.lines as {
+      seq: number;
+      line: string;
+    }[];
     expect(lines.map((l) => l.seq)).toEqual(lines.map((_l, i) => i + 1));
     const text = lines.map((l) => l.line).join('\n');
     expect(text).toContain('MELTANO_ENVIRONMENT=prod');
-    expect(text).toMatch(/Extracted record 1 of 4[\s\S]*Extracted record 4 of 4[\s\S]*Run completed/);
+    expect(text).toMatch(
+      /Extracted record 1 of 4[\s\S]*Extracted record 4 of 4[\s\S]*Run completed/,
+    );
     // The secret reached the pipeline but never the stored log.
     // FAKE_MELTANO_PRINT_ENV (itself a secret, so masked too) made the pipeline print API_KEY=<value>.
     expect(text).toMatch(/^\*\*\*\*=\*\*\*\*$/m);
@@ -99,19 +150,31 @@ describe('runs end to end: API → worker → local executor → real git → me
     const page = (await api('get', `/orgs/${org}/runs/${run.id}/logs?after_seq=2&limit=2`)).body;
     expect(page.lines.map((l: { seq: number }) => l.seq)).toEqual([3, 4]);
     expect(page.finished).toBe(true);
-    await api('delete', `/orgs/${org}/projects/analytics/secrets/FAKE_MELTANO_PRINT_ENV`).expect(204);
+    await api('delete', `/orgs/${org}/projects/analytics/secrets/FAKE_MELTANO_PRINT_ENV`).expect(
+      204,
+    );
   });
 
   it('keeps Meltano state between runs of a deployment, and lets users read, set and clear it', async () => {
-    const a = await finished((await api('post', `${dep}/runs`, { job: 'load' }).expect(201)).body.id);
+    const a = await finished(
+      (await api('post', `${dep}/runs`, { job: 'load' }).expect(201)).body.id,
+    );
     expect(a.status).toBe('succeeded');
-    const b = await finished((await api('post', `${dep}/runs`, { job: 'load' }).expect(201)).body.id);
+    const b = await finished(
+      (await api('post', `${dep}/runs`, { job: 'load' }).expect(201)).body.id,
+    );
     expect(await logText(b.id)).toContain('Resuming from bookmark 1');
     const states = (await api('get', `${dep}/state`)).body.results;
     expect(states.map((s: { state_id: string }) => s.state_id)).toContain('prod:load');
-    expect((await api('get', `${dep}/state/${encodeURIComponent('prod:load')}`)).body.value).toEqual({ singer_state: { bookmark: 2 } });
-    await api('put', `${dep}/state/${encodeURIComponent('prod:load')}`, { value: { singer_state: { bookmark: 40 } } }).expect(200);
-    const c = await finished((await api('post', `${dep}/runs`, { job: 'load' }).expect(201)).body.id);
+    expect(
+      (await api('get', `${dep}/state/${encodeURIComponent('prod:load')}`)).body.value,
+    ).toEqual({ singer_state: { bookmark: 2 } });
+    await api('put', `${dep}/state/${encodeURIComponent('prod:load')}`, {
+      value: { singer_state: { bookmark: 40 } },
+    }).expect(200);
+    const c = await finished(
+      (await api('post', `${dep}/runs`, { job: 'load' }).expect(201)).body.id,
+    );
     expect(await logText(c.id)).toContain('Resuming from bookmark 40');
     await api('delete', `${dep}/state/${encodeURIComponent('prod:load')}`).expect(204);
     await api('get', `${dep}/state/${encodeURIComponent('prod:load')}`).expect(404);
@@ -119,15 +182,25 @@ describe('runs end to end: API → worker → local executor → real git → me
 
   it('a failing pipeline ends failed with its exit code and a reason', async () => {
     await setSecret('FAKE_MELTANO_EXIT', '3');
-    const run = await finished((await api('post', `${dep}/runs`, { schedule: 'hourly-load' }).expect(201)).body.id);
-    expect(run).toMatchObject({ status: 'failed', exit_code: 3, status_reason: 'meltano exited with code 3' });
+    const run = await finished(
+      (await api('post', `${dep}/runs`, { schedule: 'hourly-load' }).expect(201)).body.id,
+    );
+    expect(run).toMatchObject({
+      status: 'failed',
+      exit_code: 3,
+      status_reason: 'meltano exited with code 3',
+    });
     expect(await logText(run.id)).toContain('Run failed with exit code 3');
     await api('delete', `/orgs/${org}/projects/analytics/secrets/FAKE_MELTANO_EXIT`).expect(204);
   });
 
   it('honours Idempotency-Key: the same key returns the same run', async () => {
-    const first = await api('post', `${dep}/runs`, { job: 'load' }).set('idempotency-key', 'nightly-2026-11-21').expect(201);
-    const again = await api('post', `${dep}/runs`, { job: 'load' }).set('idempotency-key', 'nightly-2026-11-21').expect(200);
+    const first = await api('post', `${dep}/runs`, { job: 'load' })
+      .set('idempotency-key', 'nightly-2026-11-21')
+      .expect(201);
+    const again = await api('post', `${dep}/runs`, { job: 'load' })
+      .set('idempotency-key', 'nightly-2026-11-21')
+      .expect(200);
     expect(again.body.id).toBe(first.body.id);
     await finished(first.body.id);
   });
@@ -135,7 +208,11 @@ describe('runs end to end: API → worker → local executor → real git → me
   it('cancels a running run: the process group is stopped and the run ends cancelled', async () => {
     await setSecret('FAKE_MELTANO_HANG', '1');
     const created = (await api('post', `${dep}/runs`, { job: 'load' }).expect(201)).body;
-    const pid = await waitFor(async () => /FAKE_MELTANO_CHILD_PID=(\d+)/.exec(await logText(created.id))?.[1], 20_000, 'pipeline to start');
+    const pid = await waitFor(
+      async () => /FAKE_MELTANO_CHILD_PID=(\d+)/.exec(await logText(created.id))?.[1],
+      20_000,
+      'pipeline to start',
+    );
     expect((await api('get', `/orgs/${org}/runs/${created.id}`)).body.status).toBe('running');
     await api('post', `/orgs/${org}/runs/${created.id}/cancel`).expect(201);
     const run = await finished(created.id);
@@ -160,16 +237,28 @@ describe('runs end to end: API → worker → local executor → real git → me
 
   it('holds runs over the deployment limit in queued, saying why, and starts them when a slot frees', async () => {
     const first = (await api('post', `${dep}/runs`, { job: 'load' }).expect(201)).body;
-    await waitFor(async () => (await api('get', `/orgs/${org}/runs/${first.id}`)).body.status === 'running', 20_000, 'first run running');
+    await waitFor(
+      async () => (await api('get', `/orgs/${org}/runs/${first.id}`)).body.status === 'running',
+      20_000,
+      'first run running',
+    );
     const second = (await api('post', `${dep}/runs`, { job: 'load' }).expect(201)).body;
-    const waiting = await waitFor(async () => {
-      const r = (await api('get', `/orgs/${org}/runs/${second.id}`)).body;
-      return r.waiting_reason ? r : null;
-    }, 20_000, 'second run to wait');
+    const waiting = await waitFor(
+      async () => {
+        const r = (await api('get', `/orgs/${org}/runs/${second.id}`)).body;
+        return r.waiting_reason ? r : null;
+      },
+      20_000,
+      'second run to wait',
+    );
     expect(waiting.status).toBe('queued');
     expect(waiting.waiting_reason).toMatch(/limit of 1 concurrent run/);
     await api('post', `/orgs/${org}/runs/${first.id}/cancel`).expect(201);
-    await waitFor(async () => (await api('get', `/orgs/${org}/runs/${second.id}`)).body.status === 'running', 20_000, 'second run to start');
+    await waitFor(
+      async () => (await api('get', `/orgs/${org}/runs/${second.id}`)).body.status === 'running',
+      20_000,
+      'second run to start',
+    );
     await api('post', `/orgs/${org}/runs/${second.id}/cancel`).expect(201);
     await finished(second.id);
     await api('delete', `/orgs/${org}/projects/analytics/secrets/FAKE_MELTANO_HANG`).expect(204);
@@ -178,40 +267,63 @@ describe('runs end to end: API → worker → local executor → real git → me
   it('follows a run’s log live over Server-Sent Events until it ends', async () => {
     await setSecret('FAKE_MELTANO_DELAY_MS', '50');
     const created = (await api('post', `${dep}/runs`, { job: 'load' }).expect(201)).body;
-    const res = await api('get', `/orgs/${org}/runs/${created.id}/logs/stream`).buffer(true).parse((response, callback) => {
-      let data = '';
-      response.on('data', (chunk: Buffer) => (data += chunk.toString()));
-      response.on('end', () => callback(null, data));
-    });
+    const res = await api('get', `/orgs/${org}/runs/${created.id}/logs/stream`)
+      .buffer(true)
+      .parse((response, callback) => {
+        let data = '';
+        response.on('data', (chunk: Buffer) => (data += chunk.toString()));
+        response.on('end', () => callback(null, data));
+      });
     expect(res.headers['content-type']).toContain('text/event-stream');
     const text = res.body as string;
     expect(text).toMatch(/event: line\ndata: .*MELTANO_ENVIRONMENT=prod/);
     expect(text).toMatch(/event: end\ndata: .*"status":"succeeded"/);
-    await api('delete', `/orgs/${org}/projects/analytics/secrets/FAKE_MELTANO_DELAY_MS`).expect(204);
+    await api('delete', `/orgs/${org}/projects/analytics/secrets/FAKE_MELTANO_DELAY_MS`).expect(
+      204,
+    );
   });
 
   it('redeploys on a new commit and keeps enabled flags; removed schedules are archived with their runs', async () => {
     await api('patch', `${dep}/schedules/daily-load`, { enabled: true }).expect(200);
-    const changed = sampleMeltanoYml.replace("interval: '@daily'", "interval: '30 2 * * *'").replace(/  - name: hourly-load[\s\S]*?job: load\n/, '');
+    const changed = sampleMeltanoYml
+      .replace("interval: '@daily'", "interval: '30 2 * * *'")
+      .replace(/  - name: hourly-load[\s\S]*?job: load\n/, '');
     const second = repo.commit({ 'data/meltano.yml': changed });
     await api('post', `${dep}/deploys`).expect(201);
-    await waitFor(async () => (await api('get', dep)).body.deployed_commit_sha === second, 20_000, 'redeploy');
+    await waitFor(
+      async () => (await api('get', dep)).body.deployed_commit_sha === second,
+      20_000,
+      'redeploy',
+    );
     const daily = (await api('get', `${dep}/schedules/daily-load`)).body;
     expect(daily).toMatchObject({ interval: '30 2 * * *', enabled: true });
     const all = (await api('get', `${dep}/schedules?include_archived=true`)).body.results;
-    expect(all.find((s: { name: string }) => s.name === 'hourly-load')).toMatchObject({ archived: true, enabled: false });
+    expect(all.find((s: { name: string }) => s.name === 'hourly-load')).toMatchObject({
+      archived: true,
+      enabled: false,
+    });
     const history = (await api('get', `/orgs/${org}/runs?schedule=hourly-load`)).body.results;
     expect(history.length).toBeGreaterThan(0);
   });
 
   it('fails a deploy with a message a user can act on', async () => {
     await api('patch', dep, { environment: 'staging' }).expect(200);
-    const deploy = await waitFor(async () => {
-      const d = (await api('get', `${dep}/deploys`)).body.results[0];
-      return d.status === 'failed' ? d : null;
-    }, 20_000, 'failed deploy');
-    expect(deploy.message).toBe("Environment 'staging' is not defined in meltano.yml (known: dev, prod)");
+    const deploy = await waitFor(
+      async () => {
+        const d = (await api('get', `${dep}/deploys`)).body.results[0];
+        return d.status === 'failed' ? d : null;
+      },
+      20_000,
+      'failed deploy',
+    );
+    expect(deploy.message).toBe(
+      "Environment 'staging' is not defined in meltano.yml (known: dev, prod)",
+    );
     await api('patch', dep, { environment: 'prod' }).expect(200);
-    await waitFor(async () => (await api('get', `${dep}/deploys`)).body.results[0].status === 'succeeded', 20_000, 'good deploy');
+    await waitFor(
+      async () => (await api('get', `${dep}/deploys`)).body.results[0].status === 'succeeded',
+      20_000,
+      'good deploy',
+    );
   });
 });

@@ -751,7 +751,8 @@ export async function startFakeKubernetes(
       }
     }
     watchers.add(watcher);
-    req.on('close', () => watchers.delete(watcher));
+    // res, not req: a request 'close's once its body is read, the response when the connection goes.
+    res.on('close', () => watchers.delete(watcher));
     if (query.timeoutSeconds) later(Number(query.timeoutSeconds) * 1000, () => res.end());
   }
 
@@ -1014,7 +1015,7 @@ export async function startFakeKubernetes(
     }
     const follower = { res, timestamps };
     log.followers.add(follower);
-    req.on('close', () => log.followers.delete(follower));
+    res.on('close', () => log.followers.delete(follower));
   }
 
   const server = http.createServer((req, res) => {

@@ -22,9 +22,13 @@ export class LocalGitRepo {
   /** Commits `files` (path → content) to `branch` and pushes; returns the commit sha. */
   commit(files: Record<string, string>, message = 'update', branch = this.branch): string {
     const git = (...args: string[]) =>
-      execFileSync('git', ['-C', this.work, '-c', 'user.name=Test', '-c', 'user.email=test@example.com', ...args], {
-        encoding: 'utf8',
-      });
+      execFileSync(
+        'git',
+        ['-C', this.work, '-c', 'user.name=Test', '-c', 'user.email=test@example.com', ...args],
+        {
+          encoding: 'utf8',
+        },
+      );
     try {
       git('checkout', '-q', branch);
     } catch {
@@ -75,7 +79,11 @@ schedules:
         environments: [prod]
 `;
 
-export async function waitFor<T>(probe: () => Promise<T | null | undefined | false>, timeoutMs = 20_000, what = 'condition'): Promise<T> {
+export async function waitFor<T>(
+  probe: () => Promise<T | null | undefined | false>,
+  timeoutMs = 20_000,
+  what = 'condition',
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();

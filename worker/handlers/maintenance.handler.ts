@@ -6,7 +6,12 @@ import { SchedulerService } from '../../src/runs/scheduler.service.js';
 
 @Injectable()
 export class MaintenanceHandlers {
-  constructor(registry: JobHandlerRegistry, maintenance: MaintenanceService, runs: RunExecutor, scheduler: SchedulerService) {
+  constructor(
+    registry: JobHandlerRegistry,
+    maintenance: MaintenanceService,
+    runs: RunExecutor,
+    scheduler: SchedulerService,
+  ) {
     registry.register('maintenance.sweep', async () => {
       await maintenance.sweep();
       // Nothing is stuck: runs of vanished workers are taken over, lost queue jobs re-queued, missed ticks recorded.

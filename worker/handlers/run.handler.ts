@@ -6,7 +6,9 @@ import { SchedulerService, tickTimeOf } from '../../src/runs/scheduler.service.j
 @Injectable()
 export class RunHandlers {
   constructor(registry: JobHandlerRegistry, executor: RunExecutor, scheduler: SchedulerService) {
-    registry.register('run.execute', (payload) => executor.execute(payload.organizationId, payload.runId));
+    registry.register('run.execute', (payload) =>
+      executor.execute(payload.organizationId, payload.runId),
+    );
     registry.register('schedule.tick', (payload, job) =>
       scheduler.tick(payload.organizationId, payload.scheduleId, tickTimeOf(job.id, job.timestamp)),
     );

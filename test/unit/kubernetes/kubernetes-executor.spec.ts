@@ -29,7 +29,7 @@ afterEach(async () => {
   await fake.close();
 });
 
-function executor(overrides: { unschedulableGraceMs?: number } = {}) {
+function executor(overrides: { unschedulableGraceMs?: number; deadlineSlackMs?: number } = {}) {
   return new KubernetesExecutor({
     kubeConfig: KubernetesExecutor.kubeConfigFor({
       apiUrl: fake.url,
@@ -252,7 +252,8 @@ describe('KubernetesExecutor against the fake API server', () => {
   });
 
   it('fails when the Pod cannot be configured (its Secret is gone) past the grace period', async () => {
-    const spec = makeSpec();
+    // No secret files: a missing Secret volume would keep the Pod in ContainerCreating instead.
+    const spec = makeSpec({ files: [] });
     const name = runJobName(spec.runId);
     await leftByAnotherWorker(spec);
     await fetch(`${fake.url}${secretsPath}/${name}`, {
@@ -290,6 +291,25 @@ describe('KubernetesExecutor against the fake API server', () => {
     });
     expect(deletesOf(`${secretsPath}/${name}`)).toHaveLength(1);
     expect(run.lines()).toEqual(['still extracting']);
+  });
+
+  it('times the run out itself when Kubernetes does not end the Job at its deadline', async () => {
+    const spec = makeSpec();
+    const name = runJobName(spec.runId);
+    fake.schedulePod(name, { hold: true });
+    // A negative slack brings the backstop (deadline + slack) to 150 ms after the Job started.
+    const handle = await executor({ deadlineSlackMs: 150 - 3600_000 }).start(
+      spec,
+      recorder().callbacks,
+    );
+    await expect(handle.outcome).resolves.toEqual({
+      status: 'timed_out',
+      exitCode: null,
+      reason: 'exceeded the time limit of 3600s',
+    });
+    expect(deletesOf(`${jobsPath}/${name}`)[0]).toMatchObject({
+      body: { propagationPolicy: 'Foreground' },
+    });
   });
 
   it('cancels: deletes the Job in the foreground and the Secret, and resolves once the Job is gone', async () => {
@@ -453,7 +473,7 @@ describe('KubernetesExecutor against the fake API server', () => {
     expect(sent('GET', secretsPath)[0]!.query).toEqual(managed);
     const endedName = runJobName(ended.runId);
     const deletes = fake.requests.filter((r) => r.method === 'DELETE');
-    expect(deletes.map((r) => r.path).sort()).toEqual([
+    expect(deletes.map((r) => r.path)).toEqual([
       `${jobsPath}/${endedName}`,
       `${secretsPath}/${endedName}`,
     ]);

@@ -61,6 +61,8 @@ export interface FollowerContext {
 }
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
+/** The API server ends each watch after this long and it is re-listed: no connection is trusted forever. */
+const WATCH_SECONDS = 300;
 
 type WatchEvent = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
 
@@ -146,7 +148,11 @@ export class RunFollower {
     if (!job) return;
     await this.watchUntilClosed(
       `/apis/batch/v1/namespaces/${this.namespace}/jobs`,
-      { fieldSelector, resourceVersion: list.metadata?.resourceVersion, allowWatchBookmarks: true },
+      {
+        fieldSelector,
+        resourceVersion: list.metadata?.resourceVersion,
+        timeoutSeconds: WATCH_SECONDS,
+      },
       (type, object) => {
         if (type === 'ADDED' || type === 'MODIFIED')
           this.enqueue(() => this.onJob(object as V1Job));
@@ -165,7 +171,11 @@ export class RunFollower {
     if (pod) this.enqueue(() => this.onPod(pod));
     await this.watchUntilClosed(
       `/api/v1/namespaces/${this.namespace}/pods`,
-      { labelSelector, resourceVersion: list.metadata?.resourceVersion, allowWatchBookmarks: true },
+      {
+        labelSelector,
+        resourceVersion: list.metadata?.resourceVersion,
+        timeoutSeconds: WATCH_SECONDS,
+      },
       (type, object) => {
         // Deleted Pods: the Job's conditions (or its deletion) tell what happened.
         if (type === 'ADDED' || type === 'MODIFIED')
@@ -177,7 +187,7 @@ export class RunFollower {
   /** One watch connection; resolves when it closes (by the server, an ERROR event, or the run ending). */
   private async watchUntilClosed(
     path: string,
-    query: Record<string, string | boolean | undefined>,
+    query: Record<string, string | number | boolean | undefined>,
     onEvent: (type: WatchEvent, object: unknown) => void,
   ): Promise<void> {
     if (this.stopped) return;
@@ -450,7 +460,11 @@ export class RunFollower {
 
     if (options.deleteJob) await this.deleteJob();
     if (options.awaitJobGone) await this.awaitJobGone();
-    if (this.logs) await Promise.race([this.logs, sleep(this.ctx.timings.logDrainMs)]);
+    if (this.logs)
+      await Promise.race([
+        this.logs,
+        sleep(this.ctx.timings.logDrainMs, undefined, { ref: false }),
+      ]);
     this.streaming.abort();
     await this.deleteSecret();
     this.resolveOutcome({

@@ -1,0 +1,299 @@
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import supertest from 'supertest';
+import { parseAllDocuments } from 'yaml';
+import type { Deploy } from '../../src/generated/prisma/client.js';
+import { startWorker, type RunningWorker } from '../../worker/worker.js';
+import { startFakeGitHub, type FakeGitHub } from '../support/fake-github.js';
+import { createRoleUsers, seedOrg, type RoleUsers, type SeededOrg } from '../support/fixtures.js';
+import { createTestApp, type TestApp } from '../support/test-app.js';
+
+/**
+ * Every real-world project in ../shared/fixtures/meltano-projects, committed
+ * into a repository of the fake GitHub (at the root, or in a subfolder),
+ * deployed through the worker with the GitHub App: the schedules the
+ * deployment ends up with must be what expected.json says.
+ */
+const FIXTURES = path.resolve(process.cwd(), '../shared/fixtures/meltano-projects');
+
+interface ExpectedSchedule {
+  name: string;
+  interval: string | null;
+  job?: string;
+  extractor?: string;
+  loader?: string;
+  transform?: string | null;
+  env_keys: string[];
+}
+
+interface Expected {
+  default_environment: string | null;
+  environments: string[];
+  jobs: Record<string, unknown>;
+  schedules: ExpectedSchedule[];
+  include_paths: string[];
+}
+
+interface Fixture {
+  dir: string;
+  files: Record<string, Buffer>;
+  expected: Expected;
+  /** Schedule name → environments of its `meltano.cloud` annotation, when annotated. */
+  annotated: Map<string, string[]>;
+}
+
+const githubAppEnv = (fake: FakeGitHub): Record<string, string> => ({
+  GITHUB_APP_ID: String(fake.appId),
+  GITHUB_APP_SLUG: fake.appSlug,
+  GITHUB_APP_PRIVATE_KEY: fake.appPrivateKeyPem,
+  GITHUB_APP_WEBHOOK_SECRET: fake.webhookSecret,
+  GITHUB_WEB_URL: fake.url,
+  GITHUB_API_URL: fake.apiUrl,
+  GITHUB_OAUTH_CLIENT_ID: fake.clientId,
+  GITHUB_OAUTH_CLIENT_SECRET: fake.clientSecret,
+});
+
+function walk(root: string, dir = ''): string[] {
+  return readdirSync(path.join(root, dir), { withFileTypes: true }).flatMap((entry) => {
+    const relative = dir ? `${dir}/${entry.name}` : entry.name;
+    if (entry.isDirectory()) return walk(root, relative);
+    return entry.isFile() ? [relative] : [];
+  });
+}
+
+/** Annotations as written in any YAML file of the fixture (none of today's fixtures has one). */
+function annotations(files: Record<string, Buffer>): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const [name, contents] of Object.entries(files)) {
+    if (!/\.ya?ml$/.test(name)) continue;
+    for (const doc of parseAllDocuments(contents.toString('utf8'), { merge: true })) {
+      const data = doc.toJS() as { schedules?: unknown } | null;
+      if (!data || !Array.isArray(data.schedules)) continue;
+      for (const s of data.schedules as {
+        name?: unknown;
+        annotations?: Record<string, { environments?: unknown }>;
+      }[]) {
+        const envs = s?.annotations?.['meltano.cloud']?.environments;
+        if (typeof s?.name === 'string' && Array.isArray(envs)) out.set(s.name, envs.map(String));
+      }
+    }
+  }
+  return out;
+}
+
+function loadFixtures(): Fixture[] {
+  return readdirSync(FIXTURES)
+    .filter((dir) => statSync(path.join(FIXTURES, dir)).isDirectory())
+    .sort()
+    .map((dir) => {
+      const root = path.join(FIXTURES, dir);
+      const files: Record<string, Buffer> = {};
+      for (const file of walk(root)) {
+        if (file !== 'expected.json') files[file] = readFileSync(path.join(root, file));
+      }
+      const expected = JSON.parse(
+        readFileSync(path.join(root, 'expected.json'), 'utf8'),
+      ) as Expected;
+      return { dir, files, expected, annotated: annotations(files) };
+    });
+}
+
+const PRESETS = new Set([
+  '@once',
+  '@manual',
+  '@hourly',
+  '@daily',
+  '@midnight',
+  '@weekly',
+  '@monthly',
+  '@yearly',
+  '@annually',
+]);
+
+/** Whether the service can run the schedule as written (independently of the reader). */
+function runnable(schedule: ExpectedSchedule, expected: Expected): boolean {
+  const { interval } = schedule;
+  const intervalOk =
+    interval !== null &&
+    (interval.startsWith('@')
+      ? PRESETS.has(interval)
+      : interval.trim().split(/\s+/).length === 5 &&
+        interval
+          .trim()
+          .split(/\s+/)
+          .every((f) => /^[\dA-Za-z*,/-]+$/.test(f)));
+  const taskOk =
+    schedule.job !== undefined
+      ? Object.hasOwn(expected.jobs, schedule.job)
+      : !!schedule.extractor && !!schedule.loader;
+  return intervalOk && taskOk;
+}
+
+const FINAL = new Set(['succeeded', 'failed', 'superseded']);
+
+describe('deploying the real-world meltano.yml fixtures', () => {
+  const fixtures = loadFixtures();
+  let fake: FakeGitHub;
+  let t: TestApp;
+  let worker: RunningWorker;
+  let http: supertest.Agent;
+  let users: RoleUsers;
+  let org: SeededOrg;
+  const INSTALLATION = 7401;
+  const deploys = new Map<string, { deployId: string; project: string; environment: string }>();
+
+  async function settled(deployId: string): Promise<Deploy> {
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const deploy = await t.prisma.deploy.findUniqueOrThrow({ where: { id: deployId } });
+      if (FINAL.has(deploy.status)) return deploy;
+      if (Date.now() > deadline) throw new Error(`deploy ${deployId} still ${deploy.status}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  beforeAll(async () => {
+    expect(fixtures.length).toBeGreaterThanOrEqual(18);
+    fake = await startFakeGitHub();
+    t = await createTestApp({
+      RATE_LIMIT_PER_MINUTE: '100000',
+      WORKER_CONCURRENCY: '6',
+      ...githubAppEnv(fake),
+    });
+    worker = await startWorker(t.config);
+    http = supertest.agent(t.app.getHttpServer());
+    users = await createRoleUsers(t.prisma);
+    org = await seedOrg(t.prisma, users);
+    const names = fixtures.map((f) => `fixtures/${f.dir}`);
+    fake.addInstallation({
+      id: INSTALLATION,
+      account: { login: 'fixtures', id: 4242, type: 'Organization' },
+      repositories: names,
+    });
+    const linked = await t.prisma.githubInstallation.create({
+      data: {
+        organizationId: org.orgId,
+        installationId: BigInt(INSTALLATION),
+        accountLogin: 'fixtures',
+        accountType: 'Organization',
+      },
+    });
+    await Promise.all(
+      fixtures.map(async (fixture, i) => {
+        const repo = fake.addRepository(`fixtures/${fixture.dir}`);
+        // Half at the repository root, half in a subfolder.
+        const rootPath = i % 2 === 0 ? '.' : 'data/meltano';
+        const files = Object.fromEntries(
+          Object.entries(fixture.files).map(([name, contents]) => [
+            rootPath === '.' ? name : `${rootPath}/${name}`,
+            contents,
+          ]),
+        );
+        await repo.commit('main', { ...files, 'README.md': `# ${fixture.dir}\n` });
+        await t.prisma.githubRepository.create({
+          data: {
+            organizationId: org.orgId,
+            installationId: linked.id,
+            githubRepoId: BigInt(repo.id),
+            fullName: repo.fullName,
+            defaultBranch: 'main',
+          },
+        });
+        const project = await http
+          .post(`/orgs/${org.orgSlug}/projects`)
+          .set('authorization', users.admin.bearer)
+          .send({ name: `f${i} ${fixture.dir}`, repository: repo.fullName, root_path: rootPath })
+          .expect(201);
+        const environment = fixture.expected.environments[0] ?? 'prod';
+        const deployment = await http
+          .post(`/orgs/${org.orgSlug}/projects/${project.body.id}/deployments`)
+          .set('authorization', users.admin.bearer)
+          .send({ name: 'main', environment, branch: 'main' })
+          .expect(201);
+        const deploy = await t.prisma.deploy.findFirstOrThrow({
+          where: { deploymentId: deployment.body.id },
+        });
+        deploys.set(fixture.dir, { deployId: deploy.id, project: project.body.id, environment });
+      }),
+    );
+  });
+  afterAll(async () => {
+    await worker?.stop();
+    await t?.close();
+    await fake?.close();
+  });
+
+  it.each(fixtures.map((f) => [f.dir, f] as const))('%s', async (_dir, fixture) => {
+    const { deployId, project, environment } = deploys.get(fixture.dir)!;
+    const deploy = await settled(deployId);
+    if (!fixture.expected.environments.length) {
+      expect(deploy.status).toBe('failed');
+      expect(deploy.message).toBe(
+        `Environment '${environment}' is not defined in meltano.yml (the project defines no environments)`,
+      );
+      return;
+    }
+    expect({ status: deploy.status, message: deploy.message }).toEqual({
+      status: 'succeeded',
+      message: expect.any(String),
+    });
+    const res = await http
+      .get(`/orgs/${org.orgSlug}/projects/${project}/deployments/main/schedules?page_size=250`)
+      .set('authorization', users.viewer.bearer)
+      .expect(200);
+    const wanted = fixture.expected.schedules.filter((s) => {
+      const envs = fixture.annotated.get(s.name);
+      return !envs || envs.includes(environment);
+    });
+    type Out = {
+      name: string;
+      interval: string | null;
+      job: string | null;
+      extractor: string | null;
+      loader: string | null;
+      transform: string | null;
+      env: Record<string, unknown>;
+      valid: boolean;
+      invalid_reason: string | null;
+      enabled: boolean;
+      archived: boolean;
+    };
+    const got = new Map((res.body.results as Out[]).map((s) => [s.name, s]));
+    expect([...got.keys()].sort()).toEqual(wanted.map((s) => s.name).sort());
+    for (const want of wanted) {
+      const s = got.get(want.name)!;
+      expect({
+        name: s.name,
+        interval: s.interval,
+        ...(want.job !== undefined
+          ? { job: s.job }
+          : { extractor: s.extractor, loader: s.loader, transform: s.transform }),
+        // PostgreSQL's jsonb keeps keys in its own order: compare them as a set.
+        env_keys: Object.keys(s.env).sort(),
+      }).toEqual({
+        name: want.name,
+        interval: want.interval,
+        ...(want.job !== undefined
+          ? { job: want.job }
+          : { extractor: want.extractor, loader: want.loader, transform: want.transform ?? null }),
+        env_keys: [...want.env_keys].sort(),
+      });
+      expect({ enabled: s.enabled, archived: s.archived }).toEqual({
+        enabled: false,
+        archived: false,
+      });
+      if (runnable(want, fixture.expected)) {
+        expect({ name: s.name, valid: s.valid, invalid_reason: s.invalid_reason }).toEqual({
+          name: s.name,
+          valid: true,
+          invalid_reason: null,
+        });
+      } else {
+        expect(s.valid).toBe(false);
+        expect(s.invalid_reason).toMatch(new RegExp(`^Schedule '${escape(s.name)}': `));
+      }
+    }
+  });
+});
+
+const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

@@ -1,0 +1,257 @@
+import { randomUUID } from 'node:crypto';
+import supertest from 'supertest';
+import type { Deploy } from '../../src/generated/prisma/client.js';
+import { startWorker, type RunningWorker } from '../../worker/worker.js';
+import { startFakeGitHub, type FakeGitHub, type FakeRepository } from '../support/fake-github.js';
+import { pushPayload, webhookDelivery } from '../support/github-payloads.js';
+import { createRoleUsers, seedOrg, type RoleUsers, type SeededOrg } from '../support/fixtures.js';
+import { createTestApp, type TestApp } from '../support/test-app.js';
+
+const githubAppEnv = (fake: FakeGitHub): Record<string, string> => ({
+  GITHUB_APP_ID: String(fake.appId),
+  GITHUB_APP_SLUG: fake.appSlug,
+  GITHUB_APP_PRIVATE_KEY: fake.appPrivateKeyPem,
+  GITHUB_APP_WEBHOOK_SECRET: fake.webhookSecret,
+  GITHUB_WEB_URL: fake.url,
+  GITHUB_API_URL: fake.apiUrl,
+  GITHUB_OAUTH_CLIENT_ID: fake.clientId,
+  GITHUB_OAUTH_CLIENT_SECRET: fake.clientSecret,
+});
+
+const MELTANO_YML = `version: 1
+default_environment: dev
+environments:
+  - name: dev
+  - name: prod
+plugins:
+  extractors:
+    - name: tap-github
+  loaders:
+    - name: target-postgres
+jobs:
+  - name: load
+    tasks:
+      - tap-github target-postgres
+schedules:
+  - name: daily-load
+    interval: '@daily'
+    job: load
+  - name: hourly-elt
+    interval: '0 * * * *'
+    extractor: tap-github
+    loader: target-postgres
+    transform: skip
+  - name: staging-only
+    interval: '@hourly'
+    job: load
+    annotations:
+      meltano.cloud:
+        environments: [staging]
+`;
+
+const FINAL = new Set(['succeeded', 'failed', 'superseded']);
+
+describe('deploys from a GitHub App repository, end to end through the worker', () => {
+  let fake: FakeGitHub;
+  let t: TestApp;
+  let worker: RunningWorker;
+  let http: supertest.Agent;
+  let users: RoleUsers;
+  let org: SeededOrg;
+  let repo: FakeRepository;
+  let base: string;
+  const INSTALLATION = 6301;
+
+  async function settled(deployId: string): Promise<Deploy> {
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      const deploy = await t.prisma.deploy.findUniqueOrThrow({ where: { id: deployId } });
+      if (FINAL.has(deploy.status)) return deploy;
+      if (Date.now() > deadline) throw new Error(`deploy ${deployId} still ${deploy.status}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  const schedules = async () =>
+    (
+      await http
+        .get(`${base}/deployments/prod/schedules`)
+        .set('authorization', users.viewer.bearer)
+        .expect(200)
+    ).body.results as { name: string; interval: string; archived: boolean }[];
+
+  beforeAll(async () => {
+    fake = await startFakeGitHub();
+    t = await createTestApp({ RATE_LIMIT_PER_MINUTE: '100000', ...githubAppEnv(fake) });
+    worker = await startWorker(t.config);
+    http = supertest.agent(t.app.getHttpServer());
+    users = await createRoleUsers(t.prisma);
+    org = await seedOrg(t.prisma, users);
+    fake.addInstallation({
+      id: INSTALLATION,
+      account: { login: 'acme', id: 501, type: 'Organization' },
+      repositories: ['acme/warehouse', 'acme/neighbour'],
+    });
+    repo = fake.addRepository('acme/warehouse');
+    fake.addRepository('acme/neighbour');
+    await repo.commit('main', { 'meltano/meltano.yml': MELTANO_YML, 'README.md': '# warehouse\n' });
+    const linked = await t.prisma.githubInstallation.create({
+      data: {
+        organizationId: org.orgId,
+        installationId: BigInt(INSTALLATION),
+        accountLogin: 'acme',
+        accountType: 'Organization',
+      },
+    });
+    await t.prisma.githubRepository.create({
+      data: {
+        organizationId: org.orgId,
+        installationId: linked.id,
+        githubRepoId: BigInt(repo.id),
+        fullName: repo.fullName,
+        defaultBranch: 'main',
+      },
+    });
+    await http
+      .post(`/orgs/${org.orgSlug}/projects`)
+      .set('authorization', users.admin.bearer)
+      .send({ name: 'Warehouse', repository: 'acme/warehouse', root_path: 'meltano' })
+      .expect(201);
+    base = `/orgs/${org.orgSlug}/projects/warehouse`;
+  });
+  afterAll(async () => {
+    await worker?.stop();
+    await t.close();
+    await fake.close();
+  });
+
+  it('clones with a token scoped to the one repository, reads meltano.yml and syncs schedules', async () => {
+    await http
+      .post(`${base}/deployments`)
+      .set('authorization', users.admin.bearer)
+      .send({ name: 'prod', environment: 'prod', branch: 'main' })
+      .expect(201);
+    const [queued] = await t.prisma.deploy.findMany({ where: { organizationId: org.orgId } });
+    const deploy = await settled(queued!.id);
+    expect(deploy).toMatchObject({
+      status: 'succeeded',
+      trigger: 'create',
+      commitSha: await repo.headSha('main'),
+    });
+
+    const minted = fake.mintedTokens.at(-1)!;
+    expect(minted).toMatchObject({
+      installationId: INSTALLATION,
+      repositoryIds: [repo.id],
+      repositories: ['acme/warehouse'],
+      permissions: { contents: 'read' },
+    });
+    const attempts = fake.cloneAttempts.filter((a) => a.credentials);
+    expect(attempts.length).toBeGreaterThan(0);
+    expect(attempts.every((a) => a.repo === 'acme/warehouse' && a.authorized)).toBe(true);
+    expect(attempts[0]).toMatchObject({ installationId: INSTALLATION, reason: null });
+    // The token appears nowhere in what was stored.
+    const stored = JSON.stringify(
+      await t.prisma.deploy.findMany({ include: { deployment: true } }),
+      (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v),
+    );
+    expect(stored).not.toContain(minted.token);
+
+    const synced = await schedules();
+    expect(synced.map((s) => [s.name, s.interval]).sort()).toEqual([
+      ['daily-load', '@daily'],
+      ['hourly-elt', '0 * * * *'],
+    ]);
+    const deployment = await http
+      .get(`${base}/deployments/prod`)
+      .set('authorization', users.viewer.bearer)
+      .expect(200);
+    expect(deployment.body).toMatchObject({
+      status: 'ready',
+      deployed_commit_sha: deploy.commitSha,
+    });
+  });
+
+  it('deploys on a push that touches the project', async () => {
+    const before = (await repo.headSha('main'))!;
+    const after = await repo.commit('main', {
+      'meltano/meltano.yml': MELTANO_YML.replace("interval: '@daily'", "interval: '@weekly'"),
+    });
+    const changed = await repo.changedFiles(before, after);
+    const delivery = webhookDelivery(
+      'push',
+      pushPayload({
+        repository: { id: repo.id, fullName: repo.fullName },
+        installationId: INSTALLATION,
+        ref: 'refs/heads/main',
+        before,
+        after,
+        commits: [{ id: after, ...changed }],
+        server: { webUrl: fake.url, apiUrl: fake.apiUrl },
+      }),
+      fake.webhookSecret,
+      randomUUID(),
+    );
+    const res = await http
+      .post('/github/webhooks')
+      .set(delivery.headers)
+      .send(delivery.body)
+      .expect(200);
+    expect(res.body.deploys).toHaveLength(1);
+    const deploy = await settled(res.body.deploys[0]);
+    expect(deploy).toMatchObject({ status: 'succeeded', trigger: 'push', commitSha: after });
+    expect((await schedules()).find((s) => s.name === 'daily-load')?.interval).toBe('@weekly');
+  });
+
+  it('fails a redeploy with a reason the user can act on once the grant is revoked', async () => {
+    // Revoked on GitHub; the webhook has not arrived (or was lost): the token is refused.
+    fake.revoke(INSTALLATION, 'acme/warehouse');
+    const tokensBefore = fake.mintedTokens.length;
+    const clonesBefore = fake.cloneAttempts.length;
+    const queued = await http
+      .post(`${base}/deployments/prod/deploys`)
+      .set('authorization', users.admin.bearer)
+      .expect(201);
+    const deploy = await settled(queued.body.id);
+    expect(deploy.status).toBe('failed');
+    expect(deploy.message).toMatch(
+      /The GitHub App installation on acme no longer grants access to acme\/warehouse/,
+    );
+    const project = await http.get(base).set('authorization', users.viewer.bearer).expect(200);
+    expect(project.body.repository_access).toBe('lost');
+    const deployment = await http
+      .get(`${base}/deployments/prod`)
+      .set('authorization', users.viewer.bearer)
+      .expect(200);
+    // It keeps running its last good commit, and says why the new deploy failed.
+    expect(deployment.body.status).toBe('ready');
+    expect(deployment.body.status_message).toMatch(/Deploy failed: .*no longer grants access/);
+    // GitHub minted no token, so no clone was attempted.
+    expect(fake.mintedTokens).toHaveLength(tokensBefore);
+    expect(fake.cloneAttempts).toHaveLength(clonesBefore);
+
+    // Once granted again (webhook), a redeploy works.
+    fake.grant(INSTALLATION, 'acme/warehouse');
+    const added = webhookDelivery(
+      'installation_repositories',
+      {
+        action: 'added',
+        installation: { id: INSTALLATION, account: { login: 'acme', type: 'Organization' } },
+        repositories_added: [{ id: repo.id, full_name: repo.fullName, private: true }],
+        repositories_removed: [],
+      },
+      fake.webhookSecret,
+    );
+    await http.post('/github/webhooks').set(added.headers).send(added.body).expect(200);
+    const again = await http
+      .post(`${base}/deployments/prod/deploys`)
+      .set('authorization', users.admin.bearer)
+      .expect(201);
+    expect((await settled(again.body.id)).status).toBe('succeeded');
+    await http
+      .get(base)
+      .set('authorization', users.viewer.bearer)
+      .expect(200)
+      .expect((r) => expect(r.body.repository_access).toBe('granted'));
+  });
+});
