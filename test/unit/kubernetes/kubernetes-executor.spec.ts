@@ -342,13 +342,21 @@ describe('KubernetesExecutor against the fake API server', () => {
     expect(deletesOf(`${jobsPath}/${name}`)).toHaveLength(1);
   });
 
-  it('re-attaches to a running Job from a new executor, replaying its log', async () => {
-    const spec = makeSpec();
+  /** A Job left running by a dead worker, its main container having printed `lines`. */
+  async function runningJobWithLines(spec: RunSpec, lines: string[]) {
     const name = runJobName(spec.runId);
     await leftByAnotherWorker(spec);
-    fake.schedulePod(name, { logs: ['one', 'two'], hold: true });
+    fake.schedulePod(name, { hold: true });
     await until(() => fake.podsOf(name)[0]?.status?.phase === 'Running', 'the Pod to run');
-    await new Promise((resolve) => setTimeout(resolve, 30));
+    for (const line of lines) fake.printLog(name, line);
+    return name;
+  }
+
+  it('re-attaches to a running Job from a new executor, replaying its log', async () => {
+    const spec = makeSpec();
+    const name = await runningJobWithLines(spec, ['one', 'two']);
+    const pod = fake.podsOf(name)[0]!;
+    const containerStartedAt = pod.status!.containerStatuses![0]!.state!.running!.startedAt;
     const requestsBefore = fake.requests.length;
 
     const run = recorder();
@@ -370,9 +378,41 @@ describe('KubernetesExecutor against the fake API server', () => {
       'log:two',
       'log:three',
     ]);
+    // Phases reached before the re-attach carry the cluster's times (whole seconds), not "now".
+    const seconds = (date: Date | string | undefined) =>
+      Math.floor(new Date(date!).getTime() / 1000) * 1000;
+    expect(run.phases[0]!.at.getTime()).toBe(seconds(pod.metadata!.creationTimestamp));
+    expect(run.phases[1]!.at.getTime()).toBe(seconds(containerStartedAt));
     // Nothing created again.
     expect(fake.requests.slice(requestsBefore).filter((r) => r.method === 'POST')).toEqual([]);
     expect(deletesOf(`${secretsPath}/${name}`)).toHaveLength(1);
+  });
+
+  it("re-attaches with reattachLogs: 'new' without repeating earlier lines", async () => {
+    const spec = makeSpec();
+    const name = await runningJobWithLines(spec, ['before-1', 'before-2']);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+
+    const run = recorder();
+    const newOnly = new KubernetesExecutor({
+      kubeConfig: KubernetesExecutor.kubeConfigFor({
+        apiUrl: fake.url,
+        token: API_TOKEN,
+        skipTlsVerify: true,
+      }),
+      settings,
+      reattachLogs: 'new',
+      retryDelayMs: 20,
+    });
+    const handle = (await newOnly.reattach(name, spec, run.callbacks))!;
+    await until(() => fake.openStreams().logs === 1, 'the log to be followed');
+    fake.printLog(name, 'after');
+    fake.exitMain(name, { exitCode: 0 });
+
+    await expect(handle.outcome).resolves.toMatchObject({ status: 'succeeded' });
+    expect(run.lines()).toEqual(['after']);
+    const podName = fake.podsOf(name)[0]!.metadata!.name!;
+    expect(sent('GET', `${podsPath}/${podName}/log`)[0]!.query.sinceTime).toMatch(/Z$/);
   });
 
   it('returns null when re-attaching to a Job that is gone or belongs to another run', async () => {

@@ -21,6 +21,13 @@ export interface KubernetesExecutorOptions extends Partial<FollowerTimings> {
   kubeConfig: KubeConfig;
   settings: KubernetesSettings;
   logger?: { warn(message: string): void };
+  /**
+   * The log after a re-attach: 'replay' (default) streams it again from the
+   * container's start (complete, lines stored before come again); 'new' only
+   * lines written from the re-attach on (no repeats, lines written while no
+   * worker followed are missed).
+   */
+  reattachLogs?: 'replay' | 'new';
 }
 
 const DEFAULT_TIMINGS: FollowerTimings = {
@@ -47,11 +54,19 @@ export class KubernetesExecutor implements Executor {
   private readonly core: CoreV1Api;
   private readonly watch: Watch;
   private readonly logger: { warn(message: string): void };
+  private readonly reattachLogs: 'replay' | 'new';
 
   constructor(options: KubernetesExecutorOptions) {
     this.kubeConfig = options.kubeConfig;
     this.settings = options.settings;
-    const { kubeConfig: _kubeConfig, settings: _settings, logger, ...timings } = options;
+    const {
+      kubeConfig: _kubeConfig,
+      settings: _settings,
+      logger,
+      reattachLogs = 'replay',
+      ...timings
+    } = options;
+    this.reattachLogs = reattachLogs;
     this.timings = { ...DEFAULT_TIMINGS, ...definedOnly(timings) };
     this.logger = logger ?? { warn: () => undefined };
     this.batch = this.kubeConfig.makeApiClient(BatchV1Api);
@@ -130,11 +145,11 @@ export class KubernetesExecutor implements Executor {
 
   /**
    * Follows a Job started by an earlier worker, or returns null when it is
-   * gone (finished and removed by its TTL, or deleted). Log lines are
-   * replayed from the start of the container with their original (kubelet)
-   * timestamps: lines stored before the restart come again, and the caller
-   * can drop those at or before the last timestamp it stored. Phases already
-   * reached are reported again.
+   * gone (finished and removed by its TTL, or deleted). Log lines carry the
+   * kubelet's timestamps; with `reattachLogs: 'replay'` the whole log comes
+   * again (a caller can drop lines at or before the last timestamp it
+   * stored). Phases already reached are reported again, with the cluster's
+   * timestamps (Pod creation, container start), so re-recording them is harmless.
    */
   async reattach(
     ref: string,
@@ -152,7 +167,8 @@ export class KubernetesExecutor implements Executor {
       this.logger.warn(`Job ${ref} does not belong to run ${spec.runId}; not re-attaching`);
       return null;
     }
-    return this.follow(job, spec, callbacks);
+    const logsFrom = this.reattachLogs === 'new' ? new Date() : undefined;
+    return this.follow(job, spec, callbacks, logsFrom);
   }
 
   /**
@@ -191,7 +207,12 @@ export class KubernetesExecutor implements Executor {
     }
   }
 
-  private follow(job: V1Job, spec: RunSpec, callbacks: ExecutionCallbacks): ExecutionHandle {
+  private follow(
+    job: V1Job,
+    spec: RunSpec,
+    callbacks: ExecutionCallbacks,
+    logsFrom?: Date,
+  ): ExecutionHandle {
     const follower = new RunFollower(
       {
         kubeConfig: this.kubeConfig,
@@ -205,6 +226,7 @@ export class KubernetesExecutor implements Executor {
       job.metadata?.name ?? runJobName(spec.runId),
       spec,
       callbacks,
+      logsFrom,
     );
     follower.begin(job);
     return follower.handle();

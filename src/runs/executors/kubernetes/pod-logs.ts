@@ -49,6 +49,12 @@ export function parseLogLine(raw: string): PodLogEntry {
   };
 }
 
+/** The key of a moment, comparable with entries' keys. */
+export function timestampKey(date: Date): string {
+  const iso = date.toISOString();
+  return `${iso.slice(0, 19)}.${iso.slice(20, 23)}000000Z`;
+}
+
 /** `sinceTime` for resuming after `key`: whole seconds, so the resumed stream starts at or before it. */
 export function sinceTimeFor(key: string): string {
   return `${key.slice(0, 19)}Z`;

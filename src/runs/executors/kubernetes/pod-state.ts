@@ -106,7 +106,8 @@ export function podProblem(pod: V1Pod): PodProblem | null {
 export function pipelineStartedAt(pod: V1Pod): Date | null {
   const state = containerStatus(pod, MELTANO_CONTAINER)?.state;
   if (state?.running) return toDate(state.running.startedAt) ?? new Date();
-  if (state?.terminated) return toDate(state.terminated.startedAt) ?? new Date();
+  // A container killed before it ran has no startedAt: it did not start.
+  if (state?.terminated) return toDate(state.terminated.startedAt);
   return null;
 }
 

@@ -28,7 +28,7 @@ import {
   RUN_LABEL,
   type KubernetesSettings,
 } from './manifests.js';
-import { sinceTimeFor, streamPodLog, type PodLogEntry } from './pod-logs.js';
+import { sinceTimeFor, streamPodLog, timestampKey, type PodLogEntry } from './pod-logs.js';
 import {
   cloneExitCode,
   describeFailure,
@@ -85,6 +85,12 @@ export class RunFollower {
   private events: Promise<void> = Promise.resolve();
   private finishing = false;
   private reported = new Set<RunPhase>();
+  /**
+   * Until the first Pod list is handled, Pod states seen were reached before
+   * this follower existed (a re-attach): their phases get the cluster's
+   * timestamps, not the time we happened to look.
+   */
+  private caughtUp = false;
   private logs: Promise<void> | null = null;
   private stuck: { reason: string; timer: NodeJS.Timeout } | null = null;
   private deadlineTimer: NodeJS.Timeout | null = null;
@@ -94,6 +100,8 @@ export class RunFollower {
     readonly jobName: string,
     private readonly spec: RunSpec,
     private readonly callbacks: ExecutionCallbacks,
+    /** Deliver log lines written from this moment on; undefined: from the container's start. */
+    private readonly logsFrom?: Date,
   ) {
     this.namespace = ctx.settings.namespace;
     this.outcome = new Promise((resolve) => (this.resolveOutcome = resolve));
@@ -169,6 +177,9 @@ export class RunFollower {
     });
     const pod = newestPod(list.items);
     if (pod) this.enqueue(() => this.onPod(pod));
+    this.enqueue(() => {
+      this.caughtUp = true;
+    });
     await this.watchUntilClosed(
       `/api/v1/namespaces/${this.namespace}/pods`,
       {
@@ -287,9 +298,12 @@ export class RunFollower {
 
   /** Phases and the log stream, from whatever Pod state is at hand. */
   private onPodProgress(pod: V1Pod): void {
-    this.report('process_created', new Date());
-    if (!pipelineStartedAt(pod)) return;
-    this.report('pipeline_started', new Date());
+    const at = (clusterTime: Date | null) =>
+      this.caughtUp ? new Date() : (clusterTime ?? new Date());
+    this.report('process_created', at(toDate(pod.metadata?.creationTimestamp)));
+    const startedAt = pipelineStartedAt(pod);
+    if (!startedAt) return;
+    this.report('pipeline_started', at(startedAt));
     const podName = pod.metadata?.name;
     if (!this.logs && podName) this.logs = this.streamLogs(podName);
   }
@@ -366,7 +380,10 @@ export class RunFollower {
   private async streamLogs(pod: string): Promise<void> {
     const signal = this.streaming.signal;
     // The last delivered timestamp and how many lines carried it (several lines can share one).
-    const delivered: { last: { key: string; count: number } | null } = { last: null };
+    // Starting later than the container (a re-attach with 'new' logs) is resuming from that moment.
+    const delivered: { last: { key: string; count: number } | null } = {
+      last: this.logsFrom ? { key: timestampKey(this.logsFrom), count: 0 } : null,
+    };
     while (!signal.aborted) {
       const resumeAt = delivered.last;
       let skip = resumeAt ? { ...resumeAt } : null;
