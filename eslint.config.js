@@ -68,4 +68,34 @@ export default tseslint.config(
       },
     },
   },
+  {
+    // The dashboard: ES modules run by the browser (no build step).
+    files: ['web/**/*.js'],
+    languageOptions: {
+      sourceType: 'module',
+      globals: Object.fromEntries(
+        [
+          'window',
+          'document',
+          'location',
+          'localStorage',
+          'fetch',
+          'URL',
+          'URLSearchParams',
+          'FormData',
+          'EventSource',
+          'AbortController',
+          'Event',
+          'Node',
+          'Intl',
+          'console',
+          'confirm',
+          'setTimeout',
+          'clearTimeout',
+          'setInterval',
+          'clearInterval',
+        ].map((name) => [name, 'readonly']),
+      ),
+    },
+  },
 );

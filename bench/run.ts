@@ -10,7 +10,12 @@ import path from 'node:path';
 import autocannon from 'autocannon';
 import { createApiApp } from '../src/app.js';
 import { loadConfig } from '../src/config/app-config.js';
-import { applyMigrations, dropDatabase, ensureDatabase, withDatabaseName } from '../src/database/migrator.js';
+import {
+  applyMigrations,
+  dropDatabase,
+  ensureDatabase,
+  withDatabaseName,
+} from '../src/database/migrator.js';
 import { PrismaService } from '../src/database/prisma.service.js';
 import { QueueService } from '../src/queue/queue.service.js';
 import { JobHandlerRegistry } from '../src/queue/job-handlers.js';
@@ -20,12 +25,18 @@ import { TOKEN_PREFIX, hashToken, visiblePrefix } from '../src/auth/credentials.
 import { SchedulerService } from '../src/runs/scheduler.service.js';
 import { RunEvents } from '../src/runs/run-events.js';
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+const median = (xs: number[]): number =>
+  [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 const round = (x: number, digits = 0): number => Number(x.toFixed(digits));
 
 async function http(url: string, headers: Record<string, string>, seconds: number) {
   const result = await autocannon({ url, connections: 50, duration: seconds, headers });
-  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors + result.non2xx };
+  return {
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errors: result.errors + result.non2xx,
+  };
 }
 
 async function main(): Promise<void> {
@@ -53,11 +64,29 @@ async function main(): Promise<void> {
     const prisma = app.get(PrismaService);
     const user = await prisma.user.create({ data: { login: 'bench' } });
     const token = TOKEN_PREFIX + randomBytes(32).toString('base64url');
-    await prisma.apiToken.create({ data: { userId: user.id, name: 'bench', prefix: visiblePrefix(token), tokenHash: hashToken(token) } });
-    const org = await prisma.organization.create({ data: { name: 'Bench', slug: 'bench', billingAccountNumber: 'MC-BENCH' } });
-    await prisma.membership.create({ data: { organizationId: org.id, userId: user.id, role: 'owner' } });
+    await prisma.apiToken.create({
+      data: {
+        userId: user.id,
+        name: 'bench',
+        prefix: visiblePrefix(token),
+        tokenHash: hashToken(token),
+      },
+    });
+    const org = await prisma.organization.create({
+      data: { name: 'Bench', slug: 'bench', billingAccountNumber: 'MC-BENCH' },
+    });
+    await prisma.membership.create({
+      data: { organizationId: org.id, userId: user.id, role: 'owner' },
+    });
     for (let i = 0; i < 60; i++) {
-      await prisma.project.create({ data: { organizationId: org.id, name: `p${i}`, slug: `p-${String(i).padStart(3, '0')}`, repository: 'acme/x' } });
+      await prisma.project.create({
+        data: {
+          organizationId: org.id,
+          name: `p${i}`,
+          slug: `p-${String(i).padStart(3, '0')}`,
+          repository: 'acme/x',
+        },
+      });
     }
     const auth = { authorization: `Bearer ${token}` };
     const healthz = [];
@@ -91,7 +120,11 @@ async function main(): Promise<void> {
     for (let r = 0; r < rounds; r++) {
       done = 0;
       const started = Date.now();
-      const batch = Array.from({ length: jobs }, () => ({ name: 'maintenance.sweep', data: {}, opts: { removeOnComplete: true } }));
+      const batch = Array.from({ length: jobs }, () => ({
+        name: 'maintenance.sweep',
+        data: {},
+        opts: { removeOnComplete: true },
+      }));
       await queues.queue('maintenance').addBulk(batch);
       while (done < jobs) await new Promise((resolve) => setTimeout(resolve, 20));
       rates.push(jobs / ((Date.now() - started) / 1000));
@@ -107,7 +140,15 @@ async function main(): Promise<void> {
     // --- Scheduler ----------------------------------------------------------------
     const project = await prisma.project.findFirstOrThrow({ where: { organizationId: org.id } });
     const deployment = await prisma.deployment.create({
-      data: { organizationId: org.id, projectId: project.id, name: 'd', slug: 'd', environment: 'prod', branch: 'main', deployedCommitSha: 'a'.repeat(40) },
+      data: {
+        organizationId: org.id,
+        projectId: project.id,
+        name: 'd',
+        slug: 'd',
+        environment: 'prod',
+        branch: 'main',
+        deployedCommitSha: 'a'.repeat(40),
+      },
     });
     const scheduleCount = Number(process.env.BENCH_SCHEDULES ?? 2000);
     await prisma.schedule.createMany({
@@ -127,11 +168,16 @@ async function main(): Promise<void> {
     t0 = Date.now();
     await scheduler.reconcile();
     const reconcileAgainMs = Date.now() - t0;
-    const schedules = await prisma.schedule.findMany({ where: { deploymentId: deployment.id }, take: 1000 });
+    const schedules = await prisma.schedule.findMany({
+      where: { deploymentId: deployment.id },
+      take: 1000,
+    });
     const tick = new Date();
     t0 = Date.now();
     for (let i = 0; i < schedules.length; i += 50) {
-      await Promise.all(schedules.slice(i, i + 50).map((s) => scheduler.tick(org.id, s.id, tick, tick)));
+      await Promise.all(
+        schedules.slice(i, i + 50).map((s) => scheduler.tick(org.id, s.id, tick, tick)),
+      );
     }
     const tickMs = Date.now() - t0;
     const memory = await queues.connection.info('memory');

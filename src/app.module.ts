@@ -15,6 +15,7 @@ import { GithubModule } from './github/github.module.js';
 import { SecretsModule } from './secrets/secrets.module.js';
 import { NotificationsModule } from './notifications/notifications.module.js';
 import { RunsModule } from './runs/runs.module.js';
+import { WebModule } from './web/web.module.js';
 
 /** Modules shared by every entry point (API, worker, admin commands). */
 export function coreModules(config: AppConfig): DynamicModule['imports'] {
@@ -40,6 +41,7 @@ export class ApiModule {
         GithubModule,
         SecretsModule,
         NotificationsModule,
+        WebModule,
       ],
     };
   }

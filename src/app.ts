@@ -28,6 +28,8 @@ export async function createApiApp(
     logger: false,
     trustProxy: true,
     bodyLimit: 1024 * 1024,
+    // Secret names and schedule names may be up to 255 characters in a path.
+    maxParamLength: 300,
     // Honour a caller's X-Request-Id (e.g. from a load balancer) or mint one.
     genReqId: (req: { headers: Record<string, string | string[] | undefined> }) => {
       const given = req.headers['x-request-id'];

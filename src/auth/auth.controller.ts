@@ -89,7 +89,7 @@ export class AuthController {
       : '';
     const dev = this.config.auth.devLoginEnabled
       ? `<form method="post" action="/auth/dev-login"><input type="hidden" name="return_to" value="${escapeHtml(target)}">
-         <label>Development sign-in, as GitHub login <input name="login" required pattern="[A-Za-z0-9-]+"></label>
+         <label>Development sign-in, as GitHub login <input name="login" required pattern="[A-Za-z0-9\\-]+"></label>
          <button type="submit">Sign in</button></form>`
       : '';
     await reply

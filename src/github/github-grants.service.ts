@@ -242,17 +242,16 @@ export class GithubGrantsService {
   }
 
   /**
-   * Brings every GitHub-backed project of the organization in line with the
-   * grants: a project whose repository is granted (possibly through another
-   * row of the same GitHub repository, or by name after its installation was
-   * re-linked) is 'granted' and follows the repository's name; otherwise 'lost'.
+   * Brings the organization's projects in line with the grants: a project
+   * whose repository is granted (possibly through another row of the same
+   * GitHub repository, or by name after its installation was re-linked or
+   * when it predates the App) is 'granted', linked to the grant and follows
+   * the repository's name; a linked project without a grant is 'lost'.
+   * Unlinked projects with no grant by name are left as they are.
    */
   async reconcileProjects(db: Db, organizationId: string): Promise<ReconcileResult> {
     const projects = await db.project.findMany({
-      where: {
-        organizationId,
-        OR: [{ githubRepositoryId: { not: null } }, { repositoryAccess: 'lost' }],
-      },
+      where: { organizationId },
       include: { githubRepository: { include: { installation: true } } },
     });
     const result: ReconcileResult = { lost: [], granted: [] };
@@ -269,6 +268,7 @@ export class GithubGrantsService {
           : current
             ? active.find((r) => r.githubRepoId === current.githubRepoId)
             : active.find((r) => r.fullName.toLowerCase() === project.repository.toLowerCase());
+      if (!current && !target) continue;
       const access: RepositoryAccess = target ? 'granted' : 'lost';
       const data: Prisma.ProjectUncheckedUpdateInput = {};
       if (access !== project.repositoryAccess) data.repositoryAccess = access;

@@ -5,7 +5,7 @@ import { z } from 'zod';
 export const installationRefParam = z
   .string()
   .regex(
-    /^(\d{1,19}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/i,
+    /^(\d{1,18}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/i,
     'must be an installation id (GitHub’s number or ours)',
   );
 

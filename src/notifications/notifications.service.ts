@@ -343,7 +343,7 @@ export class NotificationsService {
           kind: input.kind,
           target: input.target,
           active: input.active,
-          filters: input.filters as unknown as Prisma.InputJsonValue,
+          filters: input.filters,
           signingSecret: sealed ? toBytes(sealed) : null,
         },
       });
@@ -392,9 +392,7 @@ export class NotificationsService {
           ...(changes.target !== undefined ? { target: changes.target } : {}),
           ...(changes.active !== undefined ? { active: changes.active } : {}),
           ...(projectId !== undefined ? { projectId } : {}),
-          ...(changes.filters !== undefined
-            ? { filters: changes.filters as unknown as Prisma.InputJsonValue }
-            : {}),
+          ...(changes.filters !== undefined ? { filters: changes.filters } : {}),
         },
       });
       await this.audit.record(

@@ -93,7 +93,20 @@ export class RunExecutor implements OnModuleDestroy {
     return this.active.size;
   }
 
+  /** Runs this process is admitting or following; a second job for the same run is a no-op. */
+  private readonly following = new Set<string>();
+
   async execute(organizationId: string, runId: string): Promise<void> {
+    if (this.following.has(runId)) return;
+    this.following.add(runId);
+    try {
+      await this.executeOnce(organizationId, runId);
+    } finally {
+      this.following.delete(runId);
+    }
+  }
+
+  private async executeOnce(organizationId: string, runId: string): Promise<void> {
     const run = await this.load(organizationId, runId);
     if (!run || FINAL.includes(run.status)) return;
     if (run.status === 'queued') {
@@ -361,8 +374,12 @@ export class RunExecutor implements OnModuleDestroy {
     for (const run of inFlight) {
       if (run.workerId && (await this.isWorkerAlive(run.workerId))) continue;
       orphaned++;
-      await this.execute(run.organizationId, run.id).catch((err: unknown) =>
-        this.logger.warn(`take-over of run ${run.id} failed: ${String(err)}`),
+      // Taken over through the queue (bounded by worker concurrency), not inline: following a run takes as long as the run.
+      const minute = Math.floor(Date.now() / 60_000);
+      await this.queues.enqueue(
+        'run.execute',
+        { organizationId: run.organizationId, runId: run.id },
+        { jobId: `run-${run.id}-takeover-${minute}`, attempts: 1 },
       );
     }
     const stale = await this.prisma.run.findMany({

@@ -6,6 +6,7 @@ export interface LineMasker {
 }
 
 const MAX_LINE = 16_384;
+const SERVICE_PREFIX = '[meltano-cloud]';
 
 /**
  * Buffers a run's output and writes it in batches, in order, with a
@@ -37,10 +38,29 @@ export class RunLogWriter {
       orderBy: { seq: 'desc' },
       select: { seq: true },
     });
-    return new RunLogWriter(prisma, organizationId, runId, masker, last?.seq ?? 0);
+    const lastPipelineLine = await prisma.runLogLine.findFirst({
+      where: { runId, NOT: { line: { startsWith: SERVICE_PREFIX } } },
+      orderBy: { seq: 'desc' },
+      select: { timestamp: true },
+    });
+    const writer = new RunLogWriter(prisma, organizationId, runId, masker, last?.seq ?? 0);
+    writer.skipThrough = lastPipelineLine?.timestamp ?? null;
+    return writer;
   }
 
+  /**
+   * Lines at or before this time were stored before (a re-attached Kubernetes
+   * executor replays the Pod's log from its start): they are not stored twice.
+   */
+  private skipThrough: Date | null = null;
+
   write(line: LogLine): void {
+    if (
+      this.skipThrough &&
+      !line.line.startsWith(SERVICE_PREFIX) &&
+      line.timestamp <= this.skipThrough
+    )
+      return;
     const masked = this.masker.maskLine(line.line);
     this.buffer.push({
       seq: ++this.seq,
@@ -54,7 +74,7 @@ export class RunLogWriter {
 
   /** Service messages (why a run failed, where time went) in the same stream as the pipeline's. */
   note(message: string): void {
-    this.write({ stream: 'stderr', line: `[meltano-cloud] ${message}`, timestamp: new Date() });
+    this.write({ stream: 'stderr', line: `${SERVICE_PREFIX} ${message}`, timestamp: new Date() });
   }
 
   flush(): Promise<void> {

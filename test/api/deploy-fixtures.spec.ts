@@ -143,7 +143,7 @@ describe('deploying the real-world meltano.yml fixtures', () => {
   const deploys = new Map<string, { deployId: string; project: string; environment: string }>();
 
   async function settled(deployId: string): Promise<Deploy> {
-    const deadline = Date.now() + 20_000;
+    const deadline = Date.now() + 60_000;
     for (;;) {
       const deploy = await t.prisma.deploy.findUniqueOrThrow({ where: { id: deployId } });
       if (FINAL.has(deploy.status)) return deploy;
@@ -164,11 +164,19 @@ describe('deploying the real-world meltano.yml fixtures', () => {
     http = supertest.agent(t.app.getHttpServer());
     users = await createRoleUsers(t.prisma);
     org = await seedOrg(t.prisma, users);
-    const names = fixtures.map((f) => `fixtures/${f.dir}`);
+    // Fixtures with include_paths (and every fourth one) at the root of a repository of their
+    // own; the others in subfolders of one shared repository (one commit instead of many).
+    const atRoot = (f: Fixture, i: number) => f.expected.include_paths.length > 0 || i % 4 === 0;
+    const placed = fixtures.map((fixture, i) =>
+      atRoot(fixture, i)
+        ? { fixture, repo: `fixtures/${fixture.dir}`, rootPath: '.' }
+        : { fixture, repo: 'fixtures/monorepo', rootPath: `projects/${fixture.dir}` },
+    );
+    const repoNames = [...new Set(placed.map((p) => p.repo))];
     fake.addInstallation({
       id: INSTALLATION,
       account: { login: 'fixtures', id: 4242, type: 'Organization' },
-      repositories: names,
+      repositories: repoNames,
     });
     const linked = await t.prisma.githubInstallation.create({
       data: {
@@ -179,17 +187,15 @@ describe('deploying the real-world meltano.yml fixtures', () => {
       },
     });
     await Promise.all(
-      fixtures.map(async (fixture, i) => {
-        const repo = fake.addRepository(`fixtures/${fixture.dir}`);
-        // Half at the repository root, half in a subfolder.
-        const rootPath = i % 2 === 0 ? '.' : 'data/meltano';
-        const files = Object.fromEntries(
-          Object.entries(fixture.files).map(([name, contents]) => [
-            rootPath === '.' ? name : `${rootPath}/${name}`,
-            contents,
-          ]),
-        );
-        await repo.commit('main', { ...files, 'README.md': `# ${fixture.dir}\n` });
+      repoNames.map(async (name) => {
+        const repo = fake.addRepository(name);
+        const files: Record<string, Buffer | string> = { 'README.md': `# ${name}\n` };
+        for (const p of placed.filter((p) => p.repo === name)) {
+          for (const [file, contents] of Object.entries(p.fixture.files)) {
+            files[p.rootPath === '.' ? file : `${p.rootPath}/${file}`] = contents;
+          }
+        }
+        await repo.commit('main', files);
         await t.prisma.githubRepository.create({
           data: {
             organizationId: org.orgId,
@@ -199,10 +205,14 @@ describe('deploying the real-world meltano.yml fixtures', () => {
             defaultBranch: 'main',
           },
         });
+      }),
+    );
+    await Promise.all(
+      placed.map(async ({ fixture, repo, rootPath }, i) => {
         const project = await http
           .post(`/orgs/${org.orgSlug}/projects`)
           .set('authorization', users.admin.bearer)
-          .send({ name: `f${i} ${fixture.dir}`, repository: repo.fullName, root_path: rootPath })
+          .send({ name: `f${i} ${fixture.dir}`, repository: repo, root_path: rootPath })
           .expect(201);
         const environment = fixture.expected.environments[0] ?? 'prod';
         const deployment = await http
@@ -216,84 +226,92 @@ describe('deploying the real-world meltano.yml fixtures', () => {
         deploys.set(fixture.dir, { deployId: deploy.id, project: project.body.id, environment });
       }),
     );
-  });
+  }, 90_000);
   afterAll(async () => {
     await worker?.stop();
     await t?.close();
     await fake?.close();
   });
 
-  it.each(fixtures.map((f) => [f.dir, f] as const))('%s', async (_dir, fixture) => {
-    const { deployId, project, environment } = deploys.get(fixture.dir)!;
-    const deploy = await settled(deployId);
-    if (!fixture.expected.environments.length) {
-      expect(deploy.status).toBe('failed');
-      expect(deploy.message).toBe(
-        `Environment '${environment}' is not defined in meltano.yml (the project defines no environments)`,
-      );
-      return;
-    }
-    expect({ status: deploy.status, message: deploy.message }).toEqual({
-      status: 'succeeded',
-      message: expect.any(String),
-    });
-    const res = await http
-      .get(`/orgs/${org.orgSlug}/projects/${project}/deployments/main/schedules?page_size=250`)
-      .set('authorization', users.viewer.bearer)
-      .expect(200);
-    const wanted = fixture.expected.schedules.filter((s) => {
-      const envs = fixture.annotated.get(s.name);
-      return !envs || envs.includes(environment);
-    });
-    type Out = {
-      name: string;
-      interval: string | null;
-      job: string | null;
-      extractor: string | null;
-      loader: string | null;
-      transform: string | null;
-      env: Record<string, unknown>;
-      valid: boolean;
-      invalid_reason: string | null;
-      enabled: boolean;
-      archived: boolean;
-    };
-    const got = new Map((res.body.results as Out[]).map((s) => [s.name, s]));
-    expect([...got.keys()].sort()).toEqual(wanted.map((s) => s.name).sort());
-    for (const want of wanted) {
-      const s = got.get(want.name)!;
-      expect({
-        name: s.name,
-        interval: s.interval,
-        ...(want.job !== undefined
-          ? { job: s.job }
-          : { extractor: s.extractor, loader: s.loader, transform: s.transform }),
-        // PostgreSQL's jsonb keeps keys in its own order: compare them as a set.
-        env_keys: Object.keys(s.env).sort(),
-      }).toEqual({
-        name: want.name,
-        interval: want.interval,
-        ...(want.job !== undefined
-          ? { job: want.job }
-          : { extractor: want.extractor, loader: want.loader, transform: want.transform ?? null }),
-        env_keys: [...want.env_keys].sort(),
-      });
-      expect({ enabled: s.enabled, archived: s.archived }).toEqual({
-        enabled: false,
-        archived: false,
-      });
-      if (runnable(want, fixture.expected)) {
-        expect({ name: s.name, valid: s.valid, invalid_reason: s.invalid_reason }).toEqual({
-          name: s.name,
-          valid: true,
-          invalid_reason: null,
-        });
-      } else {
-        expect(s.valid).toBe(false);
-        expect(s.invalid_reason).toMatch(new RegExp(`^Schedule '${escape(s.name)}': `));
+  it.each(fixtures.map((f) => [f.dir, f] as const))(
+    '%s',
+    async (_dir, fixture) => {
+      const { deployId, project, environment } = deploys.get(fixture.dir)!;
+      const deploy = await settled(deployId);
+      if (!fixture.expected.environments.length) {
+        expect(deploy.status).toBe('failed');
+        expect(deploy.message).toBe(
+          `Environment '${environment}' is not defined in meltano.yml (the project defines no environments)`,
+        );
+        return;
       }
-    }
-  });
+      expect({ status: deploy.status, message: deploy.message }).toEqual({
+        status: 'succeeded',
+        message: expect.any(String),
+      });
+      const res = await http
+        .get(`/orgs/${org.orgSlug}/projects/${project}/deployments/main/schedules?page_size=250`)
+        .set('authorization', users.viewer.bearer)
+        .expect(200);
+      const wanted = fixture.expected.schedules.filter((s) => {
+        const envs = fixture.annotated.get(s.name);
+        return !envs || envs.includes(environment);
+      });
+      type Out = {
+        name: string;
+        interval: string | null;
+        job: string | null;
+        extractor: string | null;
+        loader: string | null;
+        transform: string | null;
+        env: Record<string, unknown>;
+        valid: boolean;
+        invalid_reason: string | null;
+        enabled: boolean;
+        archived: boolean;
+      };
+      const got = new Map((res.body.results as Out[]).map((s) => [s.name, s]));
+      expect([...got.keys()].sort()).toEqual(wanted.map((s) => s.name).sort());
+      for (const want of wanted) {
+        const s = got.get(want.name)!;
+        expect({
+          name: s.name,
+          interval: s.interval,
+          ...(want.job !== undefined
+            ? { job: s.job }
+            : { extractor: s.extractor, loader: s.loader, transform: s.transform }),
+          // PostgreSQL's jsonb keeps keys in its own order: compare them as a set.
+          env_keys: Object.keys(s.env).sort(),
+        }).toEqual({
+          name: want.name,
+          interval: want.interval,
+          ...(want.job !== undefined
+            ? { job: want.job }
+            : {
+                extractor: want.extractor,
+                loader: want.loader,
+                transform: want.transform ?? null,
+              }),
+          env_keys: [...want.env_keys].sort(),
+        });
+        expect({ enabled: s.enabled, archived: s.archived }).toEqual({
+          enabled: false,
+          archived: false,
+        });
+        if (runnable(want, fixture.expected)) {
+          expect({ name: s.name, valid: s.valid, invalid_reason: s.invalid_reason }).toEqual({
+            name: s.name,
+            valid: true,
+            invalid_reason: null,
+          });
+        } else {
+          expect(s.valid).toBe(false);
+          expect(s.invalid_reason).toMatch(new RegExp(`^Schedule '${escape(s.name)}': `));
+        }
+      }
+    },
+    70_000,
+  );
 });
 
 const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

@@ -63,7 +63,7 @@ describe('deploys from a GitHub App repository, end to end through the worker', 
   const INSTALLATION = 6301;
 
   async function settled(deployId: string): Promise<Deploy> {
-    const deadline = Date.now() + 15_000;
+    const deadline = Date.now() + 25_000;
     for (;;) {
       const deploy = await t.prisma.deploy.findUniqueOrThrow({ where: { id: deployId } });
       if (FINAL.has(deploy.status)) return deploy;
@@ -118,7 +118,7 @@ describe('deploys from a GitHub App repository, end to end through the worker', 
       .send({ name: 'Warehouse', repository: 'acme/warehouse', root_path: 'meltano' })
       .expect(201);
     base = `/orgs/${org.orgSlug}/projects/warehouse`;
-  });
+  }, 60_000);
   afterAll(async () => {
     await worker?.stop();
     await t.close();

@@ -37,10 +37,8 @@ describe('GitHub App webhooks: grants kept current, deploy on push', () => {
   let projectId: string;
   let deploymentId: string;
   const INSTALLATION = 5201;
-  const installation: InstallationInput = {
-    id: INSTALLATION,
-    account: { login: 'acme', id: 501, type: 'Organization' },
-  };
+  const account = { login: 'acme', id: 501, type: 'Organization' } as const;
+  const installation: InstallationInput = { id: INSTALLATION, account };
 
   function deliver(event: string, payload: unknown, deliveryId = randomUUID()) {
     const delivery = webhookDelivery(event, payload, fake.webhookSecret, deliveryId, {
@@ -87,7 +85,11 @@ describe('GitHub App webhooks: grants kept current, deploy on push', () => {
     http = supertest.agent(t.app.getHttpServer());
     users = await createRoleUsers(t.prisma);
     org = await seedOrg(t.prisma, users);
-    fake.addInstallation({ ...installation, repositories: ['acme/warehouse', 'acme/other'] });
+    fake.addInstallation({
+      id: INSTALLATION,
+      account,
+      repositories: ['acme/warehouse', 'acme/other'],
+    });
     repo = fake.addRepository('acme/warehouse');
     other = fake.addRepository('acme/other');
     // Linked as the setup callback would (github.spec.ts covers it end to end).
@@ -182,6 +184,15 @@ describe('GitHub App webhooks: grants kept current, deploy on push', () => {
 
   describe('grants', () => {
     it('marks the project lost when its repository is removed, granted when added back', async () => {
+      // A project from before the App was configured: linked by name once its repository is granted.
+      const legacy = await t.prisma.project.create({
+        data: {
+          organizationId: org.orgId,
+          name: 'Legacy',
+          slug: 'legacy',
+          repository: 'ACME/warehouse',
+        },
+      });
       fake.revoke(INSTALLATION, 'acme/warehouse');
       await deliver(
         'installation_repositories',
@@ -218,6 +229,10 @@ describe('GitHub App webhooks: grants kept current, deploy on push', () => {
         }),
       ).expect(200);
       expect((await project()).repository_access).toBe('granted');
+      const linked = await t.prisma.project.findUniqueOrThrow({ where: { id: legacy.id } });
+      expect(linked).toMatchObject({ repository: 'acme/warehouse', repositoryAccess: 'granted' });
+      expect(linked.githubRepositoryId).not.toBeNull();
+      await t.prisma.project.delete({ where: { id: legacy.id } });
       const audit = await t.prisma.auditEvent.findMany({
         where: { organizationId: org.orgId, action: { startsWith: 'github.repositories.' } },
         orderBy: { createdAt: 'asc' },

@@ -55,7 +55,7 @@ describe('GitHub App: install flow, granted repositories, projects', () => {
 
   const setupUrl = (params: Record<string, string | number>) =>
     `/github/setup?${new URLSearchParams(
-      Object.entries(params).map(([k, v]) => [k, String(v)]),
+      Object.fromEntries(Object.entries(params).map(([k, v]) => [k, String(v)])),
     ).toString()}`;
 
   beforeAll(async () => {

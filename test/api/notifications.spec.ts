@@ -763,7 +763,6 @@ describe('notifications', () => {
 
   describe('email delivery', () => {
     let o: SeededOrg;
-    const obase = () => `/orgs/${o.orgSlug}/notifications`;
     beforeEach(async () => {
       o = await seedOrg(t.prisma, users);
     });

@@ -1,5 +1,6 @@
 import { QueueEvents } from 'bullmq';
 import { JobHandlerRegistry } from '../../src/queue/job-handlers.js';
+import { jobNames } from '../../src/queue/jobs.js';
 import { QueueService } from '../../src/queue/queue.service.js';
 import { WorkerRuntime } from '../../worker/worker-runtime.js';
 import { startWorker, type RunningWorker } from '../../worker/worker.js';
@@ -16,16 +17,24 @@ describe('worker', () => {
   });
   afterAll(() => db.drop());
 
-  it('refuses to start when a declared job type has no handler', () => {
+  it('refuses to start when a declared job type has no handler, naming it', async () => {
     const registry = new JobHandlerRegistry();
-    expect(() => registry.assertComplete()).toThrow(
-      /no handler for job type\(s\) maintenance\.sweep/,
+    for (const name of jobNames.filter((n) => n !== 'run.execute'))
+      registry.register(name, async () => undefined);
+    expect(() => registry.assertComplete()).toThrow(/no handler for job type\(s\) run\.execute$/);
+    // The runtime checks before it takes any job.
+    const queues = new QueueService(testConfig(db.url));
+    const runtime = new WorkerRuntime(config, queues, registry);
+    await expect(runtime.start()).rejects.toThrow(
+      /worker cannot start: no handler for job type\(s\) run\.execute/,
     );
-    registry.register('maintenance.sweep', async () => undefined);
+    expect(runtime.running).toBe(false);
+    registry.register('run.execute', async () => undefined);
     expect(() => registry.assertComplete()).not.toThrow();
-    expect(() => registry.register('maintenance.sweep', async () => undefined)).toThrow(
+    expect(() => registry.register('run.execute', async () => undefined)).toThrow(
       /already has a handler/,
     );
+    await queues.onModuleDestroy();
   });
 
   describe('running against real Redis and PostgreSQL', () => {
@@ -129,6 +138,8 @@ describe('worker', () => {
     const released = new Promise<void>((r) => (releaseJobs = r));
     let jobStarted!: () => void;
     const started = new Promise<void>((r) => (jobStarted = r));
+    for (const name of jobNames.filter((n) => n !== 'maintenance.sweep'))
+      registry.register(name, async () => undefined);
     registry.register('maintenance.sweep', async (_payload, job) => {
       jobStarted();
       await released;

@@ -126,6 +126,8 @@ describe('scheduling with real Redis and BullMQ', () => {
 
   it('records ticks missed while no worker ran, and runs the latest once late when the deployment says so', async () => {
     const scheduler = worker.app.get(SchedulerService);
+    const hour = 3600_000;
+    const thisHour = Math.floor(Date.now() / hour) * hour;
     const hourly = await t.prisma.schedule.create({
       data: {
         organizationId: org.orgId,
@@ -134,33 +136,33 @@ describe('scheduling with real Redis and BullMQ', () => {
         interval: '@hourly',
         cron: '0 * * * *',
         enabled: true,
-        lastTickAt: new Date('2026-01-01T09:00:00Z'),
+        lastTickAt: new Date(thisHour - 4 * hour),
       },
     });
     await t.prisma.deployment.update({
       where: { id: org.deploymentId },
       data: { missedRunPolicy: 'run_once' },
     });
-    await scheduler.tick(
-      org.orgId,
-      hourly.id,
-      new Date('2026-01-01T12:00:00Z'),
-      new Date('2026-01-01T12:30:00Z'),
-    );
+    // A worker comes back and BullMQ hands it a tick long past its time.
+    await scheduler.tick(org.orgId, hourly.id, new Date(thisHour - hour));
     const runs = await t.prisma.run.findMany({
       where: { scheduleId: hourly.id },
       orderBy: { tickAt: 'asc' },
     });
-    expect(runs.map((r) => [r.tickAt?.toISOString(), r.status])).toEqual([
-      ['2026-01-01T10:00:00.000Z', 'skipped'],
-      ['2026-01-01T11:00:00.000Z', 'skipped'],
-      ['2026-01-01T12:00:00.000Z', expect.stringMatching(/queued|starting|running|failed/)],
-    ]);
-    expect(runs[0]!.statusReason).toMatch(/^missed: no worker was running/);
-    expect(runs[2]!.waitingReason ?? runs[2]!.statusReason).toBeTruthy();
+    expect(runs.length).toBeGreaterThanOrEqual(3);
+    const last = runs.at(-1)!;
+    for (const missed of runs.slice(0, -1)) {
+      expect(missed.status).toBe('skipped');
+      expect(missed.statusReason).toMatch(/^missed: no worker was running/);
+    }
+    expect(last.status).not.toBe('skipped');
+    expect(last.waitingReason).toMatch(/^late: missed at/);
+    expect(runs.map((r) => r.tickAt!.getTime())).toEqual(
+      runs.map((_r, i) => thisHour - (3 - i) * hour).slice(0, runs.length),
+    );
     // Catching up again changes nothing: each tick is accounted for once.
-    await scheduler.catchUpMissed(new Date('2026-01-01T12:30:00Z'));
-    expect(await t.prisma.run.count({ where: { scheduleId: hourly.id } })).toBe(3);
+    await scheduler.catchUpMissed();
+    expect(await t.prisma.run.count({ where: { scheduleId: hourly.id } })).toBe(runs.length);
     await t.prisma.schedule.update({ where: { id: hourly.id }, data: { enabled: false } });
   });
 
@@ -221,8 +223,14 @@ describe('scheduling with real Redis and BullMQ', () => {
       },
     });
     await worker.app.get(RunExecutor).sweep();
-    const after = await t.prisma.run.findUniqueOrThrow({ where: { id: orphan.id } });
-    expect(after.status).toBe('failed');
+    const after = await waitFor(
+      async () => {
+        const r = await t.prisma.run.findUniqueOrThrow({ where: { id: orphan.id } });
+        return r.status === 'failed' ? r : null;
+      },
+      10_000,
+      'orphaned run to fail',
+    );
     expect(after.statusReason).toMatch(/^worker lost/);
   });
 });

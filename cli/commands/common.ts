@@ -1,0 +1,42 @@
+/** Helpers shared by the command definitions. */
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { FORMATS, type Format } from '../output.js';
+
+/** Adds an "Example(s):" section to a command's --help. */
+export function example(cmd: Command, ...lines: string[]): Command {
+  const title = lines.length > 1 ? 'Examples' : 'Example';
+  return cmd.addHelpText('after', `\n${title}:\n${lines.map((l) => `  $ ${l}`).join('\n')}\n`);
+}
+
+export const formatOption = (): Option =>
+  new Option('--format <format>', 'output format').choices(FORMATS).default('terminal');
+
+export interface FormatOpts {
+  format: Format;
+}
+
+export const deploymentOption = (what = 'deployment to use'): Option =>
+  new Option('--deployment <name>', `${what} (default: the current deployment)`);
+
+/** Commander parser for a positive integer option. */
+export function positiveInt(name: string, min = 1, max = 100_000) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || n < min || n > max) {
+      throw new InvalidArgumentError(`${name} must be a whole number from ${min} to ${max}.`);
+    }
+    return n;
+  };
+}
+
+export const collect = (value: string, previous: string[] = []): string[] => [
+  ...previous,
+  ...value
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean),
+];
+
+export const shortSha = (sha: string | null | undefined): string => (sha ? sha.slice(0, 7) : '-');
+
+export const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;

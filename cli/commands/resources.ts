@@ -1,0 +1,391 @@
+/** org, project and deployment commands. */
+import { Command, Option } from 'commander';
+import { ApiError, type ResponseOf } from '../api-client.js';
+import { CliError, Interrupted, type Context } from '../context.js';
+import { formatTime, renderList } from '../output.js';
+import { example, formatOption, plural, shortSha, type FormatOpts } from './common.js';
+
+type Deploy = ResponseOf<'getDeploy'>;
+type Deployment = ResponseOf<'getDeployment'>;
+
+const current = (isCurrent: boolean) => (isCurrent ? '*' : '');
+
+export function orgCommand(ctx: Context): Command {
+  const org = example(
+    new Command('org').alias('organization').description('Organizations you belong to'),
+    'meltano-cloud org list',
+  );
+
+  example(
+    org
+      .command('list')
+      .description('List your organizations (* marks the current one)')
+      .addOption(formatOption())
+      .action(async (opts: FormatOpts) => {
+        const orgs = (await ctx.api.request('listOrgs', {})).results;
+        const now = ctx.config.value('organization');
+        ctx.io.out(
+          renderList(
+            opts.format,
+            orgs,
+            [
+              { header: ' ', value: (o) => current(o.slug === now || o.id === now) },
+              { header: 'SLUG', value: (o) => o.slug },
+              { header: 'NAME', value: (o) => o.name, shrink: true },
+              { header: 'ROLE', value: (o) => o.role },
+              { header: 'BILLING ACCOUNT', value: (o) => o.billing_account_number },
+            ],
+            { maxWidth: ctx.io.columns, empty: 'You do not belong to any organization yet.' },
+          ),
+        );
+      }),
+    'meltano-cloud org list --format json',
+  );
+
+  example(
+    org
+      .command('use')
+      .description('Make an organization the current one (by slug, id or name)')
+      .argument('[org]', 'slug, id or name')
+      .option('--name <name>', 'the organization’s name or slug')
+      .option('--id <id>', 'the organization’s id')
+      .action(async (ref: string | undefined, opts: { name?: string; id?: string }) => {
+        const wanted = ref ?? opts.name ?? opts.id;
+        if (!wanted) throw new CliError('Say which organization: meltano-cloud org use <org>', 2);
+        const orgs = (await ctx.api.request('listOrgs', {})).results;
+        const found = await ctx.findByName('organization', wanted, () => Promise.resolve(orgs));
+        const changed = ctx.config.storedValue('organization') !== found.slug;
+        ctx.config.save({
+          organization: found.slug,
+          ...(changed ? { project: undefined, deployment: undefined } : {}),
+        });
+        ctx.io.err(`Current organization: ${found.slug} (${found.name})\n`);
+      }),
+    'meltano-cloud org use acme-data',
+  );
+  return org;
+}
+
+export function projectCommand(ctx: Context): Command {
+  const project = example(
+    new Command('project').description('Projects: a repository and the folder holding meltano.yml'),
+    'meltano-cloud project list',
+  );
+
+  const listAll = async (org: string) => ctx.api.all('listProjects', { path: { org } });
+
+  example(
+    project
+      .command('list')
+      .description('List the organization’s projects (* marks the current one)')
+      .addOption(formatOption())
+      .action(async (opts: FormatOpts) => {
+        const org = await ctx.org();
+        const rows = await listAll(org);
+        const now = ctx.config.value('project');
+        ctx.io.out(
+          renderList(
+            opts.format,
+            rows,
+            [
+              { header: ' ', value: (p) => current(p.slug === now || p.id === now) },
+              { header: 'SLUG', value: (p) => p.slug, shrink: true },
+              { header: 'NAME', value: (p) => p.name, shrink: true },
+              { header: 'REPOSITORY', value: (p) => p.repository, shrink: true },
+              { header: 'ROOT PATH', value: (p) => p.root_path, shrink: true },
+            ],
+            {
+              maxWidth: ctx.io.columns,
+              empty: 'No projects yet: create one with `meltano-cloud project create`.',
+            },
+          ),
+        );
+      }),
+    'meltano-cloud project list --format markdown',
+  );
+
+  example(
+    project
+      .command('use')
+      .description('Make a project the current one')
+      .addOption(new Option('--name <name>', 'the project’s name (or slug)').conflicts('id'))
+      .addOption(new Option('--id <id>', 'the project’s id'))
+      .action(async (opts: { name?: string; id?: string }) => {
+        const org = await ctx.org();
+        let found: { slug: string; name: string };
+        if (opts.id) {
+          found = await ctx.api.request('getProject', { path: { org, project: opts.id } });
+        } else if (opts.name) {
+          const name = opts.name;
+          found = await ctx.findByName('project', name, () => listAll(org));
+        } else {
+          throw new CliError('Say which project: --name <name> or --id <id>.', 2);
+        }
+        const changed = ctx.config.storedValue('project') !== found.slug;
+        ctx.config.save({ project: found.slug, ...(changed ? { deployment: undefined } : {}) });
+        ctx.io.err(`Current project: ${found.slug} (${found.name})\n`);
+      }),
+    'meltano-cloud project use --name Analytics',
+  );
+
+  example(
+    project
+      .command('create')
+      .description('Register a project and make it the current one')
+      .requiredOption('--name <name>', 'display name')
+      .requiredOption(
+        '--repo-url <url>',
+        'owner/name of a GitHub repository granted to the organization, or a git URL',
+      )
+      .option('--root-path <path>', 'folder holding meltano.yml', '.')
+      .action(async (opts: { name: string; repoUrl: string; rootPath: string }) => {
+        const org = await ctx.org();
+        const created = await ctx.api.request('createProject', {
+          path: { org },
+          body: { name: opts.name, repository: opts.repoUrl, root_path: opts.rootPath },
+        });
+        ctx.config.save({ project: created.slug, deployment: undefined });
+        ctx.io.err(
+          `Created project ${created.name} (${created.slug}) from ${created.repository}` +
+            `${created.root_path === '.' ? '' : ` (folder ${created.root_path})`}; it is now the current project.\n` +
+            'Next: meltano-cloud deployment create --name prod --environment prod --git-rev main\n',
+        );
+        ctx.io.out(`${created.slug}\n`);
+      }),
+    'meltano-cloud project create --name Analytics --repo-url acme/analytics --root-path data',
+  );
+  return project;
+}
+
+const FINAL_DEPLOY = new Set(['succeeded', 'failed', 'superseded']);
+
+/** Waits for a deploy to finish, following newer deploys that supersede it; fails when it failed. */
+async function waitForDeploy(
+  ctx: Context,
+  path: { org: string; project: string; deployment: string },
+  first: Deploy,
+): Promise<void> {
+  let deploy = first;
+  const started = Date.now();
+  await ctx.interruptible(async (signal) => {
+    for (;;) {
+      const elapsed = Math.round((Date.now() - started) / 1000);
+      ctx.io.progress(
+        `Deploying ${path.deployment} from ${deploy.branch}${deploy.commit_sha ? `@${shortSha(deploy.commit_sha)}` : ''}: ${deploy.status} (${elapsed}s)`,
+      );
+      if (deploy.status === 'superseded') {
+        const newest = (
+          await ctx.api.request('listDeploys', { path, query: { page_size: 1 }, signal })
+        ).results[0];
+        if (!newest || newest.id === deploy.id) break;
+        deploy = newest;
+        continue;
+      }
+      if (FINAL_DEPLOY.has(deploy.status)) break;
+      await ctx.sleep(700);
+      deploy = await ctx.api.request('getDeploy', {
+        path: { ...path, deployId: deploy.id },
+        signal,
+      });
+    }
+  }, `Stopped waiting; the deploy continues. Check it with \`meltano-cloud deployment list\`.`);
+  ctx.io.endProgress();
+  if (deploy.status === 'failed')
+    throw new CliError(
+      `Deploy of ${path.deployment} failed: ${deploy.message ?? 'no reason given'}`,
+    );
+  const schedules = await ctx.api.all('listSchedules', { path });
+  ctx.io.err(
+    `Deployed ${path.deployment} at commit ${shortSha(deploy.commit_sha)}: ${plural(schedules.length, 'schedule')}` +
+      `${schedules.length ? ` (${schedules.map((s) => `${s.name}${s.enabled ? '' : ' [disabled]'}`).join(', ')})` : ''}.\n`,
+  );
+}
+
+export function deploymentCommand(ctx: Context): Command {
+  const deployment = example(
+    new Command('deployment').description(
+      'Deployments: a Meltano environment of the project, deployed from a git branch',
+    ),
+    'meltano-cloud deployment list',
+  );
+
+  const listAll = async (org: string, project: string) =>
+    ctx.api.all('listDeployments', { path: { org, project } });
+  /** A deployment by slug, id or display name. */
+  const find = async (
+    name: string | undefined,
+  ): Promise<{ path: { org: string; project: string; deployment: string }; d: Deployment }> => {
+    const org = await ctx.org();
+    const project = ctx.project();
+    const ref = ctx.deployment(name);
+    try {
+      const d = await ctx.api.request('getDeployment', { path: { org, project, deployment: ref } });
+      return { path: { org, project, deployment: d.slug }, d };
+    } catch (err) {
+      if (!(err instanceof ApiError && err.status === 404 && err.detail?.startsWith('Deployment')))
+        throw err;
+      const d = await ctx.findByName('deployment', ref, () => listAll(org, project));
+      return { path: { org, project, deployment: d.slug }, d };
+    }
+  };
+
+  example(
+    deployment
+      .command('list')
+      .description('List the current project’s deployments (* marks the current one)')
+      .addOption(formatOption())
+      .action(async (opts: FormatOpts) => {
+        const org = await ctx.org();
+        const rows = await listAll(org, ctx.project());
+        const now = ctx.config.value('deployment');
+        ctx.io.out(
+          renderList(
+            opts.format,
+            rows,
+            [
+              { header: ' ', value: (d) => current(d.slug === now || d.id === now) },
+              { header: 'NAME', value: (d) => d.slug, shrink: true },
+              { header: 'ENVIRONMENT', value: (d) => d.environment, shrink: true },
+              { header: 'GIT REV', value: (d) => d.branch, shrink: true },
+              { header: 'STATUS', value: (d) => d.status },
+              { header: 'COMMIT', value: (d) => shortSha(d.deployed_commit_sha) },
+              { header: 'DEPLOYED', value: (d) => formatTime(d.deployed_at, ctx.time) },
+            ],
+            {
+              maxWidth: ctx.io.columns,
+              empty: 'No deployments yet: create one with `meltano-cloud deployment create`.',
+            },
+          ),
+        );
+      }),
+    'meltano-cloud deployment list --format json',
+  );
+
+  example(
+    deployment
+      .command('use')
+      .description('Make a deployment the current one')
+      .requiredOption('--name <name>', 'the deployment’s name')
+      .action(async (opts: { name: string }) => {
+        const { d } = await find(opts.name);
+        ctx.config.save({ deployment: d.slug });
+        ctx.io.err(`Current deployment: ${d.slug} (environment ${d.environment}, ${d.branch})\n`);
+      }),
+    'meltano-cloud deployment use --name prod',
+  );
+
+  example(
+    deployment
+      .command('create')
+      .description('Create a deployment, deploy it, wait for the result and make it current')
+      .requiredOption('--name <name>', 'deployment name')
+      .requiredOption('--environment <environment>', 'Meltano environment from meltano.yml')
+      .requiredOption('--git-rev <branch>', 'git branch to deploy')
+      .option('--no-wait', 'do not wait for the first deploy to finish')
+      .action(
+        async (opts: { name: string; environment: string; gitRev: string; wait: boolean }) => {
+          const org = await ctx.org();
+          const project = ctx.project();
+          const d = await ctx.api.request('createDeployment', {
+            path: { org, project },
+            body: { name: opts.name, environment: opts.environment, branch: opts.gitRev },
+          });
+          ctx.config.save({ deployment: d.slug });
+          ctx.io.err(
+            `Created deployment ${d.slug} (environment ${d.environment}, ${d.branch}); it is now the current deployment.\n`,
+          );
+          const path = { org, project, deployment: d.slug };
+          if (!opts.wait) return;
+          const first = (await ctx.api.request('listDeploys', { path, query: { page_size: 1 } }))
+            .results[0];
+          if (first) await waitForDeploy(ctx, path, first);
+        },
+      ),
+    'meltano-cloud deployment create --name prod --environment prod --git-rev main',
+  );
+
+  example(
+    deployment
+      .command('update')
+      .description('Change a deployment’s git branch or environment (redeploys)')
+      .requiredOption('--name <name>', 'deployment name')
+      .option('--git-rev <branch>', 'new git branch')
+      .option('--environment <environment>', 'new Meltano environment')
+      .option('--no-wait', 'do not wait for the redeploy')
+      .action(
+        async (opts: { name: string; gitRev?: string; environment?: string; wait: boolean }) => {
+          if (opts.gitRev === undefined && opts.environment === undefined)
+            throw new CliError('Nothing to change: pass --git-rev and/or --environment.', 2);
+          const { path } = await find(opts.name);
+          const before = (await ctx.api.request('listDeploys', { path, query: { page_size: 1 } }))
+            .results[0];
+          const d = await ctx.api.request('updateDeployment', {
+            path,
+            body: {
+              ...(opts.gitRev !== undefined ? { branch: opts.gitRev } : {}),
+              ...(opts.environment !== undefined ? { environment: opts.environment } : {}),
+            },
+          });
+          ctx.io.err(`Updated deployment ${d.slug}: environment ${d.environment}, ${d.branch}.\n`);
+          if (!opts.wait) return;
+          const newest = (await ctx.api.request('listDeploys', { path, query: { page_size: 1 } }))
+            .results[0];
+          if (newest && newest.id !== before?.id) await waitForDeploy(ctx, path, newest);
+          else ctx.io.err('Nothing changed that needs a redeploy.\n');
+        },
+      ),
+    'meltano-cloud deployment update --name prod --git-rev release',
+  );
+
+  example(
+    deployment
+      .command('deploy')
+      .description('Redeploy: read meltano.yml at the branch head again and wait for the result')
+      .option('--name <name>', 'deployment name (default: the current deployment)')
+      .option('--no-wait', 'do not wait for the deploy to finish')
+      .action(async (opts: { name?: string; wait: boolean }) => {
+        const { path } = await find(opts.name);
+        const deploy = await ctx.api.request('createDeploy', { path });
+        ctx.io.err(`Deploy ${deploy.id} queued for ${path.deployment} (${deploy.branch}).\n`);
+        if (opts.wait) await waitForDeploy(ctx, path, deploy);
+      }),
+    'meltano-cloud deployment deploy --name prod',
+  );
+
+  example(
+    deployment
+      .command('delete')
+      .description('Delete a deployment: its schedules stop and its queued runs are cancelled')
+      .requiredOption('--name <name>', 'deployment name')
+      .option('--yes', 'do not ask for confirmation')
+      .action(async (opts: { name: string; yes?: boolean }) => {
+        const { path, d } = await find(opts.name);
+        if (!opts.yes) {
+          if (!ctx.io.interactive)
+            throw new CliError(`Refusing to delete ${d.slug} without --yes (not a terminal).`, 2);
+          const answer = await ask(`Delete deployment ${d.slug}? Type its name to confirm: `);
+          if (answer.trim() !== d.slug) throw new CliError('Not deleted.');
+        }
+        await ctx.api.request('deleteDeployment', { path });
+        if (ctx.config.storedValue('deployment') === d.slug)
+          ctx.config.save({ deployment: undefined });
+        ctx.io.err(`Deleted deployment ${d.slug}.\n`);
+      }),
+    'meltano-cloud deployment delete --name staging --yes',
+  );
+  return deployment;
+}
+
+async function ask(question: string): Promise<string> {
+  const { createInterface } = await import('node:readline/promises');
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  const onSigint = () => rl.close();
+  rl.on('SIGINT', onSigint);
+  try {
+    return await rl.question(question);
+  } catch {
+    throw new Interrupted();
+  } finally {
+    rl.close();
+  }
+}

@@ -1,0 +1,6 @@
+import { Module } from '@nestjs/common';
+import { WebController } from './web.controller.js';
+
+/** Serves the dashboard (web/) at `/` and `/assets/...`. */
+@Module({ controllers: [WebController] })
+export class WebModule {}
