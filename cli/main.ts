@@ -74,8 +74,8 @@ export function report(err: unknown, io: Output, ctx?: Context): number {
 
 /** The API's detail, with which organization/project/deployment was meant for a 404. */
 function apiMessage(err: ApiError, ctx?: Context): string {
-  const base = err.detail ?? err.title;
-  if (err.status !== 404 || !ctx) return `${base} (HTTP ${err.status})`;
+  const base = `${err.detail ?? err.title} (HTTP ${err.status})`;
+  if (err.status !== 404 || !ctx) return base;
   const scope = ctx.scope;
   const cases: [string, 'organization' | 'project' | 'deployment', string][] = [
     ['Organization not found', 'organization', 'meltano-cloud org list'],
@@ -86,7 +86,11 @@ function apiMessage(err: ApiError, ctx?: Context): string {
     const used = scope[setting];
     if (err.detail === detail && used) {
       const where =
-        setting === 'organization' ? '' : ` in organization ${scope.organization?.value ?? '?'}`;
+        setting === 'project'
+          ? ` in organization ${scope.organization?.value ?? '?'}`
+          : setting === 'deployment'
+            ? ` in project ${scope.project?.value ?? '?'}`
+            : '';
       return `${setting[0]?.toUpperCase()}${setting.slice(1)} '${used.value}' (from ${used.from}) not found${where}. See \`${list}\`.`;
     }
   }

@@ -196,7 +196,10 @@ export function authCommands(ctx: Context): Command[] {
         }
         const rows: [string, string][] = [
           ['Logged in to', info.base_url],
-          ['As', info.name ? `${info.login} (${info.name})` : info.login],
+          [
+            'As',
+            info.name && info.name !== info.login ? `${info.login} (${info.name})` : info.login,
+          ],
           ['Token from', info.token_from],
           ['Organization', info.organization ?? '-'],
           ['Project', info.project ?? '-'],

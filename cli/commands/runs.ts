@@ -128,7 +128,7 @@ export function scheduleCommand(ctx: Context): Command {
             ['Deployment', path.deployment],
             [
               'Interval',
-              `${s.interval ?? '-'}${s.cron && s.cron !== s.interval ? ` (cron ${s.cron})` : ''}, ${s.timezone}`,
+              `${s.interval ?? '-'}${s.cron && s.cron !== s.interval ? ` (cron ${s.cron})` : ''} in ${s.timezone}`,
             ],
             [s.job ? 'Job' : 'Runs', target],
             ['Enabled', s.enabled ? 'yes' : 'no'],

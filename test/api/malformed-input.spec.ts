@@ -215,6 +215,119 @@ const cases: BadCase[] = [
     field: 'body.cron',
   },
   {
+    name: 'secret bad name',
+    method: 'put',
+    path: (o) => `${proj(o)}/secrets/1BAD-NAME`,
+    body: { value: 'x' },
+    field: 'params.name',
+  },
+  {
+    name: 'secret reserved name',
+    method: 'put',
+    path: (o) => `${proj(o)}/secrets/MELTANO_ENVIRONMENT`,
+    body: { value: 'x' },
+    field: 'params.name',
+  },
+  {
+    name: 'secret without value',
+    method: 'put',
+    path: (o) => `${proj(o)}/secrets/API_KEY`,
+    body: {},
+    field: 'body.value',
+  },
+  {
+    name: 'secret value too large',
+    method: 'put',
+    path: (o) => `${proj(o)}/secrets/API_KEY`,
+    body: { value: 'x'.repeat(70_000) },
+    field: 'body.value',
+  },
+  {
+    name: 'secret bad kind',
+    method: 'put',
+    path: (o) => `${dep(o)}/secrets/API_KEY`,
+    body: { value: 'x', kind: 'blob' },
+    field: 'body.kind',
+  },
+  {
+    name: 'run with neither schedule nor job',
+    method: 'post',
+    path: (o) => `${dep(o)}/runs`,
+    body: {},
+    field: 'body.schedule',
+  },
+  {
+    name: 'run with both',
+    method: 'post',
+    path: (o) => `${dep(o)}/runs`,
+    body: { schedule: 'a', job: 'b' },
+    field: 'body.schedule',
+  },
+  {
+    name: 'run with unknown field',
+    method: 'post',
+    path: (o) => `${dep(o)}/runs`,
+    body: { job: 'load', force: true },
+    field: 'body.force',
+  },
+  {
+    name: 'run id not a uuid',
+    method: 'post',
+    path: (o) => `${base(o)}/runs/abc/cancel`,
+    field: 'params.runId',
+  },
+  {
+    name: 'history bad status',
+    method: 'get',
+    path: (o) => `${base(o)}/runs?status=exploded`,
+    field: 'query.status.0',
+  },
+  {
+    name: 'history bad lookback',
+    method: 'get',
+    path: (o) => `${base(o)}/runs?lookback=yesterday`,
+    field: 'query.lookback',
+  },
+  {
+    name: 'state without value',
+    method: 'put',
+    path: (o) => `${dep(o)}/state/prod%3Aload`,
+    body: { state: {} },
+    field: 'body.value',
+  },
+  {
+    name: 'notification bad kind',
+    method: 'post',
+    path: (o) => `${base(o)}/notifications`,
+    body: { kind: 'pager', target: 'x', filters: [{ events: ['run.failed'] }] },
+    field: 'body.kind',
+  },
+  {
+    name: 'notification bad webhook url',
+    method: 'post',
+    path: (o) => `${base(o)}/notifications`,
+    body: { kind: 'webhook', target: 'not a url', filters: [{ events: ['run.failed'] }] },
+    field: 'body.target',
+  },
+  {
+    name: 'notification bad email',
+    method: 'post',
+    path: (o) => `${base(o)}/notifications`,
+    body: { kind: 'email', target: 'nobody', filters: [{ events: ['run.failed'] }] },
+    field: 'body.target',
+  },
+  {
+    name: 'notification unknown event',
+    method: 'post',
+    path: (o) => `${base(o)}/notifications`,
+    body: {
+      kind: 'webhook',
+      target: 'https://x.example/h',
+      filters: [{ events: ['run.exploded'] }],
+    },
+    field: 'body.filters.0.events.0',
+  },
+  {
     name: 'token without name',
     method: 'post',
     path: () => '/me/tokens',
@@ -256,7 +369,7 @@ const cases: BadCase[] = [
 
 /** Everything a malformed request could have half-written. */
 async function snapshot(t: TestApp): Promise<string> {
-  const [orgs, memberships, invitations, projects, deployments, schedules, audit, tokens] =
+  const [orgs, memberships, invitations, projects, deployments, schedules, audit, tokens, ...more] =
     await Promise.all([
       t.prisma.organization.findMany({ orderBy: { id: 'asc' } }),
       t.prisma.membership.findMany({ orderBy: { id: 'asc' } }),
@@ -269,9 +382,13 @@ async function snapshot(t: TestApp): Promise<string> {
         orderBy: { id: 'asc' },
         select: { id: true, revokedAt: true, name: true },
       }),
+      t.prisma.secret.findMany({ orderBy: { id: 'asc' } }),
+      t.prisma.notificationChannel.findMany({ orderBy: { id: 'asc' } }),
+      t.prisma.run.findMany({ orderBy: { id: 'asc' } }),
+      t.prisma.meltanoState.findMany({ orderBy: { id: 'asc' } }),
     ]);
   return JSON.stringify(
-    { orgs, memberships, invitations, projects, deployments, schedules, audit, tokens },
+    { orgs, memberships, invitations, projects, deployments, schedules, audit, tokens, more },
     (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v),
   );
 }

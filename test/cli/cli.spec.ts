@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -37,6 +37,7 @@ describe('meltano-cloud CLI, end to end (built binary → API → worker → git
   beforeAll(async () => {
     ensureCliBuilt();
     tmp = mkdtempSync(path.join(tmpdir(), 'mc-cli-'));
+    mkdirSync(path.join(tmp, 'runs'));
     t = await createTestApp({
       RATE_LIMIT_PER_MINUTE: '100000',
       MELTANO_BIN: FAKE_MELTANO,
@@ -124,22 +125,18 @@ describe('meltano-cloud CLI, end to end (built binary → API → worker → git
     expect(list.stdout).toMatch(/^\*\s+analytics\s+Analytics\s+file:\/\//m);
     expect(widest(list.stdout)).toBeLessThanOrEqual(80);
 
-    const running = startCli(
-      ['deployment', 'create', '--name', 'prod', '--environment', 'prod', '--git-rev', 'main'],
-      env,
+    const dep = expectOk(
+      await cli([
+        'deployment',
+        'create',
+        '--name',
+        'prod',
+        '--environment',
+        'prod',
+        '--git-rev',
+        'main',
+      ]),
     );
-    await new Promise((r) => setTimeout(r, 8000));
-    console.log('STDERR', running.stderr(), 'STDOUT', running.stdout());
-    console.log(
-      JSON.stringify(
-        (
-          await t.http
-            .get(`/orgs/${org}/projects/analytics/deployments/prod/deploys`)
-            .set('authorization', user.bearer)
-        ).body,
-      ),
-    );
-    const dep = await running.done;
     expect(dep.stderr).toContain('Created deployment prod');
     expect(dep.stderr).toMatch(/Deploying prod from main.*: (queued|running|succeeded)/);
     expect(dep.stderr).toMatch(

@@ -287,7 +287,7 @@ describe('runs end to end: API → worker → local executor → real git → me
     await api('patch', `${dep}/schedules/daily-load`, { enabled: true }).expect(200);
     const changed = sampleMeltanoYml
       .replace("interval: '@daily'", "interval: '30 2 * * *'")
-      .replace(/  - name: hourly-load[\s\S]*?job: load\n/, '');
+      .replace(/ {2}- name: hourly-load[\s\S]*?job: load\n/, '');
     const second = repo.commit({ 'data/meltano.yml': changed });
     await api('post', `${dep}/deploys`).expect(201);
     await waitFor(

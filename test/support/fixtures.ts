@@ -55,6 +55,10 @@ export interface SeededOrg {
   /** A plain member nobody's test acts as, to be changed or removed. */
   targetUserId: string;
   invitationId: string;
+  /** A finished run (with a log line) and a queued one. */
+  finishedRunId: string;
+  queuedRunId: string;
+  deployId: string;
 }
 
 /** An organization where each role user holds that role, with a project, deployment and schedules. */
@@ -94,6 +98,7 @@ export async function seedOrg(prisma: PrismaService, users: RoleUsers): Promise<
       branch: 'main',
       status: 'ready',
       meltanoJobs: { load: ['tap-x target-y'] },
+      deployedCommitSha: 'd'.repeat(40),
       meltanoEnvironments: ['dev', 'prod'],
     },
   });
@@ -116,7 +121,36 @@ export async function seedOrg(prisma: PrismaService, users: RoleUsers): Promise<
       invalidReason: "Schedule 'broken': interval '0 0 * * * *' has 6 fields",
     },
   });
+  const finished = await prisma.run.create({
+    data: {
+      organizationId: org.id,
+      deploymentId: deployment.id,
+      scheduleId: schedule.id,
+      target: schedule.name,
+      jobName: 'load',
+      trigger: 'schedule',
+      status: 'succeeded',
+      exitCode: 0,
+      timeoutSeconds: 3600,
+      finishedAt: new Date(),
+    },
+  });
+  await prisma.runLogLine.create({
+    data: { organizationId: org.id, runId: finished.id, seq: 1, timestamp: new Date(), line: 'Run completed' },
+  });
+  const queued = await prisma.run.create({
+    data: { organizationId: org.id, deploymentId: deployment.id, target: 'load', jobName: 'load', trigger: 'manual', timeoutSeconds: 3600 },
+  });
+  const deploy = await prisma.deploy.create({
+    data: { organizationId: org.id, deploymentId: deployment.id, trigger: 'create', branch: 'main', status: 'succeeded', commitSha: 'd'.repeat(40) },
+  });
+  await prisma.meltanoState.create({
+    data: { organizationId: org.id, deploymentId: deployment.id, stateId: 'prod:load', value: { singer_state: { bookmark: 1 } } },
+  });
   return {
+    finishedRunId: finished.id,
+    queuedRunId: queued.id,
+    deployId: deploy.id,
     orgId: org.id,
     orgSlug: slug,
     projectSlug: project.slug,
