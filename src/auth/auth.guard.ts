@@ -40,8 +40,9 @@ export class AuthGuard implements CanActivate {
     if (authorization) {
       const match = /^Bearer\s+(\S+)$/i.exec(authorization);
       const actor = match?.[1] ? await this.auth.actorFromApiToken(match[1]) : null;
-      if (!actor) throw unauthorized('The API token is invalid, expired or revoked.');
-      req.actor = actor;
+      // Public routes ignore credentials they do not understand (e.g. a metrics scraper's token).
+      if (!actor && !isPublic) throw unauthorized('The API token is invalid, expired or revoked.');
+      if (actor) req.actor = actor;
     } else if (sessionToken) {
       const actor = await this.auth.actorFromSession(sessionToken);
       if (actor) req.actor = actor;

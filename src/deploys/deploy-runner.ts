@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { createHash } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { AppConfig } from '../config/app-config.js';
@@ -52,7 +52,11 @@ export class DeployRunner {
     private readonly events: DeployEvents,
   ) {}
 
-  async execute(organizationId: string, deployId: string): Promise<void> {
+  /**
+   * `lastAttempt`: the queue will not retry after this one, so an unexpected
+   * error must still end the deploy as failed rather than leave it "running".
+   */
+  async execute(organizationId: string, deployId: string, lastAttempt = true): Promise<void> {
     const deploy = await this.prisma.deploy.findFirst({
       where: { organizationId, id: deployId },
       include: { deployment: { include: { project: true } } },
@@ -75,8 +79,15 @@ export class DeployRunner {
       });
       await this.events.deploySucceeded(deployment);
     } catch (err) {
-      if (!(err instanceof DeployFailure)) throw err; // infrastructure trouble: let the queue retry
-      await this.fail(deploy, deployment, err.message);
+      if (err instanceof DeployFailure) {
+        await this.fail(deploy, deployment, err.message);
+        return;
+      }
+      // Infrastructure trouble: let the queue retry; on the last attempt, say so rather than hang.
+      if (lastAttempt) {
+        await this.fail(deploy, deployment, `internal error, please retry the deploy: ${err instanceof Error ? err.message : String(err)}`);
+      }
+      throw err;
     }
   }
 
@@ -112,7 +123,9 @@ export class DeployRunner {
       }
       throw err;
     }
-    const dir = await mkdtemp(path.join(this.config.worker.runWorkdir ?? tmpdir(), 'mc-deploy-'));
+    const workRoot = this.config.worker.runWorkdir ?? tmpdir();
+    await mkdir(workRoot, { recursive: true });
+    const dir = await mkdtemp(path.join(workRoot, 'mc-deploy-'));
     try {
       const baseEnv = { ...this.config.worker.childEnv, HOME: dir };
       const auth = gitAuth(source.url, source.token, baseEnv);

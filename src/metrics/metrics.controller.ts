@@ -1,18 +1,34 @@
-import { Controller, Get, Header, Res } from '@nestjs/common';
+import { Controller, Get, Header, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { AppConfig } from '../config/app-config.js';
+import { safeEqual } from '../common/signing.js';
 import { MetricsService } from './metrics.service.js';
 import { Public } from '../common/public.decorator.js';
 
 @ApiExcludeController()
 @Controller()
 export class MetricsController {
-  constructor(private readonly metrics: MetricsService) {}
+  constructor(
+    private readonly metrics: MetricsService,
+    private readonly config: AppConfig,
+  ) {}
 
   @Public()
   @Get('metrics')
   @Header('cache-control', 'no-store')
-  async metricsText(@Res() reply: FastifyReply): Promise<void> {
+  async metricsText(@Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+    // Public inside a private network; with METRICS_TOKEN set, scrapers must present it.
+    const token = this.config.http.metricsToken;
+    if (token && !safeEqual(req.headers.authorization ?? '', `Bearer ${token}`)) {
+      await reply.status(401).header('content-type', 'application/problem+json').send({
+        type: 'https://meltano-cloud.dev/problems/unauthorized',
+        title: 'Unauthorized',
+        status: 401,
+        detail: 'Send the metrics token as `Authorization: Bearer <METRICS_TOKEN>`.',
+      });
+      return;
+    }
     const { contentType, body } = await this.metrics.render();
     await reply.header('content-type', contentType).send(body);
   }

@@ -1,7 +1,7 @@
 import { createTestApp, type TestApp } from '../support/test-app.js';
 import { createRoleUsers, seedOrg, type RoleUsers, type SeededOrg } from '../support/fixtures.js';
 
-type Method = 'post' | 'patch' | 'delete' | 'get';
+type Method = 'post' | 'patch' | 'put' | 'delete' | 'get';
 interface BadCase {
   name: string;
   method: Method;

@@ -45,6 +45,21 @@ describe('HTTP foundation', () => {
   });
 });
 
+describe('metrics behind a token', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp({ METRICS_TOKEN: 'scrape-me-please' });
+  });
+  afterAll(() => t.close());
+
+  it('refuses scrapers without the token and serves those with it', async () => {
+    await t.http.get('/metrics').expect(401);
+    await t.http.get('/metrics').set('authorization', 'Bearer wrong').expect(401);
+    const ok = await t.http.get('/metrics').set('authorization', 'Bearer scrape-me-please').expect(200);
+    expect(ok.text).toContain('http_request_duration_seconds');
+  });
+});
+
 describe('readiness when a dependency is down', () => {
   let t: TestApp;
   beforeAll(async () => {

@@ -5,8 +5,8 @@ import { DeployRunner } from '../../src/deploys/deploy-runner.js';
 @Injectable()
 export class DeployHandlers {
   constructor(registry: JobHandlerRegistry, runner: DeployRunner) {
-    registry.register('deploy.execute', (payload) =>
-      runner.execute(payload.organizationId, payload.deployId),
+    registry.register('deploy.execute', (payload, job) =>
+      runner.execute(payload.organizationId, payload.deployId, job.attemptsMade + 1 >= (job.opts.attempts ?? 1)),
     );
   }
 }

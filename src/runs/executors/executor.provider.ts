@@ -1,4 +1,6 @@
+import { existsSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
+import { KubeConfig } from '@kubernetes/client-node';
 import path from 'node:path';
 import { Logger } from '@nestjs/common';
 import { AppConfig } from '../../config/app-config.js';
@@ -9,18 +11,40 @@ import { KubernetesExecutor } from './kubernetes/kubernetes-executor.js';
 /** Injection token of the executor this worker uses, chosen by EXECUTOR (local by default). */
 export const EXECUTOR = Symbol('EXECUTOR');
 
+const IN_CLUSTER_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
+
+/**
+ * Without K8S_TOKEN, inside a cluster: the service account's projected token,
+ * which client-node re-reads as the kubelet rotates it.
+ */
+function kubeConfigFor(k8s: NonNullable<AppConfig['kubernetes']>): KubeConfig {
+  if (!k8s.token && existsSync(IN_CLUSTER_TOKEN)) {
+    const inCluster = new KubeConfig();
+    inCluster.loadFromCluster();
+    const cluster = inCluster.getCurrentCluster();
+    inCluster.loadFromOptions({
+      clusters: cluster ? [{ ...cluster, server: k8s.apiUrl, ...(k8s.caFile ? { caFile: k8s.caFile } : {}) }] : [],
+      users: inCluster.users,
+      contexts: inCluster.contexts,
+      currentContext: inCluster.currentContext,
+    });
+    return inCluster;
+  }
+  return KubernetesExecutor.kubeConfigFor({
+    apiUrl: k8s.apiUrl,
+    ...(k8s.token ? { token: k8s.token } : {}),
+    ...(k8s.caFile ? { caFile: k8s.caFile } : {}),
+    skipTlsVerify: k8s.skipTlsVerify,
+  });
+}
+
 export function createExecutor(config: AppConfig): Executor {
   if (config.worker.executor === 'kubernetes') {
     const k8s = config.kubernetes;
     if (!k8s) throw new Error('EXECUTOR=kubernetes needs K8S_API_URL');
     const logger = new Logger('kubernetes');
     return new KubernetesExecutor({
-      kubeConfig: KubernetesExecutor.kubeConfigFor({
-        apiUrl: k8s.apiUrl,
-        ...(k8s.token ? { token: k8s.token } : {}),
-        ...(k8s.caFile ? { caFile: k8s.caFile } : {}),
-        skipTlsVerify: k8s.skipTlsVerify,
-      }),
+      kubeConfig: kubeConfigFor(k8s),
       settings: {
         namespace: k8s.namespace,
         meltanoImage: k8s.meltanoImage,
