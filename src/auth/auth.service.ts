@@ -2,6 +2,11 @@ import { Injectable } from '@nestjs/common';
 import { PrismaService } from '../database/prisma.service.js';
 import type { ApiToken, User } from '../generated/prisma/client.js';
 import { notFound } from '../common/problem.js';
+import { TtlCache } from '../common/ttl-cache.js';
+import { forgetMemberships } from '../organizations/org-access.js';
+
+/** How long a validated API token is trusted without asking PostgreSQL again. */
+export const TOKEN_CACHE_MS = 5_000;
 import type { Actor } from './actor.js';
 import {
   SESSION_TTL_MS,
@@ -64,6 +69,7 @@ export class AuthService {
     const invitations = await this.prisma.invitation.findMany({
       where: { githubLogin: { equals: user.login, mode: 'insensitive' } },
     });
+    if (invitations.length) forgetMemberships();
     for (const invitation of invitations) {
       await this.prisma.$transaction([
         this.prisma.membership.upsert({
@@ -112,13 +118,29 @@ export class AuthService {
     };
   }
 
+  /**
+   * Valid tokens are remembered for a few seconds (see TOKEN_CACHE_MS): the
+   * lookup is on every API request. Revoking through this process forgets
+   * the token at once; other API processes within TOKEN_CACHE_MS.
+   */
+  private readonly tokenCache = new TtlCache<{ actor: Actor; expiresAt: Date | null }>(
+    TOKEN_CACHE_MS,
+  );
+
   async actorFromApiToken(token: string): Promise<Actor | null> {
     if (!token.startsWith(TOKEN_PREFIX)) return null;
+    const tokenHash = hashToken(token);
+    const cached = this.tokenCache.get(tokenHash);
+    if (cached && (!cached.expiresAt || cached.expiresAt > new Date())) return cached.actor;
     const row = await this.prisma.apiToken.findUnique({
-      where: { tokenHash: hashToken(token) },
+      where: { tokenHash },
       include: { user: true },
     });
     if (!row || row.revokedAt || (row.expiresAt && row.expiresAt < new Date())) return null;
+    this.tokenCache.set(tokenHash, {
+      actor: { user: row.user, via: 'token', tokenId: row.id },
+      expiresAt: row.expiresAt,
+    });
     // last_used_at at minute precision is enough and avoids a write per request.
     if (!row.lastUsedAt || Date.now() - row.lastUsedAt.getTime() > 60_000) {
       await this.prisma.apiToken.update({
@@ -160,5 +182,7 @@ export class AuthService {
       data: { revokedAt: new Date() },
     });
     if (!count) throw notFound('API token');
+    // The hash is not at hand here: forget every cached token (cheap, and rare).
+    this.tokenCache.clear();
   }
 }

@@ -85,7 +85,11 @@ export class DeployRunner {
       }
       // Infrastructure trouble: let the queue retry; on the last attempt, say so rather than hang.
       if (lastAttempt) {
-        await this.fail(deploy, deployment, `internal error, please retry the deploy: ${err instanceof Error ? err.message : String(err)}`);
+        await this.fail(
+          deploy,
+          deployment,
+          `internal error, please retry the deploy: ${err instanceof Error ? err.message : String(err)}`,
+        );
       }
       throw err;
     }

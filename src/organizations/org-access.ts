@@ -10,6 +10,7 @@ import { Reflector } from '@nestjs/core';
 import { PrismaService } from '../database/prisma.service.js';
 import type { Membership, Organization } from '../generated/prisma/client.js';
 import { ProblemException, notFound } from '../common/problem.js';
+import { TtlCache } from '../common/ttl-cache.js';
 import type { Actor, AuthenticatedRequest } from '../auth/actor.js';
 import { can, type Permission } from './permissions.js';
 
@@ -23,6 +24,14 @@ const REQUIRED_PERMISSION = 'mc:permission';
 /** The permission a route needs inside the organization named by its `:org` parameter. */
 export const RequirePermission = (permission: Permission): MethodDecorator =>
   SetMetadata(REQUIRED_PERMISSION, permission);
+
+/**
+ * Memberships are looked up on every organization request; they are
+ * remembered for a few seconds. Changes made through this process (roles,
+ * members, organization settings) forget them (OrganizationsService).
+ */
+const membershipCache = new TtlCache<(Membership & { organization: Organization }) | null>(5_000);
+export const forgetMemberships = (): void => membershipCache.clear();
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -49,13 +58,18 @@ export class OrgAccessGuard implements CanActivate {
     const permission =
       this.reflector.get<Permission | undefined>(REQUIRED_PERMISSION, ctx.getHandler()) ??
       'org:read';
-    const membership = await this.prisma.membership.findFirst({
-      where: {
-        userId: req.actor.user.id,
-        organization: UUID.test(ref) ? { id: ref } : { slug: ref },
-      },
-      include: { organization: true },
-    });
+    const cacheKey = `${req.actor.user.id}|${ref}`;
+    let membership = membershipCache.get(cacheKey);
+    if (membership === undefined) {
+      membership = await this.prisma.membership.findFirst({
+        where: {
+          userId: req.actor.user.id,
+          organization: UUID.test(ref) ? { id: ref } : { slug: ref },
+        },
+        include: { organization: true },
+      });
+      membershipCache.set(cacheKey, membership);
+    }
     if (!membership) throw notFound('Organization');
     if (!can(membership.role, permission)) {
       throw new ProblemException(

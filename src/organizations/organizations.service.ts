@@ -8,6 +8,7 @@ import { ProblemException, conflict, forbidden, notFound } from '../common/probl
 import { slugify } from '../common/slug.js';
 import type { OrgScope } from './org-access.js';
 import { roleRank } from './permissions.js';
+import { forgetMemberships } from './org-access.js';
 
 const ACTIVE_RUN_STATUSES = ['queued', 'starting', 'running'] as const;
 
@@ -27,6 +28,7 @@ export class OrganizationsService {
     name: string,
     slug?: string,
   ): Promise<Organization> {
+    forgetMemberships();
     const orgSlug = slug ?? slugify(name);
     for (let attempt = 0; attempt < 5; attempt++) {
       // A human-quotable number; collisions are retried.
@@ -75,6 +77,7 @@ export class OrganizationsService {
   }
 
   async rename(scope: OrgScope, origin: RequestOrigin, name: string): Promise<Organization> {
+    forgetMemberships();
     return this.prisma.$transaction(async (tx) => {
       const org = await tx.organization.update({
         where: { id: scope.organization.id },
@@ -105,6 +108,7 @@ export class OrganizationsService {
       logRetentionDays?: number;
     },
   ): Promise<Organization> {
+    forgetMemberships();
     return this.prisma.$transaction(async (tx) => {
       const org = await tx.organization.update({
         where: { id: scope.organization.id },
@@ -127,6 +131,7 @@ export class OrganizationsService {
   }
 
   async delete(scope: OrgScope): Promise<void> {
+    forgetMemberships();
     const active = await this.prisma.run.count({
       where: { organizationId: scope.organization.id, status: { in: [...ACTIVE_RUN_STATUSES] } },
     });
@@ -155,6 +160,7 @@ export class OrganizationsService {
 
   /** Adds an existing user by GitHub login, or leaves an invitation they accept when they first sign in. */
   async invite(scope: OrgScope, origin: RequestOrigin, login: string, role: Role) {
+    forgetMemberships();
     this.assertMayGrant(scope, role);
     const orgId = scope.organization.id;
     const user = await this.prisma.user.findFirst({
@@ -222,6 +228,7 @@ export class OrganizationsService {
     origin: RequestOrigin,
     invitationId: string,
   ): Promise<void> {
+    forgetMemberships();
     await this.prisma.$transaction(async (tx) => {
       const { count } = await tx.invitation.deleteMany({
         where: { id: invitationId, organizationId: scope.organization.id },
@@ -242,6 +249,7 @@ export class OrganizationsService {
   }
 
   async changeRole(scope: OrgScope, origin: RequestOrigin, userId: string, role: Role) {
+    forgetMemberships();
     const orgId = scope.organization.id;
     return this.prisma.$transaction(
       async (tx) => {
@@ -283,6 +291,7 @@ export class OrganizationsService {
     userId: string,
     leaving = false,
   ): Promise<void> {
+    forgetMemberships();
     const orgId = scope.organization.id;
     await this.prisma.$transaction(
       async (tx) => {

@@ -33,8 +33,18 @@ const routes: RouteCase[] = [
   // Deleting an organization is refused while runs are queued (covered elsewhere): end the seeded one first.
   { method: 'delete', template: '/orgs/{org}', least: 'owner', quiesce: true },
   { method: 'get', template: '/orgs/{org}/members', least: 'viewer' },
-  { method: 'post', template: '/orgs/{org}/members', body: { login: 'newcomer', role: 'viewer' }, least: 'admin' },
-  { method: 'patch', template: '/orgs/{org}/members/{userId}', body: { role: 'viewer' }, least: 'admin' },
+  {
+    method: 'post',
+    template: '/orgs/{org}/members',
+    body: { login: 'newcomer', role: 'viewer' },
+    least: 'admin',
+  },
+  {
+    method: 'patch',
+    template: '/orgs/{org}/members/{userId}',
+    body: { role: 'viewer' },
+    least: 'admin',
+  },
   { method: 'delete', template: '/orgs/{org}/members/{userId}', least: 'admin' },
   { method: 'delete', template: '/orgs/{org}/invitations/{invitationId}', least: 'admin' },
   { method: 'post', template: '/orgs/{org}/leave', least: 'viewer', exceptions: { owner: 409 } },
@@ -43,9 +53,19 @@ const routes: RouteCase[] = [
   // No GitHub App is configured in this test: permitted callers are told so (404), others are refused first.
   { method: 'get', template: '/orgs/{org}/github/install', least: 'admin', permitted: 404 },
   { method: 'get', template: '/orgs/{org}/github/installations', least: 'viewer' },
-  { method: 'delete', template: '/orgs/{org}/github/installations/{installation}', least: 'admin', permitted: 404 },
+  {
+    method: 'delete',
+    template: '/orgs/{org}/github/installations/{installation}',
+    least: 'admin',
+    permitted: 404,
+  },
   { method: 'get', template: '/orgs/{org}/projects', least: 'viewer' },
-  { method: 'post', template: '/orgs/{org}/projects', body: { name: 'New project', repository: 'acme/new' }, least: 'admin' },
+  {
+    method: 'post',
+    template: '/orgs/{org}/projects',
+    body: { name: 'New project', repository: 'acme/new' },
+    least: 'admin',
+  },
   { method: 'get', template: P, least: 'viewer' },
   { method: 'patch', template: P, body: { root_path: 'meltano' }, least: 'admin' },
   { method: 'delete', template: P, least: 'admin' },
@@ -54,7 +74,12 @@ const routes: RouteCase[] = [
   { method: 'put', template: `${P}/secrets/{name}`, body: { value: 'v4lue-new' }, least: 'admin' },
   { method: 'delete', template: `${P}/secrets/{name}`, least: 'admin' },
   { method: 'get', template: `${P}/deployments`, least: 'viewer' },
-  { method: 'post', template: `${P}/deployments`, body: { name: 'staging', environment: 'dev', branch: 'develop' }, least: 'admin' },
+  {
+    method: 'post',
+    template: `${P}/deployments`,
+    body: { name: 'staging', environment: 'dev', branch: 'develop' },
+    least: 'admin',
+  },
   { method: 'get', template: D, least: 'viewer' },
   { method: 'patch', template: D, body: { run_timeout_seconds: 600 }, least: 'admin' },
   { method: 'delete', template: D, least: 'admin' },
@@ -64,14 +89,29 @@ const routes: RouteCase[] = [
   { method: 'post', template: `${D}/runs`, body: { job: 'load' }, least: 'member' },
   { method: 'get', template: `${D}/schedules`, least: 'viewer' },
   { method: 'get', template: `${D}/schedules/{schedule}`, least: 'viewer' },
-  { method: 'patch', template: `${D}/schedules/{schedule}`, body: { enabled: true }, least: 'member' },
+  {
+    method: 'patch',
+    template: `${D}/schedules/{schedule}`,
+    body: { enabled: true },
+    least: 'member',
+  },
   { method: 'get', template: `${D}/secrets`, least: 'viewer' },
   { method: 'get', template: `${D}/secrets/{name}`, least: 'viewer' },
-  { method: 'put', template: `${D}/secrets/{name}`, body: { value: 'override-v4lue' }, least: 'admin' },
+  {
+    method: 'put',
+    template: `${D}/secrets/{name}`,
+    body: { value: 'override-v4lue' },
+    least: 'admin',
+  },
   { method: 'delete', template: `${D}/secrets/{name}`, least: 'admin' },
   { method: 'get', template: `${D}/state`, least: 'viewer' },
   { method: 'get', template: `${D}/state/{stateId}`, least: 'viewer' },
-  { method: 'put', template: `${D}/state/{stateId}`, body: { value: { singer_state: {} } }, least: 'admin' },
+  {
+    method: 'put',
+    template: `${D}/state/{stateId}`,
+    body: { value: { singer_state: {} } },
+    least: 'admin',
+  },
   { method: 'delete', template: `${D}/state/{stateId}`, least: 'admin' },
   { method: 'get', template: '/orgs/{org}/runs', least: 'viewer' },
   { method: 'get', template: '/orgs/{org}/runs/{runId}', least: 'viewer' },
@@ -83,11 +123,20 @@ const routes: RouteCase[] = [
   {
     method: 'post',
     template: '/orgs/{org}/notifications',
-    body: { kind: 'webhook', target: 'https://hooks.example.com/mc', filters: [{ events: ['run.failed'] }] },
+    body: {
+      kind: 'webhook',
+      target: 'https://hooks.example.com/mc',
+      filters: [{ events: ['run.failed'] }],
+    },
     least: 'admin',
   },
   { method: 'get', template: '/orgs/{org}/notifications/{id}', least: 'viewer' },
-  { method: 'patch', template: '/orgs/{org}/notifications/{id}', body: { active: false }, least: 'admin' },
+  {
+    method: 'patch',
+    template: '/orgs/{org}/notifications/{id}',
+    body: { active: false },
+    least: 'admin',
+  },
   { method: 'delete', template: '/orgs/{org}/notifications/{id}', least: 'admin' },
   { method: 'get', template: '/orgs/{org}/notifications/{id}/deliveries', least: 'viewer' },
   { method: 'post', template: '/orgs/{org}/notifications/{id}/test', least: 'admin' },
@@ -137,10 +186,15 @@ describe('authorization matrix: every organization route as owner, admin, member
   /** A fresh organization per case, so destructive routes cannot affect other cases. */
   async function seed(): Promise<Ids> {
     const org = await seedOrg(t.prisma, users);
-    const owner = (m: 'put' | 'post', url: string, body: object) => t.http[m](url).set('authorization', users.owner.bearer).send(body);
+    const owner = (m: 'put' | 'post', url: string, body: object) =>
+      t.http[m](url).set('authorization', users.owner.bearer).send(body);
     const base = `/orgs/${org.orgSlug}/projects/${org.projectSlug}`;
-    await owner('put', `${base}/secrets/WAREHOUSE_PASSWORD`, { value: 'hunter2-secret' }).expect(201);
-    await owner('put', `${base}/deployments/${org.deploymentSlug}/secrets/WAREHOUSE_PASSWORD`, { value: 'override-secret' }).expect(201);
+    await owner('put', `${base}/secrets/WAREHOUSE_PASSWORD`, { value: 'hunter2-secret' }).expect(
+      201,
+    );
+    await owner('put', `${base}/deployments/${org.deploymentSlug}/secrets/WAREHOUSE_PASSWORD`, {
+      value: 'override-secret',
+    }).expect(201);
     const channel = await owner('post', `/orgs/${org.orgSlug}/notifications`, {
       kind: 'webhook',
       target: 'https://hooks.example.com/seed',
@@ -160,29 +214,40 @@ describe('authorization matrix: every organization route as owner, admin, member
   });
 
   const actors: Actor[] = ['owner', 'admin', 'member', 'viewer', 'outsider'];
-  const cases = routes.flatMap((route) => actors.map((actor) => ({ route, actor, want: expected(actor, route) })));
-
-  it.each(cases.map((c) => [`${c.route.method.toUpperCase()} ${c.route.template} as ${c.actor} → ${c.want}`, c]))(
-    '%s',
-    async (_name, { route, actor, want }) => {
-      const ids = await seed();
-      if (route.quiesce) await t.prisma.run.updateMany({ where: { organizationId: ids.orgId, status: 'queued' }, data: { status: 'cancelled' } });
-      // Cancel needs a run that has not ended; retry one that has.
-      const runId = route.template.endsWith('/cancel') ? ids.queuedRunId : ids.finishedRunId;
-      let req = t.http[route.method](pathOf(route.template, ids, runId)).set('authorization', users[actor].bearer);
-      if (route.body) req = req.send(route.body);
-      const res = await req;
-      if (want === 'ok') {
-        expect(res.status).toBeGreaterThanOrEqual(200);
-        expect(res.status).toBeLessThan(300);
-      } else {
-        expect(res.status).toBe(want);
-        expect(res.headers['content-type']).toContain('application/problem+json');
-        // Outsiders get exactly what a missing organization gets: no hint that it exists.
-        if (actor === 'outsider') expect(res.body.detail).toBe('Organization not found');
-      }
-    },
+  const cases = routes.flatMap((route) =>
+    actors.map((actor) => ({ route, actor, want: expected(actor, route) })),
   );
+
+  it.each(
+    cases.map((c) => [
+      `${c.route.method.toUpperCase()} ${c.route.template} as ${c.actor} → ${c.want}`,
+      c,
+    ]),
+  )('%s', async (_name, { route, actor, want }) => {
+    const ids = await seed();
+    if (route.quiesce)
+      await t.prisma.run.updateMany({
+        where: { organizationId: ids.orgId, status: 'queued' },
+        data: { status: 'cancelled' },
+      });
+    // Cancel needs a run that has not ended; retry one that has.
+    const runId = route.template.endsWith('/cancel') ? ids.queuedRunId : ids.finishedRunId;
+    let req = t.http[route.method](pathOf(route.template, ids, runId)).set(
+      'authorization',
+      users[actor].bearer,
+    );
+    if (route.body) req = req.send(route.body);
+    const res = await req;
+    if (want === 'ok') {
+      expect(res.status).toBeGreaterThanOrEqual(200);
+      expect(res.status).toBeLessThan(300);
+    } else {
+      expect(res.status).toBe(want);
+      expect(res.headers['content-type']).toContain('application/problem+json');
+      // Outsiders get exactly what a missing organization gets: no hint that it exists.
+      if (actor === 'outsider') expect(res.body.detail).toBe('Organization not found');
+    }
+  });
 
   it('rejects requests without credentials with 401 on every route', async () => {
     const ids = await seed();

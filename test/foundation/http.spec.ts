@@ -55,7 +55,10 @@ describe('metrics behind a token', () => {
   it('refuses scrapers without the token and serves those with it', async () => {
     await t.http.get('/metrics').expect(401);
     await t.http.get('/metrics').set('authorization', 'Bearer wrong').expect(401);
-    const ok = await t.http.get('/metrics').set('authorization', 'Bearer scrape-me-please').expect(200);
+    const ok = await t.http
+      .get('/metrics')
+      .set('authorization', 'Bearer scrape-me-please')
+      .expect(200);
     expect(ok.text).toContain('http_request_duration_seconds');
   });
 });

@@ -136,16 +136,41 @@ export async function seedOrg(prisma: PrismaService, users: RoleUsers): Promise<
     },
   });
   await prisma.runLogLine.create({
-    data: { organizationId: org.id, runId: finished.id, seq: 1, timestamp: new Date(), line: 'Run completed' },
+    data: {
+      organizationId: org.id,
+      runId: finished.id,
+      seq: 1,
+      timestamp: new Date(),
+      line: 'Run completed',
+    },
   });
   const queued = await prisma.run.create({
-    data: { organizationId: org.id, deploymentId: deployment.id, target: 'load', jobName: 'load', trigger: 'manual', timeoutSeconds: 3600 },
+    data: {
+      organizationId: org.id,
+      deploymentId: deployment.id,
+      target: 'load',
+      jobName: 'load',
+      trigger: 'manual',
+      timeoutSeconds: 3600,
+    },
   });
   const deploy = await prisma.deploy.create({
-    data: { organizationId: org.id, deploymentId: deployment.id, trigger: 'create', branch: 'main', status: 'succeeded', commitSha: 'd'.repeat(40) },
+    data: {
+      organizationId: org.id,
+      deploymentId: deployment.id,
+      trigger: 'create',
+      branch: 'main',
+      status: 'succeeded',
+      commitSha: 'd'.repeat(40),
+    },
   });
   await prisma.meltanoState.create({
-    data: { organizationId: org.id, deploymentId: deployment.id, stateId: 'prod:load', value: { singer_state: { bookmark: 1 } } },
+    data: {
+      organizationId: org.id,
+      deploymentId: deployment.id,
+      stateId: 'prod:load',
+      value: { singer_state: { bookmark: 1 } },
+    },
   });
   return {
     finishedRunId: finished.id,

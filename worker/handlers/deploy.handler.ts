@@ -6,7 +6,11 @@ import { DeployRunner } from '../../src/deploys/deploy-runner.js';
 export class DeployHandlers {
   constructor(registry: JobHandlerRegistry, runner: DeployRunner) {
     registry.register('deploy.execute', (payload, job) =>
-      runner.execute(payload.organizationId, payload.deployId, job.attemptsMade + 1 >= (job.opts.attempts ?? 1)),
+      runner.execute(
+        payload.organizationId,
+        payload.deployId,
+        job.attemptsMade + 1 >= (job.opts.attempts ?? 1),
+      ),
     );
   }
 }

@@ -23,7 +23,9 @@ function kubeConfigFor(k8s: NonNullable<AppConfig['kubernetes']>): KubeConfig {
     inCluster.loadFromCluster();
     const cluster = inCluster.getCurrentCluster();
     inCluster.loadFromOptions({
-      clusters: cluster ? [{ ...cluster, server: k8s.apiUrl, ...(k8s.caFile ? { caFile: k8s.caFile } : {}) }] : [],
+      clusters: cluster
+        ? [{ ...cluster, server: k8s.apiUrl, ...(k8s.caFile ? { caFile: k8s.caFile } : {}) }]
+        : [],
       users: inCluster.users,
       contexts: inCluster.contexts,
       currentContext: inCluster.currentContext,
