@@ -50,3 +50,20 @@ export function toPage<Row, Out>(
     },
   };
 }
+
+/**
+ * The keyset condition for the page after `cursor`: rows past the cursor's
+ * sort value, ties broken by id. `order` is the list's sort direction; time
+ * columns pass `asDate` so the cursor's ISO string is compared as a time.
+ */
+export function pastCursor(
+  field: string,
+  cursor: Cursor | undefined,
+  order: 'asc' | 'desc',
+  asDate = false,
+): { OR?: Record<string, unknown>[] } {
+  if (!cursor) return {};
+  const key = asDate ? new Date(cursor.k) : cursor.k;
+  const op = order === 'asc' ? 'gt' : 'lt';
+  return { OR: [{ [field]: { [op]: key } }, { [field]: key, id: { [op]: cursor.id } }] };
+}

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { PrismaService } from '../database/prisma.service.js';
 import type { Deployment, DeploymentStatus, Prisma } from '../generated/prisma/client.js';
-import type { Cursor } from '../common/pagination.js';
+import { type Cursor, pastCursor } from '../common/pagination.js';
 import { byRef } from '../projects/projects.repository.js';
 
 /** Deployment data access, scoped by organization id (required) and project. */
@@ -34,9 +34,7 @@ export class DeploymentsRepository {
           ? { name: { startsWith: filter.namePrefix, mode: 'insensitive' } }
           : {}),
         ...(filter.status ? { status: filter.status } : {}),
-        ...(cursor
-          ? { OR: [{ slug: { gt: cursor.k } }, { slug: cursor.k, id: { gt: cursor.id } }] }
-          : {}),
+        ...pastCursor('slug', cursor, 'asc'),
       },
       orderBy: [{ slug: 'asc' }, { id: 'asc' }],
       take,

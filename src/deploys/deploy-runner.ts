@@ -71,12 +71,7 @@ export class DeployRunner {
     const { deployment } = deploy;
     const { project } = deployment;
     try {
-      const { commitSha, meltano, summary } = await this.readAndSync(deploy, deployment, project);
-      const message = describe(summary, meltano);
-      await this.prisma.deploy.update({
-        where: { id: deploy.id },
-        data: { status: 'succeeded', commitSha, finishedAt: new Date(), message },
-      });
+      await this.readAndSync(deploy, deployment, project);
       await this.events.deploySucceeded(deployment);
     } catch (err) {
       if (err instanceof DeployFailure) {
@@ -173,7 +168,7 @@ export class DeployRunner {
         if (err instanceof MeltanoProjectError) throw new DeployFailure(err.message);
         throw err;
       }
-      const summary = await this.sync(deployment, meltano, commitSha);
+      const summary = await this.sync(deployment, meltano, commitSha, deploy.id);
       return { commitSha, meltano, summary };
     } finally {
       await rm(dir, { recursive: true, force: true });
@@ -188,6 +183,7 @@ export class DeployRunner {
     deployment: Deployment,
     meltano: MeltanoProject,
     commitSha: string,
+    deployId: string,
   ): Promise<SyncSummary> {
     const validations = new Map(validateSchedules(meltano).map((v) => [v.name, v]));
     const wanted = schedulesForEnvironment(meltano, deployment.environment);
@@ -267,6 +263,16 @@ export class DeployRunner {
           meltanoJobs: meltano.jobs as Prisma.InputJsonValue,
           meltanoEnvironments: meltano.environments,
           includePaths: meltano.includePaths,
+        },
+      });
+      // In the same transaction: a deployment never shows as ready while its deploy still says running.
+      await tx.deploy.update({
+        where: { id: deployId },
+        data: {
+          status: 'succeeded',
+          commitSha,
+          finishedAt: new Date(),
+          message: describe(summary, meltano),
         },
       });
     });

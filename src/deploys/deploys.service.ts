@@ -3,7 +3,7 @@ import { PrismaService } from '../database/prisma.service.js';
 import type { Deploy, DeployTrigger, Deployment } from '../generated/prisma/client.js';
 import { QueueService } from '../queue/queue.service.js';
 import { notFound } from '../common/problem.js';
-import type { Cursor } from '../common/pagination.js';
+import { pastCursor, type Cursor } from '../common/pagination.js';
 
 /** Deploys: reading meltano.yml at a deployment's branch head and syncing its schedules (see DeployRunner). */
 @Injectable()
@@ -70,14 +70,7 @@ export class DeploysService {
       where: {
         organizationId,
         deploymentId,
-        ...(cursor
-          ? {
-              OR: [
-                { createdAt: { lt: new Date(cursor.k) } },
-                { createdAt: new Date(cursor.k), id: { lt: cursor.id } },
-              ],
-            }
-          : {}),
+        ...pastCursor('createdAt', cursor, 'desc', true),
       },
       orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
       take,

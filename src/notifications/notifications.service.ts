@@ -8,7 +8,7 @@ import type {
 } from '../generated/prisma/client.js';
 import { AuditService } from '../audit/audit.service.js';
 import type { RequestOrigin } from '../auth/actor.js';
-import type { Cursor } from '../common/pagination.js';
+import { pastCursor, type Cursor } from '../common/pagination.js';
 import { notFound, validationFailed } from '../common/problem.js';
 import type { OrgScope } from '../organizations/org-access.js';
 import { can } from '../organizations/permissions.js';
@@ -293,14 +293,7 @@ export class NotificationsService {
       where: {
         organizationId,
         ...(projectId ? { projectId } : {}),
-        ...(cursor
-          ? {
-              OR: [
-                { createdAt: { gt: new Date(cursor.k) } },
-                { createdAt: new Date(cursor.k), id: { gt: cursor.id } },
-              ],
-            }
-          : {}),
+        ...pastCursor('createdAt', cursor, 'asc', true),
       },
       orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
       take,
@@ -462,14 +455,7 @@ export class NotificationsService {
         organizationId,
         channelId: channel.id,
         ...(status ? { status } : {}),
-        ...(cursor
-          ? {
-              OR: [
-                { createdAt: { lt: new Date(cursor.k) } },
-                { createdAt: new Date(cursor.k), id: { lt: cursor.id } },
-              ],
-            }
-          : {}),
+        ...pastCursor('createdAt', cursor, 'desc', true),
       },
       orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
       take,

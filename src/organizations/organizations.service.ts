@@ -6,6 +6,7 @@ import { AuditService } from '../audit/audit.service.js';
 import type { Actor, RequestOrigin } from '../auth/actor.js';
 import { ProblemException, conflict, forbidden, notFound } from '../common/problem.js';
 import { slugify } from '../common/slug.js';
+import { pastCursor } from '../common/pagination.js';
 import type { OrgScope } from './org-access.js';
 import { roleRank } from './permissions.js';
 import { forgetMemberships } from './org-access.js';
@@ -332,14 +333,7 @@ export class OrganizationsService {
       where: {
         organizationId,
         createdAt: { ...(since ? { gte: since } : {}), ...(until ? { lte: until } : {}) },
-        ...(cursor
-          ? {
-              OR: [
-                { createdAt: { lt: new Date(cursor.k) } },
-                { createdAt: new Date(cursor.k), id: { lt: cursor.id } },
-              ],
-            }
-          : {}),
+        ...pastCursor('createdAt', cursor, 'desc', true),
       },
       orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
       take,

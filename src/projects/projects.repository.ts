@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { PrismaService } from '../database/prisma.service.js';
 import type { Prisma, Project } from '../generated/prisma/client.js';
-import type { Cursor } from '../common/pagination.js';
+import { type Cursor, pastCursor } from '../common/pagination.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const byRef = (ref: string): { id: string } | { slug: string } =>
@@ -26,9 +26,7 @@ export class ProjectsRepository {
       where: {
         organizationId,
         ...(namePrefix ? { name: { startsWith: namePrefix, mode: 'insensitive' } } : {}),
-        ...(cursor
-          ? { OR: [{ slug: { gt: cursor.k } }, { slug: cursor.k, id: { gt: cursor.id } }] }
-          : {}),
+        ...pastCursor('slug', cursor, 'asc'),
       },
       orderBy: [{ slug: 'asc' }, { id: 'asc' }],
       take,

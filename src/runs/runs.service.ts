@@ -11,7 +11,7 @@ import {
 import { AuditService } from '../audit/audit.service.js';
 import type { RequestOrigin } from '../auth/actor.js';
 import { ProblemException, conflict, notFound } from '../common/problem.js';
-import type { Cursor } from '../common/pagination.js';
+import { type Cursor, pastCursor } from '../common/pagination.js';
 import { QueueService } from '../queue/queue.service.js';
 import type { OrgScope } from '../organizations/org-access.js';
 import { DeploymentsService } from '../deployments/deployments.service.js';
@@ -213,16 +213,7 @@ export class RunsService {
         ...(filter.until ? { lte: filter.until } : {}),
       };
     }
-    if (cursor) {
-      where.AND = [
-        {
-          OR: [
-            { queuedAt: { lt: new Date(cursor.k) } },
-            { queuedAt: new Date(cursor.k), id: { lt: cursor.id } },
-          ],
-        },
-      ];
-    }
+    if (cursor) where.AND = [pastCursor('queuedAt', cursor, 'desc', true)];
     return this.prisma.run.findMany({
       where,
       orderBy: [{ queuedAt: 'desc' }, { id: 'desc' }],

@@ -4,7 +4,7 @@ import type { Deployment, Schedule } from '../generated/prisma/client.js';
 import { AuditService } from '../audit/audit.service.js';
 import type { RequestOrigin } from '../auth/actor.js';
 import { conflict, notFound } from '../common/problem.js';
-import type { Cursor } from '../common/pagination.js';
+import { type Cursor, pastCursor } from '../common/pagination.js';
 import { nextFireTimes, runsPerDay } from '../meltano/interval.js';
 import type { OrgScope } from '../organizations/org-access.js';
 import { DeploymentsService } from '../deployments/deployments.service.js';
@@ -63,9 +63,7 @@ export class SchedulesService {
         ...(filter.includeArchived ? {} : { archivedAt: null }),
         ...(filter.namePrefix ? { name: { startsWith: filter.namePrefix } } : {}),
         ...(filter.enabled !== undefined ? { enabled: filter.enabled } : {}),
-        ...(cursor
-          ? { OR: [{ name: { gt: cursor.k } }, { name: cursor.k, id: { gt: cursor.id } }] }
-          : {}),
+        ...pastCursor('name', cursor, 'asc'),
       },
       orderBy: [{ name: 'asc' }, { id: 'asc' }],
       take,

@@ -3,7 +3,7 @@ import { PrismaService } from '../database/prisma.service.js';
 import type { Deployment, Project, Secret } from '../generated/prisma/client.js';
 import { AuditService } from '../audit/audit.service.js';
 import type { RequestOrigin } from '../auth/actor.js';
-import type { Cursor } from '../common/pagination.js';
+import { type Cursor, pastCursor } from '../common/pagination.js';
 import { notFound } from '../common/problem.js';
 import type { OrgScope } from '../organizations/org-access.js';
 import { ProjectsService } from '../projects/projects.service.js';
@@ -123,9 +123,7 @@ export class SecretsService {
         organizationId,
         projectId: project.id,
         scope,
-        ...(cursor
-          ? { OR: [{ name: { gt: cursor.k } }, { name: cursor.k, id: { gt: cursor.id } }] }
-          : {}),
+        ...pastCursor('name', cursor, 'asc'),
       },
       select: metaSelect,
       orderBy: [{ name: 'asc' }, { id: 'asc' }],
