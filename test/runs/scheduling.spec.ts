@@ -85,6 +85,23 @@ describe('scheduling with real Redis and BullMQ', () => {
     expect(done.statusReason).toMatch(/clone/);
   });
 
+  it('a second worker handling the same tick does not double it', async () => {
+    const second = await startWorker(t.config);
+    try {
+      const tick = new Date(Math.floor(Date.now() / 60_000) * 60_000);
+      await t.prisma.schedule.update({ where: { id: org.scheduleId }, data: { lastTickAt: null } });
+      await Promise.all([
+        worker.app.get(SchedulerService).tick(org.orgId, org.scheduleId, tick),
+        second.app.get(SchedulerService).tick(org.orgId, org.scheduleId, tick),
+      ]);
+      expect(
+        await t.prisma.run.count({ where: { scheduleId: org.scheduleId, tickAt: tick } }),
+      ).toBe(1);
+    } finally {
+      await second.stop();
+    }
+  });
+
   it('a tick processed by the real worker from the BullMQ scheduler creates its run', async () => {
     const queue = queues.queue('schedules');
     await t.prisma.schedule.update({ where: { id: org.scheduleId }, data: { lastTickAt: null } });
