@@ -1,4 +1,5 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { MELTANO_FIXTURES } from '../support/fixture-paths.js';
 import path from 'node:path';
 import supertest from 'supertest';
 import { parseAllDocuments } from 'yaml';
@@ -9,12 +10,12 @@ import { createRoleUsers, seedOrg, type RoleUsers, type SeededOrg } from '../sup
 import { createTestApp, type TestApp } from '../support/test-app.js';
 
 /**
- * Every real-world project in ../shared/fixtures/meltano-projects, committed
+ * Every real-world project in test/fixtures/meltano-projects, committed
  * into a repository of the fake GitHub (at the root, or in a subfolder),
  * deployed through the worker with the GitHub App: the schedules the
  * deployment ends up with must be what expected.json says.
  */
-const FIXTURES = path.resolve(process.cwd(), '../shared/fixtures/meltano-projects');
+const FIXTURES = MELTANO_FIXTURES;
 
 interface ExpectedSchedule {
   name: string;

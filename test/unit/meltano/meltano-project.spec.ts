@@ -1,7 +1,6 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import {
   MeltanoProjectError,
   assertEnvironmentExists,
@@ -10,13 +9,9 @@ import {
   validateSchedules,
   type MeltanoProject,
 } from '../../../src/meltano/meltano-project.js';
+import { MELTANO_FIXTURES } from '../../support/fixture-paths.js';
 
-const FIXTURES_DIR =
-  process.env.MELTANO_FIXTURES_DIR ??
-  path.resolve(
-    path.dirname(fileURLToPath(import.meta.url)),
-    '../../../../shared/fixtures/meltano-projects',
-  );
+const FIXTURES_DIR = process.env.MELTANO_FIXTURES_DIR ?? MELTANO_FIXTURES;
 
 const fixtureNames = fs
   .readdirSync(FIXTURES_DIR, { withFileTypes: true })
