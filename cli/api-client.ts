@@ -21,6 +21,7 @@ export type RouteSpec = {
 export const ROUTES = {
   me: 'GET /me',
   listOrgs: 'GET /orgs',
+  createOrg: 'POST /orgs',
   getOrg: 'GET /orgs/{org}',
   listProjects: 'GET /orgs/{org}/projects',
   getProject: 'GET /orgs/{org}/projects/{project}',

@@ -44,6 +44,24 @@ export function orgCommand(ctx: Context): Command {
 
   example(
     org
+      .command('create')
+      .description('Create an organization (you become its owner) and make it the current one')
+      .requiredOption('--name <name>', 'display name')
+      .option('--slug <slug>', 'URL name (default: the name, slugged)')
+      .action(async (opts: { name: string; slug?: string }) => {
+        const created = await ctx.api.request('createOrg', {
+          body: { name: opts.name, ...(opts.slug ? { slug: opts.slug } : {}) },
+        });
+        ctx.config.save({ organization: created.slug, project: undefined, deployment: undefined });
+        ctx.io.err(
+          `Created organization ${created.name} (${created.slug}), billing account ${created.billing_account_number}\n`,
+        );
+      }),
+    'meltano-cloud org create --name "Acme Data"',
+  );
+
+  example(
+    org
       .command('use')
       .description('Make an organization the current one (by slug, id or name)')
       .argument('[org]', 'slug, id or name')

@@ -93,6 +93,19 @@ describe('meltano-cloud CLI, end to end (built binary → API → worker → git
     expect(orgs.map((o: { slug: string }) => o.slug)).toEqual([org]);
   });
 
+  it('creates an organization, makes it current, and switches back', async () => {
+    const created = expectOk(await cli(['org', 'create', '--name', 'Side Org']));
+    expect(created.stderr).toMatch(
+      /Created organization Side Org \(side-org\), billing account MC-\d{10}/,
+    );
+    const who = JSON.parse(expectOk(await cli(['whoami', '--format', 'json'])).stdout);
+    expect(who.organization).toBe('side-org');
+    const dup = await cli(['org', 'create', '--name', 'Side Org']);
+    expect(dup.code).toBe(1);
+    expect(dup.stderr).toContain('already exists');
+    expectOk(await cli(['org', 'use', org]));
+  });
+
   it('creates a project and a deployment, waiting for the deploy', async () => {
     const bad = await cli([
       'project',
