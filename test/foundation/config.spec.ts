@@ -1,4 +1,5 @@
-import { ConfigError, loadConfig } from '../../src/config/app-config.js';
+import { readFileSync } from 'node:fs';
+import { ConfigError, envSchema, loadConfig } from '../../src/config/app-config.js';
 
 const problemsOf = (env: Record<string, string>): { variable: string; message: string }[] => {
   try {
@@ -85,5 +86,17 @@ describe('configuration', () => {
     expect(problemsOf({ MASTER_KEY: Buffer.alloc(16).toString('base64') })).toEqual([
       { variable: 'MASTER_KEY', message: 'must be 32 bytes, base64-encoded' },
     ]);
+  });
+
+  it('documents every variable of the schema in .env.example', () => {
+    const documented = new Set(
+      readFileSync('.env.example', 'utf8')
+        .split('\n')
+        .map((line) => /^([A-Z][A-Z0-9_]*)=/.exec(line)?.[1])
+        .filter((name): name is string => Boolean(name)),
+    );
+    const declared = Object.keys(envSchema.shape);
+    expect(declared.length).toBeGreaterThan(30);
+    expect(declared.filter((name) => !documented.has(name))).toEqual([]);
   });
 });
