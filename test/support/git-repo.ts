@@ -25,9 +25,8 @@ export class LocalGitRepo {
       execFileSync(
         'git',
         ['-C', this.work, '-c', 'user.name=Test', '-c', 'user.email=test@example.com', ...args],
-        {
-          encoding: 'utf8',
-        },
+        // stderr is captured (it is in a thrown error) rather than printed: a missing branch is expected.
+        { encoding: 'utf8', stdio: 'pipe' },
       );
     try {
       git('checkout', '-q', branch);
