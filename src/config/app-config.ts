@@ -85,6 +85,7 @@ export const envSchema = z
     K8S_JOB_TTL_SECONDS: int(3600, 0),
     SMTP_URL: optionalString.pipe(z.url().optional()),
     MAIL_FROM: z.string().default('meltano-cloud <noreply@localhost>'),
+    NOTIFICATION_ALLOW_PRIVATE_TARGETS: optionalString,
   })
   .superRefine((env, ctx) => {
     const need = (keys: (keyof typeof env)[], why: string): void => {
@@ -241,6 +242,12 @@ function toConfig(env: Env) {
         }
       : undefined,
     mail: { smtpUrl: env.SMTP_URL, from: env.MAIL_FROM },
+    notifications: {
+      // Off in production: tenants' webhooks must not reach the service's own network.
+      allowPrivateTargets: env.NOTIFICATION_ALLOW_PRIVATE_TARGETS
+        ? env.NOTIFICATION_ALLOW_PRIVATE_TARGETS === 'true'
+        : env.NODE_ENV !== 'production',
+    },
   };
 }
 

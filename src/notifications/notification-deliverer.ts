@@ -5,6 +5,7 @@ import { AppConfig } from '../config/app-config.js';
 import { PrismaService } from '../database/prisma.service.js';
 import type { NotificationChannel, NotificationDelivery } from '../generated/prisma/client.js';
 import { TEST_EVENT_TYPE, type WebhookEnvelope } from './events.js';
+import { privateTargetReason } from './target-guard.js';
 import { emailMessage, isSlackWebhook, slackMessage } from './messages.js';
 import { NotificationSettings } from './notification-settings.js';
 import { NotificationsService, type DeliveryAttempt } from './notifications.service.js';
@@ -152,6 +153,19 @@ export class NotificationDeliverer implements OnModuleDestroy {
       [EVENT_HEADER]: envelope.type,
       [DELIVERY_HEADER]: delivery.id,
     };
+    if (!this.config.notifications.allowPrivateTargets) {
+      const reason = await privateTargetReason(channel.target).catch(
+        (err: unknown) =>
+          `the target's host could not be resolved (${err instanceof Error ? err.message : String(err)})`,
+      );
+      if (reason)
+        return {
+          ok: false,
+          statusCode: null,
+          error: reason,
+          permanent: reason.startsWith('the target resolves'),
+        };
+    }
     const secret = await this.notifications.signingSecret(channel);
     if (secret) headers[SIGNATURE_HEADER] = signWebhook(secret, body);
     const response = await fetch(channel.target, {

@@ -675,6 +675,35 @@ describe('notifications', () => {
       expect(receiver.received).toHaveLength(2);
     });
 
+    it('refuses webhook targets on private addresses when they are not allowed (production default)', async () => {
+      const receiver = await startReceiver([200]);
+      receivers.push(receiver);
+      await createChannel(
+        {
+          kind: 'webhook',
+          target: `${receiver.url}/internal`,
+          filters: [{ events: ['deploy.failed'] }],
+        },
+        o,
+      );
+      t.config.notifications.allowPrivateTargets = false;
+      try {
+        const [deliveryId] = await t.app
+          .get(NotificationsService)
+          .emit(o.orgId, runFailed({ type: 'deploy.failed' }, o));
+        const delivery = await settled(deliveryId!);
+        expect(delivery.status).toBe('failed');
+        expect(JSON.stringify(delivery.attempts)).toContain(
+          'private or reserved address (127.0.0.1)',
+        );
+        // Refused before any request: retrying cannot help, so one attempt only.
+        expect((delivery.attempts as unknown[]).length).toBe(1);
+      } finally {
+        t.config.notifications.allowPrivateTargets = true;
+      }
+      expect(receiver.received).toHaveLength(0);
+    });
+
     it('gives up on a receiver that does not answer within the timeout', async () => {
       const receiver = await startReceiver(['hang']);
       receivers.push(receiver);
