@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { PrismaService } from '../database/prisma.service.js';
 import type { Deployment, DeploymentStatus, Prisma } from '../generated/prisma/client.js';
 import { type Cursor, pastCursor } from '../common/pagination.js';
-import { byRef } from '../projects/projects.repository.js';
+import { byRef } from '../common/refs.js';
 
 /** Deployment data access, scoped by organization id (required) and project. */
 @Injectable()

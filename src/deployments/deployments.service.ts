@@ -1,6 +1,7 @@
+import { isUniqueViolation } from '../common/db-errors.js';
 import { Injectable } from '@nestjs/common';
 import { PrismaService } from '../database/prisma.service.js';
-import { Prisma, type Deployment, type Project } from '../generated/prisma/client.js';
+import type { Deployment, Project } from '../generated/prisma/client.js';
 import { AuditService } from '../audit/audit.service.js';
 import type { RequestOrigin } from '../auth/actor.js';
 import { conflict, notFound, unprocessable } from '../common/problem.js';
@@ -17,9 +18,6 @@ export interface DeploymentSettingsInput {
   missedRunPolicy?: 'skip' | 'run_once' | undefined;
   spreadSchedules?: boolean | undefined;
 }
-
-const isUniqueViolation = (err: unknown): boolean =>
-  err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002';
 
 const defined = <T extends object>(o: T): Partial<T> =>
   Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;

@@ -7,7 +7,7 @@ import { AppConfig } from '../config/app-config.js';
 import { PrismaService } from '../database/prisma.service.js';
 import type { Deploy, Deployment, Prisma, Project } from '../generated/prisma/client.js';
 import { runGit } from '../common/git-command.js';
-import { gitAuth } from '../runs/executors/local/git.js';
+import { displayUrl, gitAuth, gitMessage, redact } from '../common/git-auth.js';
 import {
   MeltanoProjectError,
   assertEnvironmentExists,
@@ -32,9 +32,6 @@ export interface SyncSummary {
 /** Up to seven minutes, stable per schedule, so midnight crowds spread out (Meltano Cloud did the same). */
 export const scheduleOffsetSeconds = (deploymentId: string, name: string): number =>
   createHash('sha256').update(`${deploymentId}/${name}`).digest().readUInt32BE(0) % 420;
-
-const redactAll = (text: string, secrets: string[]): string =>
-  secrets.filter(Boolean).reduce((acc, s) => acc.split(s).join('***'), text);
 
 /**
  * The worker side of a deploy: shallow-clone the branch head, read
@@ -146,11 +143,9 @@ export class DeployRunner {
         { env },
       );
       if (clone.code !== 0) {
-        const why =
-          redactAll(clone.stderr, auth.secrets).trim().split('\n').filter(Boolean).at(-1) ??
-          'git failed';
+        const why = gitMessage(redact(clone.stderr, auth.secrets).split('\n')) ?? 'git failed';
         throw new DeployFailure(
-          `Could not clone ${displayRepo(project)} at branch '${deploy.branch}': ${why}`,
+          `Could not clone ${displayUrl(project.repository)} at branch '${deploy.branch}': ${why}`,
         );
       }
       const head = await runGit(this.config.worker.gitBin, ['rev-parse', 'HEAD'], {
@@ -280,8 +275,6 @@ export class DeployRunner {
     return summary;
   }
 }
-
-const displayRepo = (project: Project): string => project.repository.replace(/\/\/[^@/]*@/, '//');
 
 function describe(summary: SyncSummary, meltano: MeltanoProject): string {
   const parts = [`${meltano.schedules.length} schedule(s) in meltano.yml`];

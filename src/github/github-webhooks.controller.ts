@@ -1,10 +1,10 @@
+import { isUniqueViolation } from '../common/db-errors.js';
 import { Controller, HttpCode, HttpStatus, Logger, Post, Req } from '@nestjs/common';
 import { ApiExcludeEndpoint, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { ProblemException, conflict } from '../common/problem.js';
 import { Public } from '../common/public.decorator.js';
 import { PrismaService } from '../database/prisma.service.js';
-import { Prisma } from '../generated/prisma/client.js';
 import { GithubAppService, notConfigured } from './github-app.service.js';
 import { GithubWebhooksService, parseWebhook } from './github-webhooks.service.js';
 
@@ -62,7 +62,7 @@ export class GithubWebhooksController {
     try {
       await this.prisma.githubWebhookDelivery.create({ data: { deliveryId, event } });
     } catch (err) {
-      if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002') {
+      if (isUniqueViolation(err)) {
         throw conflict(`Delivery ${deliveryId} was already received; replays are refused.`);
       }
       throw err;

@@ -1,4 +1,5 @@
-import { Controller, Get, Header, Req, Res } from '@nestjs/common';
+import { Controller, Get, Header, HttpStatus, Req, Res } from '@nestjs/common';
+import { ProblemException } from '../common/problem.js';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppConfig } from '../config/app-config.js';
@@ -21,13 +22,11 @@ export class MetricsController {
     // Public inside a private network; with METRICS_TOKEN set, scrapers must present it.
     const token = this.config.http.metricsToken;
     if (token && !safeEqual(req.headers.authorization ?? '', `Bearer ${token}`)) {
-      await reply.status(401).header('content-type', 'application/problem+json').send({
-        type: 'https://meltano-cloud.dev/problems/unauthorized',
-        title: 'Unauthorized',
-        status: 401,
-        detail: 'Send the metrics token as `Authorization: Bearer <METRICS_TOKEN>`.',
-      });
-      return;
+      throw new ProblemException(
+        HttpStatus.UNAUTHORIZED,
+        'unauthorized',
+        'Send the metrics token as `Authorization: Bearer <METRICS_TOKEN>`.',
+      );
     }
     const { contentType, body } = await this.metrics.render();
     await reply.header('content-type', contentType).send(body);

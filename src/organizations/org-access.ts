@@ -1,3 +1,4 @@
+import { byRef } from '../common/refs.js';
 import {
   HttpStatus,
   Injectable,
@@ -33,8 +34,6 @@ export const RequirePermission = (permission: Permission): MethodDecorator =>
 const membershipCache = new TtlCache<(Membership & { organization: Organization }) | null>(5_000);
 export const forgetMemberships = (): void => membershipCache.clear();
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /**
  * Resolves `:org` (id or slug) for the signed-in user. Outsiders get 404 for
  * everything in an organization, so they learn nothing about it; members
@@ -64,7 +63,7 @@ export class OrgAccessGuard implements CanActivate {
       membership = await this.prisma.membership.findFirst({
         where: {
           userId: req.actor.user.id,
-          organization: UUID.test(ref) ? { id: ref } : { slug: ref },
+          organization: byRef(ref),
         },
         include: { organization: true },
       });

@@ -1,3 +1,5 @@
+import { ACTIVE_STATUSES } from '../runs/runs.schemas.js';
+import { isUniqueViolation } from '../common/db-errors.js';
 import { HttpStatus, Injectable } from '@nestjs/common';
 import { randomInt } from 'node:crypto';
 import { PrismaService } from '../database/prisma.service.js';
@@ -10,11 +12,6 @@ import { pastCursor } from '../common/pagination.js';
 import type { OrgScope } from './org-access.js';
 import { roleRank } from './permissions.js';
 import { forgetMemberships } from './org-access.js';
-
-const ACTIVE_RUN_STATUSES = ['queued', 'starting', 'running'] as const;
-
-const isUniqueViolation = (err: unknown): boolean =>
-  err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002';
 
 @Injectable()
 export class OrganizationsService {
@@ -134,7 +131,7 @@ export class OrganizationsService {
   async delete(scope: OrgScope): Promise<void> {
     forgetMemberships();
     const active = await this.prisma.run.count({
-      where: { organizationId: scope.organization.id, status: { in: [...ACTIVE_RUN_STATUSES] } },
+      where: { organizationId: scope.organization.id, status: { in: [...ACTIVE_STATUSES] } },
     });
     if (active) {
       throw conflict(

@@ -1,11 +1,8 @@
+import { byRef } from '../common/refs.js';
 import { Injectable } from '@nestjs/common';
 import { PrismaService } from '../database/prisma.service.js';
 import type { Prisma, Project } from '../generated/prisma/client.js';
 import { type Cursor, pastCursor } from '../common/pagination.js';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-export const byRef = (ref: string): { id: string } | { slug: string } =>
-  UUID.test(ref) ? { id: ref } : { slug: ref };
 
 /** Project data access; every method is scoped by organization id (a required argument). */
 @Injectable()

@@ -1,6 +1,7 @@
+import { isUniqueViolation } from '../common/db-errors.js';
 import { Injectable } from '@nestjs/common';
 import { PrismaService } from '../database/prisma.service.js';
-import { Prisma, type Project } from '../generated/prisma/client.js';
+import type { Project } from '../generated/prisma/client.js';
 import { AuditService } from '../audit/audit.service.js';
 import type { RequestOrigin } from '../auth/actor.js';
 import { conflict, notFound } from '../common/problem.js';
@@ -8,9 +9,6 @@ import { slugify } from '../common/slug.js';
 import type { OrgScope } from '../organizations/org-access.js';
 import { ProjectsRepository } from './projects.repository.js';
 import { RepositoryPolicy } from './repository-policy.js';
-
-const isUniqueViolation = (err: unknown): boolean =>
-  err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002';
 
 const nameTaken = (slug: string) =>
   conflict(`A project named "${slug}" already exists in this organization.`, [

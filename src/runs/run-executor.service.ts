@@ -1,3 +1,4 @@
+import { FINAL_STATUSES, isFinal } from './runs.schemas.js';
 import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -34,7 +35,7 @@ type RunWithContext = Run & {
   schedule: Schedule | null;
 };
 
-const FINAL: RunStatus[] = ['succeeded', 'failed', 'cancelled', 'timed_out', 'skipped'];
+const FINAL: RunStatus[] = [...FINAL_STATUSES];
 const HEARTBEAT_TTL_SECONDS = 30;
 const WAIT_RETRY_MS = 5_000;
 const CANCEL_POLL_MS = 3_000;
@@ -108,7 +109,7 @@ export class RunExecutor implements OnModuleDestroy {
 
   private async executeOnce(organizationId: string, runId: string): Promise<void> {
     const run = await this.load(organizationId, runId);
-    if (!run || FINAL.includes(run.status)) return;
+    if (!run || isFinal(run.status)) return;
     if (run.status === 'queued') {
       if (!(await this.admit(run))) return;
       await this.follow(await this.load(organizationId, runId), 'start');
@@ -405,7 +406,7 @@ export class RunExecutor implements OnModuleDestroy {
         where: { id: runId },
         select: { status: true },
       });
-      return run !== null && !FINAL.includes(run.status);
+      return run !== null && !isFinal(run.status);
     });
   }
 

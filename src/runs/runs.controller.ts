@@ -10,7 +10,7 @@ import { CurrentOrg, RequirePermission, type OrgScope } from '../organizations/o
 import { presentRun } from './presenters.js';
 import { RunsService } from './runs.service.js';
 import {
-  FINAL_STATUSES,
+  isFinal,
   createRunBody,
   idempotencyKey,
   listRunsQuery,
@@ -179,7 +179,7 @@ export class RunsController {
     return {
       lines: lines.map(presentLine),
       next_after_seq: lines.at(-1)?.seq ?? query.after_seq,
-      finished: FINAL_STATUSES.includes(run.status as (typeof FINAL_STATUSES)[number]),
+      finished: isFinal(run.status),
     };
   }
 
@@ -220,7 +220,7 @@ export class RunsController {
       if (lines.length) idleSince = Date.now();
       if (lines.length < 500) {
         const run = await this.runs.get(orgId, runId);
-        if (FINAL_STATUSES.includes(run.status as (typeof FINAL_STATUSES)[number])) {
+        if (isFinal(run.status)) {
           // One last read: lines written just before the final status.
           const rest = await this.runs.logLines(orgId, runId, after, 5000);
           for (const line of rest)

@@ -14,6 +14,10 @@ export const runStatus = z.enum([
 export const FINAL_STATUSES = ['succeeded', 'failed', 'cancelled', 'timed_out', 'skipped'] as const;
 export const ACTIVE_STATUSES = ['queued', 'starting', 'running'] as const;
 
+/** A run in a final status never changes again. */
+export const isFinal = (status: string): boolean =>
+  (FINAL_STATUSES as readonly string[]).includes(status);
+
 export const createRunBody = z
   .strictObject({
     schedule: z.string().min(1).max(200).optional().describe('Run this schedule now'),

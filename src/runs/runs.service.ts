@@ -1,3 +1,5 @@
+import { isUniqueViolation } from '../common/db-errors.js';
+import { byRef } from '../common/refs.js';
 import { HttpStatus, Injectable } from '@nestjs/common';
 import { PrismaService } from '../database/prisma.service.js';
 import {
@@ -15,12 +17,8 @@ import { type Cursor, pastCursor } from '../common/pagination.js';
 import { QueueService } from '../queue/queue.service.js';
 import type { OrgScope } from '../organizations/org-access.js';
 import { DeploymentsService } from '../deployments/deployments.service.js';
-import { byRef } from '../projects/projects.repository.js';
 import { RunSignals } from './run-signals.js';
-import { FINAL_STATUSES } from './runs.schemas.js';
-
-const isUniqueViolation = (err: unknown): boolean =>
-  err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002';
+import { isFinal } from './runs.schemas.js';
 
 export interface RunFilter {
   projectRef?: string | undefined;
@@ -152,7 +150,7 @@ export class RunsService {
 
   async retry(scope: OrgScope, origin: RequestOrigin, runId: string): Promise<Run> {
     const previous = await this.get(scope.organization.id, runId);
-    if (!FINAL_STATUSES.includes(previous.status as (typeof FINAL_STATUSES)[number])) {
+    if (!isFinal(previous.status)) {
       throw conflict('Only finished runs can be retried.');
     }
     const deployment = await this.prisma.deployment.findFirstOrThrow({
@@ -224,7 +222,7 @@ export class RunsService {
   /** Works in every non-final state; always stops the actual process or Job (through the worker running it). */
   async cancel(scope: OrgScope, origin: RequestOrigin, runId: string): Promise<Run> {
     const run = await this.get(scope.organization.id, runId);
-    if (FINAL_STATUSES.includes(run.status as (typeof FINAL_STATUSES)[number])) {
+    if (isFinal(run.status)) {
       throw conflict(`The run already ended (${run.status}).`);
     }
     const now = new Date();

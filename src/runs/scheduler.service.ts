@@ -1,11 +1,7 @@
+import { isUniqueViolation } from '../common/db-errors.js';
 import { Injectable, Logger } from '@nestjs/common';
 import { PrismaService } from '../database/prisma.service.js';
-import {
-  Prisma,
-  type Deployment,
-  type Organization,
-  type Schedule,
-} from '../generated/prisma/client.js';
+import { type Deployment, type Organization, type Schedule } from '../generated/prisma/client.js';
 import { QueueService } from '../queue/queue.service.js';
 import { nextFireTimes } from '../meltano/interval.js';
 import { RunsService } from './runs.service.js';
@@ -17,9 +13,6 @@ export const LATE_AFTER_MS = 90_000;
 const MAX_MISSED_RECORDED = 50;
 
 type ScheduleWithContext = Schedule & { deployment: Deployment & { organization: Organization } };
-
-const isUniqueViolation = (err: unknown): boolean =>
-  err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002';
 
 /** BullMQ names scheduler jobs `repeat:<scheduler id>:<tick millis>`: the tick is in the id. */
 export function tickTimeOf(jobId: string | undefined, fallback: number): Date {

@@ -1,3 +1,4 @@
+import { isUuid } from '../common/refs.js';
 import { Injectable } from '@nestjs/common';
 import { PrismaService } from '../database/prisma.service.js';
 import type { Deployment, Schedule } from '../generated/prisma/client.js';
@@ -9,8 +10,6 @@ import { nextFireTimes, runsPerDay } from '../meltano/interval.js';
 import type { OrgScope } from '../organizations/org-access.js';
 import { DeploymentsService } from '../deployments/deployments.service.js';
 import { DeploymentLifecycle } from '../deployments/deployment-lifecycle.js';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** When a schedule fires next, including the deployment's spread offset. */
 export function upcomingTicks(
@@ -77,7 +76,7 @@ export class SchedulesService {
       where: {
         organizationId,
         deploymentId: deployment.id,
-        ...(UUID.test(ref) ? { OR: [{ id: ref }, { name: ref }] } : { name: ref }),
+        ...(isUuid(ref) ? { OR: [{ id: ref }, { name: ref }] } : { name: ref }),
       },
     });
     if (!schedule) throw notFound('Schedule');

@@ -5,7 +5,7 @@ import {
   gitMessage,
   isSafeBranchName,
   redact,
-} from '../../../src/runs/executors/local/git.js';
+} from '../../../src/common/git-auth.js';
 import { LineSplitter } from '../../../src/runs/executors/local/line-splitter.js';
 import {
   createFixture,

@@ -3,7 +3,14 @@ import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { basename, isAbsolute, join, relative, resolve } from 'node:path';
 import type { ExecutionCallbacks, LogLine, RunOutcome, RunPhase, RunSpec } from '../executor.js';
-import { COMMIT_SHA, displayUrl, gitAuth, gitMessage, isSafeBranchName, redact } from './git.js';
+import {
+  COMMIT_SHA,
+  displayUrl,
+  gitAuth,
+  gitMessage,
+  isSafeBranchName,
+  redact,
+} from '../../../common/git-auth.js';
 import { RUN_DIR_ENV, spawnGroup, type ExitInfo, type GroupChild } from './process-group.js';
 
 /** In the run directory: which process group is running now (read by reattach and cleanup). */

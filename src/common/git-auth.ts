@@ -1,5 +1,5 @@
 /**
- * Git helpers of the local executor: how credentials reach git without ever
+ * Git helpers shared by deploys and the local executor: how credentials reach git without ever
  * being written to .git/config, a command line or a log line.
  */
 
