@@ -35,7 +35,7 @@ export class WorkerRuntime {
   async start(only: readonly QueueName[] = queueNames): Promise<void> {
     this.registry.assertComplete();
     for (const queue of only) {
-      const worker = new Worker(queue, (job) => this.process(job), {
+      const worker = new Worker(queue, (job, token) => this.process(job, token), {
         connection: this.queues.createConnection(`worker:${queue}`),
         prefix: this.queues.prefix,
         concurrency: this.config.worker.concurrency,
@@ -59,7 +59,7 @@ export class WorkerRuntime {
     this.logger.log(`worker taking jobs from ${only.join(', ')}`);
   }
 
-  private async process(job: Job): Promise<void> {
+  private async process(job: Job, token?: string): Promise<void> {
     const name = job.name as JobName;
     if (!jobNames.includes(name)) throw new UnrecoverableError(`unknown job type ${job.name}`);
     const handler = this.registry.get(name);
@@ -74,7 +74,7 @@ export class WorkerRuntime {
       );
     }
     await requestContext.run({ requestId: `job:${job.id ?? '?'}`, jobId: job.id }, () =>
-      handler(payload, job),
+      handler(payload, job, token),
     );
   }
 

@@ -40,14 +40,7 @@ export async function startWorker(
   const runs = app.get(RunExecutor);
   const log = new Logger('worker');
   // Housekeeping runs every minute; the fixed scheduler id keeps it to one across workers.
-  const upsertHousekeeping = () =>
-    queues
-      .queue('maintenance')
-      .upsertJobScheduler(
-        'maintenance.sweep',
-        { every: 60_000 },
-        { name: 'maintenance.sweep', data: {} },
-      );
+  const upsertHousekeeping = () => queues.upsertRecurring('housekeeping');
   await runs.startHeartbeat();
   await upsertHousekeeping();
   // PostgreSQL is the source of truth: rebuild Redis's timers, record ticks missed while no worker

@@ -51,12 +51,11 @@ export class DeploysService {
         },
       });
     });
-    await this.queues.enqueue(
-      'deploy.execute',
-      { organizationId: deploy.organizationId, deployId: deploy.id },
-      // The deploy id as job id: re-enqueueing the same deploy is a no-op.
-      { jobId: `deploy-${deploy.id}`, attempts: 3, backoffMs: 2000 },
-    );
+    // The deploy id is the job id (the catalog's policy): re-enqueueing the same deploy is a no-op.
+    await this.queues.enqueue('deploy.execute', {
+      organizationId: deploy.organizationId,
+      deployId: deploy.id,
+    });
     return deploy;
   }
 

@@ -131,7 +131,7 @@ export class NotificationsService {
             envelope,
           );
           if (!id) continue;
-          await this.enqueue(organizationId, id, this.settings.attempts);
+          await this.queues.enqueue('notification.deliver', { organizationId, deliveryId: id });
           queued.push(id);
         } catch (err) {
           this.logger.warn({
@@ -212,14 +212,6 @@ export class NotificationsService {
     return existing?.status === 'pending' ? existing.id : null;
   }
 
-  private async enqueue(organizationId: string, deliveryId: string, attempts: number) {
-    await this.queues.enqueue(
-      'notification.deliver',
-      { organizationId, deliveryId },
-      { jobId: deliveryId, attempts, backoffMs: this.settings.backoffMs },
-    );
-  }
-
   /** Sends a test event to one channel (active or not), one attempt. */
   async sendTest(scope: OrgScope, origin: RequestOrigin, id: string): Promise<string> {
     const organizationId = scope.organization.id;
@@ -263,7 +255,7 @@ export class NotificationsService {
       resourceId: channel.id,
       details: { delivery_id: delivery.id },
     });
-    await this.enqueue(organizationId, delivery.id, 1);
+    await this.queues.enqueue('notification.test', { organizationId, deliveryId: delivery.id });
     return delivery.id;
   }
 

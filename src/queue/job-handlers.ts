@@ -2,7 +2,12 @@ import { Injectable } from '@nestjs/common';
 import type { Job } from 'bullmq';
 import { jobNames, type JobName, type JobPayload } from './jobs.js';
 
-export type JobHandler<N extends JobName> = (payload: JobPayload<N>, job: Job) => Promise<void>;
+export type JobHandler<N extends JobName> = (
+  payload: JobPayload<N>,
+  job: Job,
+  /** The worker's lock token (to move the job to delayed). */
+  token?: string,
+) => Promise<void>;
 
 /**
  * Job name -> handler. Handler providers register in their constructor or

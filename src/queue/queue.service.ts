@@ -5,6 +5,10 @@ import { AppConfig } from '../config/app-config.js';
 import {
   jobDefinitions,
   parsePayload,
+  policyOf,
+  recurringJobs,
+  scheduleTickKey,
+  type JobPolicy,
   queueNames,
   queueOf,
   type JobName,
@@ -13,12 +17,12 @@ import {
 } from './jobs.js';
 
 export interface EnqueueOptions {
-  /** A fixed job id makes enqueueing idempotent: a second add with the same id is a no-op. */
-  jobId?: string;
+  /** Start no earlier than this many milliseconds from now. */
   delayMs?: number;
-  attempts?: number;
-  backoffMs?: number;
 }
+
+/** Per-process tuning of a job's declared policy (tests shorten backoffs; nothing else changes them). */
+export type PolicyTuning = Partial<Pick<JobPolicy<unknown>, 'attempts' | 'backoffMs'>>;
 
 /**
  * Owns the Redis connections and the BullMQ queues of a process. Producers
@@ -31,6 +35,7 @@ export class QueueService implements OnModuleDestroy {
   readonly connection: Redis;
   private readonly queues = new Map<QueueName, Queue>();
   private readonly extraConnections: Redis[] = [];
+  private readonly tuning = new Map<JobName, PolicyTuning>();
 
   constructor(private readonly config: AppConfig) {
     this.connection = this.createConnection('producer');
@@ -62,21 +67,81 @@ export class QueueService implements OnModuleDestroy {
     return queue;
   }
 
+  /** Changes a job's declared attempts or backoff in this process (for tests). */
+  tunePolicy(name: JobName, tuning: PolicyTuning): void {
+    this.tuning.set(name, { ...this.tuning.get(name), ...tuning });
+  }
+
+  private jobOptions<N extends JobName>(name: N, payload: JobPayload<N>): JobsOptions {
+    const policy = { ...policyOf(name), ...this.tuning.get(name) };
+    const jobId = policy.jobId?.(payload);
+    return {
+      attempts: policy.attempts,
+      backoff: { type: 'exponential', delay: policy.backoffMs },
+      ...(policy.removeWhenDone
+        ? { removeOnComplete: true, removeOnFail: true }
+        : {
+            removeOnComplete: { age: 24 * 3600, count: 1000 },
+            removeOnFail: { age: 7 * 24 * 3600 },
+          }),
+      ...(jobId ? { jobId } : {}),
+    };
+  }
+
+  /** Enqueues a job with its catalog policy; a job with a fixed id is enqueued at most once while it lives. */
   async enqueue<N extends JobName>(
     name: N,
     payload: JobPayload<N>,
     options: EnqueueOptions = {},
   ): Promise<void> {
     const data = parsePayload(name, payload);
-    const opts: JobsOptions = {
-      removeOnComplete: { age: 24 * 3600, count: 1000 },
-      removeOnFail: { age: 7 * 24 * 3600 },
-      attempts: options.attempts ?? 3,
-      backoff: { type: 'exponential', delay: options.backoffMs ?? 1000 },
-      ...(options.jobId ? { jobId: options.jobId } : {}),
+    await this.queue(queueOf(name)).add(name, data, {
+      ...this.jobOptions(name, data),
       ...(options.delayMs ? { delay: options.delayMs } : {}),
-    };
-    await this.queue(queueOf(name)).add(name, data, opts);
+    });
+  }
+
+  /**
+   * A job with a fixed id that waits (delayed) runs now; one that does not
+   * exist is enqueued. Used when what it waited for (a concurrency slot) frees.
+   */
+  async wake<N extends JobName>(name: N, payload: JobPayload<N>): Promise<void> {
+    const data = parsePayload(name, payload);
+    const jobId = policyOf(name).jobId?.(data);
+    const existing = jobId ? await this.queue(queueOf(name)).getJob(jobId) : undefined;
+    if (existing && (await existing.isDelayed())) {
+      // It may have been taken between the two calls: then it is already running.
+      await existing.promote().catch(() => undefined);
+      return;
+    }
+    await this.enqueue(name, data);
+  }
+
+  /** Upserts a recurring job declared in `recurringJobs` (one scheduler per key, whatever the number of workers). */
+  async upsertRecurring(key: keyof typeof recurringJobs): Promise<void> {
+    const { job, every } = recurringJobs[key];
+    const data = parsePayload(job, {});
+    const { jobId: _fixed, ...opts } = this.jobOptions(job, data);
+    await this.queue(queueOf(job)).upsertJobScheduler(
+      job,
+      { every: every.everyMs },
+      { name: job, data, opts },
+    );
+  }
+
+  /** Upserts a schedule's tick timer (a BullMQ job scheduler on its cron, in its timezone). */
+  async upsertScheduleTick(
+    payload: JobPayload<'schedule.tick'>,
+    cron: string,
+    timezone: string,
+  ): Promise<void> {
+    const data = parsePayload('schedule.tick', payload);
+    const { jobId: _fixed, ...opts } = this.jobOptions('schedule.tick', data);
+    await this.queue('schedules').upsertJobScheduler(
+      scheduleTickKey(data.scheduleId),
+      { pattern: cron, tz: timezone },
+      { name: 'schedule.tick', data, opts },
+    );
   }
 
   /** Waiting + delayed + active counts per queue, for /metrics. */

@@ -97,34 +97,43 @@ export class RunExecutor implements OnModuleDestroy {
   /** Runs this process is admitting or following; a second job for the same run is a no-op. */
   private readonly following = new Set<string>();
 
-  async execute(organizationId: string, runId: string): Promise<void> {
-    if (this.following.has(runId)) return;
+  /**
+   * Takes a run as far as it goes. Returns the milliseconds after which to try
+   * again when the run waits for a concurrency slot (the `run.execute` job is
+   * then delayed, keeping its one id; a freed slot promotes it at once), or
+   * null when there is nothing more to do.
+   */
+  async execute(organizationId: string, runId: string): Promise<number | null> {
+    if (this.following.has(runId)) return null;
     this.following.add(runId);
     try {
-      await this.executeOnce(organizationId, runId);
+      return await this.executeOnce(organizationId, runId);
     } finally {
       this.following.delete(runId);
     }
   }
 
-  private async executeOnce(organizationId: string, runId: string): Promise<void> {
+  private async executeOnce(organizationId: string, runId: string): Promise<number | null> {
     const run = await this.load(organizationId, runId);
-    if (!run || isFinal(run.status)) return;
+    if (!run || isFinal(run.status)) return null;
     if (run.status === 'queued') {
-      if (!(await this.admit(run))) return;
+      const admission = await this.admit(run);
+      if (admission === 'wait') return WAIT_RETRY_MS;
+      if (admission === 'taken') return null;
       await this.follow(await this.load(organizationId, runId), 'start');
-      return;
+      return null;
     }
     // starting/running: only when the worker that had it is gone (or it is ours after a restart).
-    if (this.active.has(run.id)) return;
+    if (this.active.has(run.id)) return null;
     if (run.workerId && run.workerId !== this.workerId && (await this.isWorkerAlive(run.workerId)))
-      return;
+      return null;
     const claimed = await this.prisma.run.updateMany({
       where: { id: run.id, workerId: run.workerId, status: { in: ['starting', 'running'] } },
       data: { workerId: this.workerId },
     });
-    if (!claimed.count) return;
+    if (!claimed.count) return null;
     await this.follow(await this.load(organizationId, runId), 'reattach');
+    return null;
   }
 
   private load(organizationId: string, runId: string): Promise<RunWithContext | null> {
@@ -134,8 +143,8 @@ export class RunExecutor implements OnModuleDestroy {
     });
   }
 
-  /** Past the deployment's and organization's concurrency limits, or back to the queue saying why. */
-  private async admit(run: RunWithContext): Promise<boolean> {
+  /** Past the deployment's and organization's concurrency limits, or left waiting saying why. */
+  private async admit(run: RunWithContext): Promise<'admitted' | 'wait' | 'taken'> {
     const { deployment } = run;
     const org = deployment.organization;
     const waiting = await this.prisma.$transaction(async (tx) => {
@@ -178,12 +187,8 @@ export class RunExecutor implements OnModuleDestroy {
       });
       return admitted.count ? null : 'taken';
     });
-    if (waiting === 'taken') return false;
-    if (waiting) {
-      await this.runs.enqueue(run, WAIT_RETRY_MS);
-      return false;
-    }
-    return true;
+    if (waiting === 'taken') return 'taken';
+    return waiting ? 'wait' : 'admitted';
   }
 
   private async buildSpec(
@@ -359,7 +364,9 @@ export class RunExecutor implements OnModuleDestroy {
       orderBy: { queuedAt: 'asc' },
       take: 5,
     });
-    for (const w of waiting) await this.runs.enqueue(w);
+    for (const w of waiting) {
+      await this.queues.wake('run.execute', { organizationId: w.organizationId, runId: w.id });
+    }
   }
 
   /**
@@ -376,12 +383,10 @@ export class RunExecutor implements OnModuleDestroy {
       if (run.workerId && (await this.isWorkerAlive(run.workerId))) continue;
       orphaned++;
       // Taken over through the queue (bounded by worker concurrency), not inline: following a run takes as long as the run.
-      const minute = Math.floor(Date.now() / 60_000);
-      await this.queues.enqueue(
-        'run.execute',
-        { organizationId: run.organizationId, runId: run.id },
-        { jobId: `run-${run.id}-takeover-${minute}`, attempts: 1 },
-      );
+      await this.queues.enqueue('run.execute', {
+        organizationId: run.organizationId,
+        runId: run.id,
+      });
     }
     const stale = await this.prisma.run.findMany({
       where: { status: 'queued', queuedAt: { lt: new Date(Date.now() - 60_000) } },
@@ -389,12 +394,11 @@ export class RunExecutor implements OnModuleDestroy {
       take: 500,
     });
     for (const run of stale) {
-      const minute = Math.floor(Date.now() / 60_000);
-      await this.queues.enqueue(
-        'run.execute',
-        { organizationId: run.organizationId, runId: run.id },
-        { jobId: `run-${run.id}-sweep-${minute}`, attempts: 1 },
-      );
+      // A no-op while the run's job lives (waiting, delayed or active): only lost jobs come back.
+      await this.queues.enqueue('run.execute', {
+        organizationId: run.organizationId,
+        runId: run.id,
+      });
     }
     return { orphaned, requeued: stale.length };
   }

@@ -51,8 +51,7 @@ export class RunsService {
     await this.queues.enqueue(
       'run.execute',
       { organizationId: run.organizationId, runId: run.id },
-      // Runs are not retried by the queue: a failure is a run outcome; lost jobs are re-queued by the sweep.
-      { jobId: `run-${run.id}-${Date.now()}`, attempts: 1, delayMs },
+      { delayMs },
     );
   }
 

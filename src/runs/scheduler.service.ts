@@ -3,11 +3,12 @@ import { Injectable, Logger } from '@nestjs/common';
 import { PrismaService } from '../database/prisma.service.js';
 import { type Deployment, type Organization, type Schedule } from '../generated/prisma/client.js';
 import { QueueService } from '../queue/queue.service.js';
+import { SCHEDULE_TICK_KEY_PREFIX } from '../queue/jobs.js';
 import { nextFireTimes } from '../meltano/interval.js';
 import { RunsService } from './runs.service.js';
 import { RunEvents } from './run-events.js';
 
-const SCHEDULER_PREFIX = 'schedule:';
+const SCHEDULER_PREFIX = SCHEDULE_TICK_KEY_PREFIX;
 /** A tick handled later than this after its time counts as missed (no worker was there to fire it). */
 export const LATE_AFTER_MS = 90_000;
 const MAX_MISSED_RECORDED = 50;
@@ -60,19 +61,10 @@ export class SchedulerService {
       const id = SCHEDULER_PREFIX + s.id;
       if (!this.firesOnTimer(s)) continue;
       wanted.add(id);
-      await queue.upsertJobScheduler(
-        id,
-        { pattern: s.cron ?? undefined, tz: s.timezone },
-        {
-          name: 'schedule.tick',
-          data: { organizationId: s.organizationId, scheduleId: s.id },
-          opts: {
-            attempts: 5,
-            backoff: { type: 'exponential', delay: 1000 },
-            removeOnComplete: { count: 1000 },
-            removeOnFail: { count: 1000 },
-          },
-        },
+      await this.queues.upsertScheduleTick(
+        { organizationId: s.organizationId, scheduleId: s.id },
+        s.cron ?? '',
+        s.timezone,
       );
       upserted++;
     }
@@ -271,7 +263,7 @@ export class SchedulerService {
       await this.queues.enqueue(
         'run.execute',
         { organizationId: run.organizationId, runId: run.id },
-        { jobId: `run-${run.id}-tick`, attempts: 1, delayMs: delay },
+        { delayMs: delay },
       );
     } catch (err) {
       if (!isUniqueViolation(err)) throw err;

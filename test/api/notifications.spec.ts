@@ -125,7 +125,7 @@ describe('notifications', () => {
     users = await createRoleUsers(t.prisma);
     org = await seedOrg(t.prisma, users);
     settings = t.app.get(NotificationSettings);
-    settings.backoffMs = 250;
+    t.app.get(QueueService).tunePolicy('notification.deliver', { backoffMs: 250 });
     settings.slackHosts = ['127.0.0.1'];
     sink = await startReceiver([200]);
     receivers.push(sink);
@@ -656,7 +656,7 @@ describe('notifications', () => {
         },
         o,
       );
-      settings.attempts = 2;
+      t.app.get(QueueService).tunePolicy('notification.deliver', { attempts: 2 });
       try {
         const [deliveryId] = await t.app
           .get(NotificationsService)
@@ -665,7 +665,7 @@ describe('notifications', () => {
         expect(delivery.status).toBe('failed');
         expect((delivery.attempts as unknown[]).length).toBe(2);
       } finally {
-        settings.attempts = 6;
+        t.app.get(QueueService).tunePolicy('notification.deliver', { attempts: 6 });
       }
       const failed = await t.http
         .get(`${obase()}/${id}/deliveries?status=failed`)
@@ -715,7 +715,7 @@ describe('notifications', () => {
         },
         o,
       );
-      settings.attempts = 1;
+      t.app.get(QueueService).tunePolicy('notification.deliver', { attempts: 1 });
       settings.timeoutMs = 300;
       try {
         const [deliveryId] = await t.app
@@ -731,7 +731,7 @@ describe('notifications', () => {
         expect(attempt).toMatchObject({ status_code: null, error: 'timed out after 300 ms' });
         expect(attempt!.duration_ms).toBeGreaterThanOrEqual(250);
       } finally {
-        settings.attempts = 6;
+        t.app.get(QueueService).tunePolicy('notification.deliver', { attempts: 6 });
         settings.timeoutMs = 10_000;
       }
     });

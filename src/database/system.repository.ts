@@ -1,0 +1,22 @@
+import { Injectable } from '@nestjs/common';
+import { PrismaService } from './prisma.service.js';
+
+/**
+ * The one door for work that spans tenants by design: the worker's
+ * reconcile, sweep, retention and catch-up, and resolving which organization
+ * a verified webhook belongs to. Every method says so in its name
+ * (`…AcrossTenants`) and returns rows whose `organizationId` is an `OrgId`,
+ * so the scoped repositories take over from there.
+ */
+@Injectable()
+export class SystemRepository {
+  constructor(private readonly prisma: PrismaService) {}
+
+  // ---- schedules: reconcile and catch-up ------------------------------------------------------
+
+  // ---- runs: sweep (orphaned and stale runs), executor leftovers ------------------------------
+
+  // ---- maintenance: retention, expired sessions ----------------------------------------------
+
+  // ---- webhooks: which organizations a verified delivery concerns ------------------------------
+}
