@@ -14,8 +14,11 @@ import { ProblemException, notFound } from '../common/problem.js';
 import { TtlCache } from '../common/ttl-cache.js';
 import type { Actor, AuthenticatedRequest } from '../auth/actor.js';
 import { can, type Permission } from './permissions.js';
+import { orgIdOfMembership, type OrgId } from '../database/org-id.js';
 
 export interface OrgScope {
+  /** The organization's id, verified through the signed-in user's membership. */
+  orgId: OrgId;
   organization: Organization;
   membership: Membership;
   actor: Actor;
@@ -78,7 +81,12 @@ export class OrgAccessGuard implements CanActivate {
       );
     }
     const { organization, ...rest } = membership;
-    req.orgScope = { organization, membership: rest, actor: req.actor };
+    req.orgScope = {
+      orgId: orgIdOfMembership(rest),
+      organization,
+      membership: rest,
+      actor: req.actor,
+    };
     return true;
   }
 }
