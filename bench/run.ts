@@ -22,8 +22,15 @@ import { JobHandlerRegistry } from '../src/queue/job-handlers.js';
 import { jobNames } from '../src/queue/jobs.js';
 import { WorkerRuntime } from '../worker/worker-runtime.js';
 import { TOKEN_PREFIX, hashToken, visiblePrefix } from '../src/auth/credentials.js';
-import { SchedulerService } from '../src/runs/scheduler.service.js';
+import { SchedulerService } from '../src/schedules/scheduler.service.js';
+import { ScheduleTimersRepository } from '../src/schedules/schedule-timers.repository.js';
+import { SystemRepository } from '../src/database/system.repository.js';
+import { orgIdOfRow } from '../src/database/org-id.js';
 import { RunEvents } from '../src/runs/run-events.js';
+import { RunFactory } from '../src/runs/run-factory.js';
+import { RunQueue } from '../src/runs/run-queue.js';
+import { RunsRepository } from '../src/runs/runs.repository.js';
+import { UsageRepository } from '../src/runs/usage.repository.js';
 
 const median = (xs: number[]): number =>
   [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
@@ -161,7 +168,16 @@ async function main(): Promise<void> {
         enabled: true,
       })),
     });
-    const scheduler = new SchedulerService(prisma, queues, new RunEvents(prisma));
+    const runs = new RunsRepository(prisma);
+    const scheduler = new SchedulerService(
+      new SystemRepository(prisma),
+      new ScheduleTimersRepository(prisma),
+      runs,
+      new RunFactory(runs),
+      new RunQueue(queues),
+      queues,
+      new RunEvents(runs, new UsageRepository(prisma)),
+    );
     let t0 = Date.now();
     await scheduler.reconcile();
     const reconcileMs = Date.now() - t0;
@@ -176,7 +192,7 @@ async function main(): Promise<void> {
     t0 = Date.now();
     for (let i = 0; i < schedules.length; i += 50) {
       await Promise.all(
-        schedules.slice(i, i + 50).map((s) => scheduler.tick(org.id, s.id, tick, tick)),
+        schedules.slice(i, i + 50).map((s) => scheduler.tick(orgIdOfRow(s), s.id, tick, tick)),
       );
     }
     const tickMs = Date.now() - t0;

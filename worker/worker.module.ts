@@ -8,6 +8,8 @@ import { MaintenanceHandlers } from './handlers/maintenance.handler.js';
 import { DeployHandlers } from './handlers/deploy.handler.js';
 import { RunHandlers } from './handlers/run.handler.js';
 import { RunsWorkerModule } from '../src/runs/runs.module.js';
+import { SchedulesWorkerModule } from '../src/schedules/schedules-worker.module.js';
+import { ScheduleHandlers } from './handlers/schedule.handler.js';
 import { ProjectsModule } from '../src/projects/projects.module.js';
 import { DeploysModule } from '../src/deploys/deploys.module.js';
 import { DeployRunner } from '../src/deploys/deploy-runner.js';
@@ -26,6 +28,7 @@ export class WorkerModule {
         ProjectsModule,
         DeploysModule,
         RunsWorkerModule,
+        SchedulesWorkerModule,
         NotificationsModule,
       ],
       providers: [
@@ -35,6 +38,7 @@ export class WorkerModule {
         MaintenanceHandlers,
         DeployHandlers,
         RunHandlers,
+        ScheduleHandlers,
         NotificationHandlers,
       ],
       exports: [WorkerRuntime, JobHandlerRegistry],

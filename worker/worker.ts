@@ -7,8 +7,9 @@ import { createRootLogger, PinoNestLogger } from '../src/common/logger.js';
 import { QueueService } from '../src/queue/queue.service.js';
 import { WorkerModule } from './worker.module.js';
 import { WorkerRuntime } from './worker-runtime.js';
-import { SchedulerService } from '../src/runs/scheduler.service.js';
-import { RunExecutor } from '../src/runs/run-executor.service.js';
+import { SchedulerService } from '../src/schedules/scheduler.service.js';
+import { RunSweep } from '../src/runs/run-sweep.js';
+import { WorkerHeartbeat } from '../src/runs/worker-heartbeat.js';
 
 export interface RunningWorker {
   app: INestApplicationContext;
@@ -37,11 +38,11 @@ export async function startWorker(
   }
   const queues = app.get(QueueService);
   const scheduler = app.get(SchedulerService);
-  const runs = app.get(RunExecutor);
+  const runs = app.get(RunSweep);
   const log = new Logger('worker');
   // Housekeeping runs every minute; the fixed scheduler id keeps it to one across workers.
   const upsertHousekeeping = () => queues.upsertRecurring('housekeeping');
-  await runs.startHeartbeat();
+  await app.get(WorkerHeartbeat).start();
   await upsertHousekeeping();
   // PostgreSQL is the source of truth: rebuild Redis's timers, record ticks missed while no worker
   // ran, take over runs of workers that vanished, clear leftovers of finished runs.

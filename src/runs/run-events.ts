@@ -1,6 +1,8 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { PrismaService } from '../database/prisma.service.js';
 import type { Deployment, Run } from '../generated/prisma/client.js';
+import type { OrgId } from '../database/org-id.js';
+import { RunsRepository } from './runs.repository.js';
+import { UsageRepository } from './usage.repository.js';
 
 export type RunFinishedListener = (run: Run, deployment: Deployment) => Promise<void>;
 
@@ -14,32 +16,23 @@ export class RunEvents {
   private readonly logger = new Logger(RunEvents.name);
   private readonly listeners: RunFinishedListener[] = [];
 
-  constructor(private readonly prisma: PrismaService) {}
+  constructor(
+    private readonly runs: RunsRepository,
+    private readonly usage: UsageRepository,
+  ) {}
 
   onRunFinished(listener: RunFinishedListener): void {
     this.listeners.push(listener);
   }
 
-  async runFinished(runId: string): Promise<void> {
-    const run = await this.prisma.run.findUnique({
-      where: { id: runId },
-      include: { deployment: true },
-    });
+  async runFinished(orgId: OrgId, runId: string): Promise<void> {
+    const run = await this.runs.findWithDeployment(orgId, runId);
     if (!run) return;
     const { deployment, ...plain } = run;
     const began = run.startedAt ?? run.pipelineStartedAt;
     if (began && run.finishedAt) {
       const seconds = Math.max(1, Math.ceil((run.finishedAt.getTime() - began.getTime()) / 1000));
-      await this.prisma.usageRecord.upsert({
-        where: { runId_metric: { runId: run.id, metric: 'run_seconds' } },
-        create: {
-          organizationId: run.organizationId,
-          runId: run.id,
-          metric: 'run_seconds',
-          quantity: seconds,
-        },
-        update: {},
-      });
+      await this.usage.recordRunSeconds(orgId, run.id, seconds);
     }
     for (const listener of this.listeners) {
       try {

@@ -1,5 +1,6 @@
-import type { PrismaService } from '../database/prisma.service.js';
+import type { OrgId } from '../database/org-id.js';
 import type { LogLine } from './executors/executor.js';
+import type { NewLogLine, RunLogsRepository } from './run-logs.repository.js';
 
 export interface LineMasker {
   maskLine(line: string): string;
@@ -14,13 +15,13 @@ const SERVICE_PREFIX = '[meltano-cloud]';
  * stored.
  */
 export class RunLogWriter {
-  private buffer: { seq: number; stream: string; timestamp: Date; line: string }[] = [];
+  private buffer: NewLogLine[] = [];
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
 
   constructor(
-    private readonly prisma: PrismaService,
-    private readonly organizationId: string,
+    private readonly logs: RunLogsRepository,
+    private readonly orgId: OrgId,
     private readonly runId: string,
     private readonly masker: LineMasker,
     private seq: number,
@@ -28,23 +29,14 @@ export class RunLogWriter {
   ) {}
 
   static async open(
-    prisma: PrismaService,
-    organizationId: string,
+    logs: RunLogsRepository,
+    orgId: OrgId,
     runId: string,
     masker: LineMasker,
   ): Promise<RunLogWriter> {
-    const last = await prisma.runLogLine.findFirst({
-      where: { runId },
-      orderBy: { seq: 'desc' },
-      select: { seq: true },
-    });
-    const lastPipelineLine = await prisma.runLogLine.findFirst({
-      where: { runId, NOT: { line: { startsWith: SERVICE_PREFIX } } },
-      orderBy: { seq: 'desc' },
-      select: { timestamp: true },
-    });
-    const writer = new RunLogWriter(prisma, organizationId, runId, masker, last?.seq ?? 0);
-    writer.skipThrough = lastPipelineLine?.timestamp ?? null;
+    const lastSeq = await logs.lastSeq(orgId, runId);
+    const writer = new RunLogWriter(logs, orgId, runId, masker, lastSeq);
+    writer.skipThrough = await logs.lastLineAtExcept(orgId, runId, SERVICE_PREFIX);
     return writer;
   }
 
@@ -85,10 +77,7 @@ export class RunLogWriter {
     // Chained so batches land in order even when flushes overlap.
     this.flushing = this.flushing.then(async () => {
       if (!batch.length) return;
-      await this.prisma.runLogLine.createMany({
-        data: batch.map((b) => ({ ...b, organizationId: this.organizationId, runId: this.runId })),
-        skipDuplicates: true,
-      });
+      await this.logs.append(this.orgId, this.runId, batch);
     });
     return this.flushing;
   }

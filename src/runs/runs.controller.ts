@@ -7,7 +7,7 @@ import { decodeCursor, toPage } from '../common/pagination.js';
 import { refParam } from '../common/slug.js';
 import { ZodBody, ZodHeader, ZodParam, ZodQuery, ZodResponse, paginated } from '../common/zod.js';
 import { CurrentOrg, RequirePermission, type OrgScope } from '../organizations/org-access.js';
-import { presentRun } from './presenters.js';
+import { presentLogLine, presentRun } from './runs.presenter.js';
 import { RunsService } from './runs.service.js';
 import {
   isFinal,
@@ -23,12 +23,6 @@ const logLineOut = z.object({
   timestamp: z.string(),
   stream: z.string(),
   line: z.string(),
-});
-const presentLine = (l: { seq: number; timestamp: Date; stream: string; line: string }) => ({
-  seq: l.seq,
-  timestamp: l.timestamp.toISOString(),
-  stream: l.stream,
-  line: l.line,
 });
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -92,7 +86,7 @@ export class RunsController {
           ? new Date(query.since)
           : undefined;
     const rows = await this.runs.list(
-      scope.organization.id,
+      scope.orgId,
       {
         projectRef: query.project,
         deploymentRefs: query.deployment?.split(',').filter(Boolean),
@@ -125,7 +119,7 @@ export class RunsController {
     @ZodParam('runId', z.uuid()) runId: string,
     @CurrentOrg() scope: OrgScope,
   ) {
-    return presentRun(await this.runs.get(scope.organization.id, runId));
+    return presentRun(await this.runs.get(scope.orgId, runId));
   }
 
   @Post('runs/:runId/cancel')
@@ -169,15 +163,10 @@ export class RunsController {
     @CurrentOrg() scope: OrgScope,
     @ZodQuery(logsQuery) query: z.infer<typeof logsQuery>,
   ) {
-    const run = await this.runs.get(scope.organization.id, runId);
-    const lines = await this.runs.logLines(
-      scope.organization.id,
-      runId,
-      query.after_seq,
-      query.limit,
-    );
+    const run = await this.runs.get(scope.orgId, runId);
+    const lines = await this.runs.logLines(scope.orgId, runId, query.after_seq, query.limit);
     return {
-      lines: lines.map(presentLine),
+      lines: lines.map(presentLogLine),
       next_after_seq: lines.at(-1)?.seq ?? query.after_seq,
       finished: isFinal(run.status),
     };
@@ -197,7 +186,7 @@ export class RunsController {
     query: { after_seq: number },
     @Res() reply: FastifyReply,
   ): Promise<void> {
-    const orgId = scope.organization.id;
+    const { orgId } = scope;
     await this.runs.get(orgId, runId); // 404 before the stream starts
     reply.hijack();
     const raw = reply.raw;
@@ -214,7 +203,9 @@ export class RunsController {
     while (!closed) {
       const lines = await this.runs.logLines(orgId, runId, after, 500);
       for (const line of lines) {
-        raw.write(`id: ${line.seq}\nevent: line\ndata: ${JSON.stringify(presentLine(line))}\n\n`);
+        raw.write(
+          `id: ${line.seq}\nevent: line\ndata: ${JSON.stringify(presentLogLine(line))}\n\n`,
+        );
         after = line.seq;
       }
       if (lines.length) idleSince = Date.now();
@@ -225,7 +216,7 @@ export class RunsController {
           const rest = await this.runs.logLines(orgId, runId, after, 5000);
           for (const line of rest)
             raw.write(
-              `id: ${line.seq}\nevent: line\ndata: ${JSON.stringify(presentLine(line))}\n\n`,
+              `id: ${line.seq}\nevent: line\ndata: ${JSON.stringify(presentLogLine(line))}\n\n`,
             );
           raw.write(`event: end\ndata: ${JSON.stringify(presentRun(run))}\n\n`);
           break;

@@ -2,37 +2,69 @@ import { Module } from '@nestjs/common';
 import { AppConfig } from '../config/app-config.js';
 import { DeploymentsModule } from '../deployments/deployments.module.js';
 import { ProjectsModule } from '../projects/projects.module.js';
+import { ScheduleTimersRepository } from '../schedules/schedule-timers.repository.js';
 import { SecretsModule } from '../secrets/secrets.module.js';
 import { EXECUTOR, createExecutor } from './executors/executor.provider.js';
+import { MeltanoStateRepository } from './meltano-state.repository.js';
 import { MeltanoStateService } from './meltano-state.service.js';
+import { RunAdmission } from './run-admission.js';
 import { RunEvents } from './run-events.js';
-import { RunExecutor } from './run-executor.service.js';
+import { RunFactory } from './run-factory.js';
+import { RunLogsRepository } from './run-logs.repository.js';
+import { RunPreparation } from './run-preparation.js';
+import { RunQueue } from './run-queue.js';
 import { RunSignals } from './run-signals.js';
+import { RunSupervisor } from './run-supervisor.js';
+import { RunSweep } from './run-sweep.js';
 import { RunsController } from './runs.controller.js';
+import { RunsRepository } from './runs.repository.js';
 import { RunsService } from './runs.service.js';
-import { SchedulerService } from './scheduler.service.js';
 import { StateController } from './state.controller.js';
+import { StateService } from './state.service.js';
+import { UsageRepository } from './usage.repository.js';
+import { WorkerHeartbeat } from './worker-heartbeat.js';
 
-const shared = [RunsService, RunSignals, RunEvents, MeltanoStateService];
+const core = [
+  RunsRepository,
+  RunLogsRepository,
+  MeltanoStateRepository,
+  UsageRepository,
+  ScheduleTimersRepository,
+  RunFactory,
+  RunQueue,
+  RunEvents,
+  RunSignals,
+];
+
+/** What the API and the worker share: the runs' repositories, the run factory and queue, run events, cancel signals. */
+@Module({ providers: core, exports: core })
+export class RunsCoreModule {}
 
 /** Runs as the API sees them: create, history, cancel, logs, state. */
 @Module({
-  imports: [DeploymentsModule, ProjectsModule],
+  imports: [RunsCoreModule, DeploymentsModule],
   controllers: [RunsController, StateController],
-  providers: shared,
-  exports: shared,
+  providers: [RunsService, StateService],
+  exports: [RunsService],
 })
 export class RunsModule {}
 
-/** Runs as the worker sees them: scheduling, admission and execution. */
+const workerSide = [
+  WorkerHeartbeat,
+  RunAdmission,
+  RunPreparation,
+  RunSupervisor,
+  RunSweep,
+  MeltanoStateService,
+];
+
+/** Runs as the worker sees them (providers only, no controllers): admission, supervision, heartbeat, sweep. */
 @Module({
-  imports: [DeploymentsModule, ProjectsModule, SecretsModule],
+  imports: [RunsCoreModule, ProjectsModule, SecretsModule],
   providers: [
-    ...shared,
-    SchedulerService,
-    RunExecutor,
+    ...workerSide,
     { provide: EXECUTOR, inject: [AppConfig], useFactory: createExecutor },
   ],
-  exports: [...shared, SchedulerService, RunExecutor],
+  exports: [RunsCoreModule, ...workerSide],
 })
 export class RunsWorkerModule {}

@@ -2,13 +2,12 @@ import { Body, Controller, Delete, Get, HttpCode, Put } from '@nestjs/common';
 import { ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { Origin, type RequestOrigin } from '../auth/actor.js';
-import { AuditService } from '../audit/audit.service.js';
 import { refParam } from '../common/slug.js';
 import { ZodParam, ZodValidationPipe } from '../common/zod.js';
 import type { Prisma } from '../generated/prisma/client.js';
 import { CurrentOrg, RequirePermission, type OrgScope } from '../organizations/org-access.js';
-import { DeploymentsService } from '../deployments/deployments.service.js';
-import { MeltanoStateService } from './meltano-state.service.js';
+import { presentState, presentStateSummary } from './runs.presenter.js';
+import { StateService } from './state.service.js';
 
 const stateId = z.string().min(1).max(500);
 const stateBody = z.strictObject({
@@ -18,11 +17,7 @@ const stateBody = z.strictObject({
 @ApiTags('state')
 @Controller('orgs/:org/projects/:project/deployments/:deployment/state')
 export class StateController {
-  constructor(
-    private readonly states: MeltanoStateService,
-    private readonly deployments: DeploymentsService,
-    private readonly audit: AuditService,
-  ) {}
+  constructor(private readonly states: StateService) {}
 
   @Get()
   @ApiOperation({ summary: 'State ids of a deployment (meltano state list)' })
@@ -32,15 +27,8 @@ export class StateController {
     @ZodParam('deployment', refParam) deployment: string,
     @CurrentOrg() scope: OrgScope,
   ) {
-    const { deployment: d } = await this.deployments.get(
-      scope.organization.id,
-      project,
-      deployment,
-    );
-    const rows = await this.states.list(scope.organization.id, d.id);
-    return {
-      results: rows.map((r) => ({ state_id: r.stateId, updated_at: r.updatedAt.toISOString() })),
-    };
+    const rows = await this.states.list(scope, { project, deployment });
+    return { results: rows.map(presentStateSummary) };
   }
 
   @Get(':stateId')
@@ -52,13 +40,7 @@ export class StateController {
     @ZodParam('stateId', stateId) id: string,
     @CurrentOrg() scope: OrgScope,
   ) {
-    const { deployment: d } = await this.deployments.get(
-      scope.organization.id,
-      project,
-      deployment,
-    );
-    const row = await this.states.get(scope.organization.id, d.id, id);
-    return { state_id: row.stateId, value: row.value, updated_at: row.updatedAt.toISOString() };
+    return presentState(await this.states.get(scope, { project, deployment }, id));
   }
 
   @Put(':stateId')
@@ -76,24 +58,14 @@ export class StateController {
     @Origin() origin: RequestOrigin,
     @Body(new ZodValidationPipe(stateBody, 'body')) body: z.infer<typeof stateBody>,
   ) {
-    const { deployment: d } = await this.deployments.get(
-      scope.organization.id,
-      project,
-      deployment,
-    );
     const row = await this.states.set(
-      scope.organization.id,
-      d.id,
+      scope,
+      origin,
+      { project, deployment },
       id,
       body.value as Prisma.InputJsonValue,
     );
-    await this.audit.record(scope.organization.id, scope.actor, origin, {
-      action: 'state.set',
-      resourceType: 'deployment',
-      resourceId: d.id,
-      details: { state_id: id },
-    });
-    return { state_id: row.stateId, value: row.value, updated_at: row.updatedAt.toISOString() };
+    return presentState(row);
   }
 
   @Delete(':stateId')
@@ -108,17 +80,6 @@ export class StateController {
     @CurrentOrg() scope: OrgScope,
     @Origin() origin: RequestOrigin,
   ): Promise<void> {
-    const { deployment: d } = await this.deployments.get(
-      scope.organization.id,
-      project,
-      deployment,
-    );
-    await this.states.clear(scope.organization.id, d.id, id);
-    await this.audit.record(scope.organization.id, scope.actor, origin, {
-      action: 'state.clear',
-      resourceType: 'deployment',
-      resourceId: d.id,
-      details: { state_id: id },
-    });
+    await this.states.clear(scope, origin, { project, deployment }, id);
   }
 }

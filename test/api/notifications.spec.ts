@@ -7,6 +7,7 @@ import { parsePayload } from '../../src/queue/jobs.js';
 import { QueueService } from '../../src/queue/queue.service.js';
 import { DeployEvents } from '../../src/deploys/deploy-events.js';
 import { RunEvents } from '../../src/runs/run-events.js';
+import type { OrgId } from '../../src/database/org-id.js';
 import { NotificationDeliverer } from '../../src/notifications/notification-deliverer.js';
 import { NotificationSettings } from '../../src/notifications/notification-settings.js';
 import { NotificationsService } from '../../src/notifications/notifications.service.js';
@@ -856,7 +857,7 @@ describe('notifications', () => {
           finishedAt: new Date(),
         },
       });
-      await t.app.get(RunEvents).runFinished(run.id);
+      await t.app.get(RunEvents).runFinished(fresh.orgId as OrgId, run.id);
       const deployment = await t.prisma.deployment.findUniqueOrThrow({
         where: { id: fresh.deploymentId },
       });

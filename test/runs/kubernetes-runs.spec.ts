@@ -3,7 +3,7 @@ import { createRoleUsers, seedOrg, type RoleUsers, type SeededOrg } from '../sup
 import { waitFor } from '../support/git-repo.js';
 import { startFakeKubernetes, type FakeKubernetes } from '../support/fake-kubernetes.js';
 import { startWorker, type RunningWorker } from '../../worker/worker.js';
-import { RunExecutor } from '../../src/runs/run-executor.service.js';
+import { RunSweep } from '../../src/runs/run-sweep.js';
 import { runJobName } from '../../src/runs/executors/kubernetes/manifests.js';
 import { createExecutor } from '../../src/runs/executors/executor.provider.js';
 import type { LogLine } from '../../src/runs/executors/executor.js';
@@ -192,7 +192,7 @@ describe('runs on the Kubernetes executor (against a local Kubernetes API server
     });
     await t.prisma.run.update({ where: { id: run.id }, data: { executorRef: name } });
 
-    await worker.app.get(RunExecutor).sweep();
+    await worker.app.get(RunSweep).sweep();
     await waitFor(
       async () => (await logText(run.id)).includes('re-attached by worker'),
       10_000,

@@ -3,8 +3,10 @@ import { createRoleUsers, seedOrg, type SeededOrg } from '../support/fixtures.js
 import { waitFor } from '../support/git-repo.js';
 import { startWorker, type RunningWorker } from '../../worker/worker.js';
 import { QueueService } from '../../src/queue/queue.service.js';
-import { SchedulerService } from '../../src/runs/scheduler.service.js';
-import { RunExecutor } from '../../src/runs/run-executor.service.js';
+import { SchedulerService } from '../../src/schedules/scheduler.service.js';
+import { RunSweep } from '../../src/runs/run-sweep.js';
+import { WorkerHeartbeat } from '../../src/runs/worker-heartbeat.js';
+import type { OrgId } from '../../src/database/org-id.js';
 
 describe('scheduling with real Redis and BullMQ', () => {
   let t: TestApp;
@@ -12,6 +14,7 @@ describe('scheduling with real Redis and BullMQ', () => {
   let org: SeededOrg;
   let queues: QueueService;
   const schedulerId = () => `schedule:${org.scheduleId}`;
+  const orgId = () => org.orgId as OrgId;
 
   beforeAll(async () => {
     // The runs these ticks create clone a repository that does not exist: they fail fast, which is all we need here.
@@ -53,8 +56,8 @@ describe('scheduling with real Redis and BullMQ', () => {
     const now = new Date(tickAt + 1000);
     // Two workers handling the same tick at once (a redelivery): the database lets one run through.
     await Promise.all([
-      scheduler.tick(org.orgId, org.scheduleId, new Date(tickAt), now),
-      scheduler.tick(org.orgId, org.scheduleId, new Date(tickAt), now),
+      scheduler.tick(orgId(), org.scheduleId, new Date(tickAt), now),
+      scheduler.tick(orgId(), org.scheduleId, new Date(tickAt), now),
     ]);
     const runs = await t.prisma.run.findMany({
       where: { scheduleId: org.scheduleId, tickAt: new Date(tickAt) },
@@ -91,8 +94,8 @@ describe('scheduling with real Redis and BullMQ', () => {
       const tick = new Date(Math.floor(Date.now() / 60_000) * 60_000);
       await t.prisma.schedule.update({ where: { id: org.scheduleId }, data: { lastTickAt: null } });
       await Promise.all([
-        worker.app.get(SchedulerService).tick(org.orgId, org.scheduleId, tick),
-        second.app.get(SchedulerService).tick(org.orgId, org.scheduleId, tick),
+        worker.app.get(SchedulerService).tick(orgId(), org.scheduleId, tick),
+        second.app.get(SchedulerService).tick(orgId(), org.scheduleId, tick),
       ]);
       expect(
         await t.prisma.run.count({ where: { scheduleId: org.scheduleId, tickAt: tick } }),
@@ -161,7 +164,7 @@ describe('scheduling with real Redis and BullMQ', () => {
       data: { missedRunPolicy: 'run_once' },
     });
     // A worker comes back and BullMQ hands it a tick long past its time.
-    await scheduler.tick(org.orgId, hourly.id, new Date(thisHour - hour));
+    await scheduler.tick(orgId(), hourly.id, new Date(thisHour - hour));
     const runs = await t.prisma.run.findMany({
       where: { scheduleId: hourly.id },
       orderBy: { tickAt: 'asc' },
@@ -208,11 +211,11 @@ describe('scheduling with real Redis and BullMQ', () => {
         trigger: 'schedule',
         status: 'running',
         timeoutSeconds: 60,
-        workerId: worker.app.get(RunExecutor).workerId,
+        workerId: worker.app.get(WorkerHeartbeat).workerId,
       },
     });
     const tick = new Date(Date.now() - 1000);
-    await scheduler.tick(org.orgId, s.id, tick);
+    await scheduler.tick(orgId(), s.id, tick);
     const skipped = await t.prisma.run.findFirstOrThrow({
       where: { scheduleId: s.id, tickAt: tick },
     });
@@ -239,7 +242,7 @@ describe('scheduling with real Redis and BullMQ', () => {
         startedAt: new Date(),
       },
     });
-    await worker.app.get(RunExecutor).sweep();
+    await worker.app.get(RunSweep).sweep();
     const after = await waitFor(
       async () => {
         const r = await t.prisma.run.findUniqueOrThrow({ where: { id: orphan.id } });

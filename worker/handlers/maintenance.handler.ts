@@ -1,15 +1,15 @@
 import { Injectable } from '@nestjs/common';
 import { JobHandlerRegistry } from '../../src/queue/job-handlers.js';
 import { MaintenanceService } from '../../src/maintenance/maintenance.service.js';
-import { RunExecutor } from '../../src/runs/run-executor.service.js';
-import { SchedulerService } from '../../src/runs/scheduler.service.js';
+import { RunSweep } from '../../src/runs/run-sweep.js';
+import { SchedulerService } from '../../src/schedules/scheduler.service.js';
 
 @Injectable()
 export class MaintenanceHandlers {
   constructor(
     registry: JobHandlerRegistry,
     maintenance: MaintenanceService,
-    runs: RunExecutor,
+    runs: RunSweep,
     scheduler: SchedulerService,
   ) {
     registry.register('maintenance.sweep', async () => {

@@ -1,19 +1,23 @@
 import { isUniqueViolation } from '../common/db-errors.js';
 import { Injectable, Logger } from '@nestjs/common';
-import { PrismaService } from '../database/prisma.service.js';
-import { type Deployment, type Organization, type Schedule } from '../generated/prisma/client.js';
+import type { OrgId } from '../database/org-id.js';
+import { SystemRepository } from '../database/system.repository.js';
 import { QueueService } from '../queue/queue.service.js';
 import { SCHEDULE_TICK_KEY_PREFIX } from '../queue/jobs.js';
 import { nextFireTimes } from '../meltano/interval.js';
-import { RunsService } from './runs.service.js';
-import { RunEvents } from './run-events.js';
+import { RunEvents } from '../runs/run-events.js';
+import { RunFactory } from '../runs/run-factory.js';
+import { RunQueue } from '../runs/run-queue.js';
+import { RunsRepository } from '../runs/runs.repository.js';
+import {
+  ScheduleTimersRepository,
+  type ScheduleWithContext,
+} from './schedule-timers.repository.js';
 
 const SCHEDULER_PREFIX = SCHEDULE_TICK_KEY_PREFIX;
 /** A tick handled later than this after its time counts as missed (no worker was there to fire it). */
 export const LATE_AFTER_MS = 90_000;
 const MAX_MISSED_RECORDED = 50;
-
-type ScheduleWithContext = Schedule & { deployment: Deployment & { organization: Organization } };
 
 /** BullMQ names scheduler jobs `repeat:<scheduler id>:<tick millis>`: the tick is in the id. */
 export function tickTimeOf(jobId: string | undefined, fallback: number): Date {
@@ -32,7 +36,11 @@ export class SchedulerService {
   private readonly logger = new Logger(SchedulerService.name);
 
   constructor(
-    private readonly prisma: PrismaService,
+    private readonly system: SystemRepository,
+    private readonly schedules: ScheduleTimersRepository,
+    private readonly runs: RunsRepository,
+    private readonly factory: RunFactory,
+    private readonly runQueue: RunQueue,
     private readonly queues: QueueService,
     private readonly events: RunEvents,
   ) {}
@@ -49,11 +57,8 @@ export class SchedulerService {
 
   /** Upserts the timers of enabled schedules and removes every other one (all schedules, or one deployment's). */
   async reconcile(deploymentId?: string): Promise<{ upserted: number; removed: number }> {
-    const schedules = await this.prisma.schedule.findMany({
-      // Reconciliation spans tenants by design: it is the scheduler's own bookkeeping.
-      where: deploymentId ? { deploymentId } : {},
-      include: { deployment: { include: { organization: true } } },
-    });
+    // Reconciliation spans tenants by design: it is the scheduler's own bookkeeping.
+    const schedules = await this.system.schedulesAcrossTenants(deploymentId);
     const queue = this.queues.queue('schedules');
     const wanted = new Set<string>();
     let upserted = 0;
@@ -98,42 +103,35 @@ export class SchedulerService {
   }
 
   /** Handles one timer tick. */
-  async tick(
-    organizationId: string,
-    scheduleId: string,
-    tickAt: Date,
-    now = new Date(),
-  ): Promise<void> {
-    const schedule = await this.prisma.schedule.findFirst({
-      where: { organizationId, id: scheduleId },
-      include: { deployment: { include: { organization: true } } },
-    });
+  async tick(orgId: OrgId, scheduleId: string, tickAt: Date, now = new Date()): Promise<void> {
+    const schedule = await this.schedules.findWithContext(orgId, scheduleId);
     if (!schedule || !this.firesOnTimer(schedule)) return;
     if (schedule.lastTickAt && tickAt <= schedule.lastTickAt) return; // already accounted for
     if (now.getTime() - tickAt.getTime() > LATE_AFTER_MS) {
-      await this.recordMissed(schedule, now);
+      await this.recordMissed(orgId, schedule, now);
       return;
     }
-    await this.createTickRun(schedule, tickAt, null);
-    await this.advance(schedule.id, tickAt);
+    await this.createTickRun(orgId, schedule, tickAt, null);
+    await this.schedules.advance(orgId, schedule.id, tickAt);
   }
 
   /** At worker start and periodically: ticks that passed while no worker ran are recorded, then run once late or skipped. */
   async catchUpMissed(now = new Date()): Promise<number> {
-    const schedules = await this.prisma.schedule.findMany({
-      where: { enabled: true, archivedAt: null, invalidReason: null, cron: { not: null } },
-      include: { deployment: { include: { organization: true } } },
-    });
+    const schedules = await this.system.timedSchedulesAcrossTenants();
     let recorded = 0;
     for (const s of schedules)
-      if (this.firesOnTimer(s)) recorded += await this.recordMissed(s, now);
+      if (this.firesOnTimer(s)) recorded += await this.recordMissed(s.organizationId, s, now);
     return recorded;
   }
 
-  private async recordMissed(schedule: ScheduleWithContext, now: Date): Promise<number> {
+  private async recordMissed(
+    orgId: OrgId,
+    schedule: ScheduleWithContext,
+    now: Date,
+  ): Promise<number> {
     if (!schedule.cron) return 0;
     if (!schedule.lastTickAt) {
-      await this.advance(schedule.id, now);
+      await this.schedules.advance(orgId, schedule.id, now);
       return 0;
     }
     const cutoff = now.getTime() - LATE_AFTER_MS;
@@ -156,19 +154,21 @@ export class SchedulerService {
     for (const tick of recordedTicks) {
       if (tick === last && runLate) {
         await this.createTickRun(
+          orgId,
           schedule,
           tick,
           `late: missed at ${tick.toISOString()} while no worker was running`,
         );
       } else {
         await this.createSkipped(
+          orgId,
           schedule,
           tick,
           `missed: no worker was running at ${tick.toISOString()}`,
         );
       }
     }
-    await this.advance(schedule.id, last);
+    await this.schedules.advance(orgId, schedule.id, last);
     this.logger.warn({
       msg: 'missed ticks recorded',
       schedule: schedule.id,
@@ -178,60 +178,31 @@ export class SchedulerService {
     return recordedTicks.length;
   }
 
-  private async advance(scheduleId: string, tickAt: Date): Promise<void> {
-    await this.prisma.schedule.updateMany({
-      where: { id: scheduleId, OR: [{ lastTickAt: null }, { lastTickAt: { lt: tickAt } }] },
-      data: { lastTickAt: tickAt },
-    });
-  }
-
   private async createSkipped(
+    orgId: OrgId,
     schedule: ScheduleWithContext,
     tickAt: Date,
     reason: string,
   ): Promise<void> {
     try {
-      const run = await this.prisma.run.create({
-        data: {
-          organizationId: schedule.organizationId,
-          deploymentId: schedule.deploymentId,
-          scheduleId: schedule.id,
-          target: schedule.name,
-          jobName: schedule.job,
-          trigger: 'schedule',
-          status: 'skipped',
-          statusReason: reason,
-          tickAt,
-          commitSha: schedule.deployment.deployedCommitSha,
-          timeoutSeconds: RunsService.timeoutFor(
-            schedule.deployment,
-            schedule.deployment.organization,
-          ),
-          finishedAt: new Date(),
-        },
-      });
-      await this.events.runFinished(run.id);
+      const run = await this.factory.skipped(orgId, schedule, tickAt, reason);
+      await this.events.runFinished(orgId, run.id);
     } catch (err) {
       if (!isUniqueViolation(err)) throw err; // the tick was already handled by another worker
     }
   }
 
   private async createTickRun(
+    orgId: OrgId,
     schedule: ScheduleWithContext,
     tickAt: Date,
     lateReason: string | null,
   ): Promise<void> {
     const { deployment } = schedule;
     if (deployment.concurrencyPolicy === 'skip') {
-      const active = await this.prisma.run.count({
-        where: {
-          organizationId: schedule.organizationId,
-          scheduleId: schedule.id,
-          status: { in: ['queued', 'starting', 'running'] },
-        },
-      });
-      if (active) {
+      if (await this.runs.countUnfinishedOfSchedule(orgId, schedule.id)) {
         await this.createSkipped(
+          orgId,
           schedule,
           tickAt,
           'skipped: the previous run of this schedule was still in progress',
@@ -245,25 +216,16 @@ export class SchedulerService {
       offsetMs ? `spread: starts ${schedule.offsetSeconds}s after its tick` : null,
     ].filter(Boolean);
     try {
-      const run = await this.prisma.run.create({
-        data: {
-          organizationId: schedule.organizationId,
-          deploymentId: schedule.deploymentId,
-          scheduleId: schedule.id,
-          target: schedule.name,
-          jobName: schedule.job,
-          trigger: 'schedule',
-          tickAt,
-          commitSha: deployment.deployedCommitSha,
-          timeoutSeconds: RunsService.timeoutFor(deployment, deployment.organization),
-          waitingReason: waiting.length ? waiting.join('; ') : null,
-        },
-      });
-      const delay = Math.max(0, tickAt.getTime() + offsetMs - Date.now());
-      await this.queues.enqueue(
-        'run.execute',
-        { organizationId: run.organizationId, runId: run.id },
-        { delayMs: delay },
+      const run = await this.factory.tick(
+        orgId,
+        schedule,
+        tickAt,
+        waiting.length ? waiting.join('; ') : null,
+      );
+      await this.runQueue.enqueue(
+        orgId,
+        run.id,
+        Math.max(0, tickAt.getTime() + offsetMs - Date.now()),
       );
     } catch (err) {
       if (!isUniqueViolation(err)) throw err;

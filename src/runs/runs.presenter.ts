@@ -1,4 +1,4 @@
-import type { Run } from '../generated/prisma/client.js';
+import type { MeltanoState, Run } from '../generated/prisma/client.js';
 
 export const presentRun = (r: Run) => ({
   id: r.id,
@@ -28,4 +28,28 @@ export const presentRun = (r: Run) => ({
         )
       : null,
   timeout_seconds: r.timeoutSeconds,
+});
+
+export const presentLogLine = (l: {
+  seq: number;
+  timestamp: Date;
+  stream: string;
+  line: string;
+}) => ({
+  seq: l.seq,
+  timestamp: l.timestamp.toISOString(),
+  stream: l.stream,
+  line: l.line,
+});
+
+/** A state in a list: its id and when it changed. */
+export const presentStateSummary = (s: MeltanoState) => ({
+  state_id: s.stateId,
+  updated_at: s.updatedAt.toISOString(),
+});
+
+export const presentState = (s: MeltanoState) => ({
+  state_id: s.stateId,
+  value: s.value,
+  updated_at: s.updatedAt.toISOString(),
 });

@@ -1,0 +1,192 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { OrgId } from '../database/org-id.js';
+import type { Run } from '../generated/prisma/client.js';
+import { RepositoryAccessLostError } from '../projects/clone-source.js';
+import type {
+  ExecutionCallbacks,
+  ExecutionHandle,
+  Executor,
+  RunOutcome,
+} from './executors/executor.js';
+import { EXECUTOR } from './executors/executor.provider.js';
+import { RunAdmission } from './run-admission.js';
+import { RunEvents } from './run-events.js';
+import { RunLogWriter } from './run-log-writer.js';
+import { RunLogsRepository } from './run-logs.repository.js';
+import { RunPreparation, type PreparedRun } from './run-preparation.js';
+import { RunSignals } from './run-signals.js';
+import { RunsRepository, type RunWithContext } from './runs.repository.js';
+import { isFinal } from './runs.schemas.js';
+import { WorkerHeartbeat } from './worker-heartbeat.js';
+
+const WAIT_RETRY_MS = 5_000;
+const CANCEL_POLL_MS = 3_000;
+
+/**
+ * The worker side of a run once it is taken: admission, execution through
+ * the configured executor, live logs, cancel, and a true final status. A run
+ * whose worker vanished is re-attached (Kubernetes) or failed as "worker
+ * lost" (local) by the next worker that takes its job.
+ */
+@Injectable()
+export class RunSupervisor {
+  private readonly logger = new Logger(RunSupervisor.name);
+  private readonly active = new Map<string, ExecutionHandle>();
+  /** Runs this process is admitting or following; a second job for the same run is a no-op. */
+  private readonly following = new Set<string>();
+
+  constructor(
+    private readonly runs: RunsRepository,
+    private readonly logs: RunLogsRepository,
+    @Inject(EXECUTOR) private readonly executor: Executor,
+    private readonly heartbeat: WorkerHeartbeat,
+    private readonly admission: RunAdmission,
+    private readonly preparation: RunPreparation,
+    private readonly signals: RunSignals,
+    private readonly events: RunEvents,
+  ) {}
+
+  get inFlight(): number {
+    return this.active.size;
+  }
+
+  /**
+   * Takes a run as far as it goes. Returns the milliseconds after which to try
+   * again when the run waits for a concurrency slot (the `run.execute` job is
+   * then delayed, keeping its one id; a freed slot promotes it at once), or
+   * null when there is nothing more to do.
+   */
+  async execute(orgId: OrgId, runId: string): Promise<number | null> {
+    if (this.following.has(runId)) return null;
+    this.following.add(runId);
+    try {
+      return await this.executeOnce(orgId, runId);
+    } finally {
+      this.following.delete(runId);
+    }
+  }
+
+  private async executeOnce(orgId: OrgId, runId: string): Promise<number | null> {
+    const run = await this.runs.findWithContext(orgId, runId);
+    if (!run || isFinal(run.status)) return null;
+    const { workerId } = this.heartbeat;
+    if (run.status === 'queued') {
+      const admission = await this.admission.admit(orgId, run, {
+        workerId,
+        executor: this.executor.kind,
+      });
+      if (admission === 'wait') return WAIT_RETRY_MS;
+      if (admission === 'taken') return null;
+      await this.follow(orgId, await this.runs.findWithContext(orgId, runId), 'start');
+      return null;
+    }
+    // starting/running: only when the worker that had it is gone (or it is ours after a restart).
+    if (this.active.has(run.id)) return null;
+    if (run.workerId && run.workerId !== workerId && (await this.heartbeat.isAlive(run.workerId)))
+      return null;
+    if (!(await this.runs.claim(orgId, run.id, run.workerId, workerId))) return null;
+    await this.follow(orgId, await this.runs.findWithContext(orgId, runId), 'reattach');
+    return null;
+  }
+
+  private async follow(
+    orgId: OrgId,
+    run: RunWithContext | null,
+    mode: 'start' | 'reattach',
+  ): Promise<void> {
+    if (!run) return;
+    let prepared: PreparedRun;
+    try {
+      prepared = await this.preparation.prepare(orgId, run);
+    } catch (err) {
+      if (err instanceof RepositoryAccessLostError) {
+        await this.runs.markRepositoryAccessLost(orgId, run.deployment.projectId);
+        return this.finish(orgId, run, failed(`repository access lost: ${err.message}`));
+      }
+      return this.finish(
+        orgId,
+        run,
+        failed(`could not prepare the run: ${err instanceof Error ? err.message : String(err)}`),
+      );
+    }
+    const writer = await RunLogWriter.open(this.logs, orgId, run.id, prepared.masker);
+    const callbacks: ExecutionCallbacks = {
+      onLog: (line) => writer.write(line),
+      onPhase: (phase, at) => {
+        void this.runs
+          .recordPhase(orgId, run.id, phase, at)
+          .catch((err: unknown) => this.logger.warn(`phase update failed: ${String(err)}`));
+      },
+    };
+    let handle: ExecutionHandle | null;
+    if (mode === 'start') {
+      handle = await this.executor.start(prepared.spec, callbacks);
+      await this.runs.setExecutorRef(orgId, run.id, handle.ref);
+    } else {
+      handle = run.executorRef
+        ? await this.executor.reattach(run.executorRef, prepared.spec, callbacks)
+        : null;
+      if (!handle) {
+        writer.note('the worker running this run stopped; its process could not be followed');
+        await writer.flush();
+        await this.finish(
+          orgId,
+          run,
+          failed('worker lost: the worker running it stopped before it finished'),
+        );
+        await this.preparation.cleanUp(orgId, run, prepared, false);
+        return;
+      }
+      writer.note(`re-attached by worker ${this.heartbeat.workerId}`);
+    }
+    let outcome = await this.untilDone(orgId, run, handle, writer);
+    if (outcome.cancelled && outcome.status !== 'succeeded')
+      outcome = { ...outcome, status: 'cancelled', reason: 'cancelled by a user' };
+    if (outcome.reason && outcome.status !== 'succeeded')
+      writer.note(`run ${outcome.status}: ${outcome.reason}`);
+    await writer.flush();
+    await this.preparation.cleanUp(orgId, run, prepared, true);
+    await this.finish(orgId, run, outcome);
+  }
+
+  /** Waits for the run's outcome, stopping it when a cancel is requested (pub/sub, or the flag in PostgreSQL). */
+  private async untilDone(
+    orgId: OrgId,
+    run: Run,
+    handle: ExecutionHandle,
+    writer: RunLogWriter,
+  ): Promise<RunOutcome & { cancelled: boolean }> {
+    this.active.set(run.id, handle);
+    let cancelled = false;
+    const cancel = (): void => {
+      if (cancelled) return;
+      cancelled = true;
+      writer.note('cancel requested: stopping the run');
+      void handle.cancel();
+    };
+    const unsubscribe = await this.signals.onCancel(run.id, cancel);
+    // Pub/sub can miss a message (reconnects): the flag in PostgreSQL is checked too.
+    const poll = setInterval(() => {
+      void this.runs
+        .cancelWanted(orgId, run.id)
+        .then((wanted) => (wanted ? cancel() : undefined))
+        .catch(() => undefined);
+    }, CANCEL_POLL_MS);
+    if (run.cancelRequestedAt) cancel();
+    try {
+      return { ...(await handle.outcome), cancelled };
+    } finally {
+      clearInterval(poll);
+      unsubscribe();
+      this.active.delete(run.id);
+    }
+  }
+
+  private async finish(orgId: OrgId, run: Run, outcome: RunOutcome): Promise<void> {
+    if (!(await this.runs.finish(orgId, run.id, outcome))) return;
+    await this.events.runFinished(orgId, run.id);
+    await this.admission.slotFreed(orgId);
+  }
+}
+
+const failed = (reason: string): RunOutcome => ({ status: 'failed', exitCode: null, reason });
