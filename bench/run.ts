@@ -25,7 +25,6 @@ import { TOKEN_PREFIX, hashToken, visiblePrefix } from '../src/auth/credentials.
 import { SchedulerService } from '../src/schedules/scheduler.service.js';
 import { ScheduleTimersRepository } from '../src/schedules/schedule-timers.repository.js';
 import { SystemRepository } from '../src/database/system.repository.js';
-import { orgIdOfRow } from '../src/database/org-id.js';
 import { RunEvents } from '../src/runs/run-events.js';
 import { RunFactory } from '../src/runs/run-factory.js';
 import { RunQueue } from '../src/runs/run-queue.js';
@@ -169,8 +168,9 @@ async function main(): Promise<void> {
       })),
     });
     const runs = new RunsRepository(prisma);
+    const system = new SystemRepository(prisma);
     const scheduler = new SchedulerService(
-      new SystemRepository(prisma),
+      system,
       new ScheduleTimersRepository(prisma),
       runs,
       new RunFactory(runs),
@@ -184,15 +184,12 @@ async function main(): Promise<void> {
     t0 = Date.now();
     await scheduler.reconcile();
     const reconcileAgainMs = Date.now() - t0;
-    const schedules = await prisma.schedule.findMany({
-      where: { deploymentId: deployment.id },
-      take: 1000,
-    });
+    const schedules = (await system.schedulesAcrossTenants(deployment.id)).slice(0, 1000);
     const tick = new Date();
     t0 = Date.now();
     for (let i = 0; i < schedules.length; i += 50) {
       await Promise.all(
-        schedules.slice(i, i + 50).map((s) => scheduler.tick(orgIdOfRow(s), s.id, tick, tick)),
+        schedules.slice(i, i + 50).map((s) => scheduler.tick(s.organizationId, s.id, tick, tick)),
       );
     }
     const tickMs = Date.now() - t0;
