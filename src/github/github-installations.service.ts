@@ -72,7 +72,7 @@ export class GithubInstallationsService {
   installUrl(scope: OrgScope): string {
     const state = signPayload(
       this.config.auth.sessionSecret,
-      { purpose: STATE_PURPOSE, org: scope.organization.id, user: scope.actor.user.id },
+      { purpose: STATE_PURPOSE, org: scope.orgId, user: scope.actor.user.id },
       STATE_TTL_SECONDS,
     );
     return this.app.installUrl(state);
