@@ -10,7 +10,6 @@ import { RunHandlers } from './handlers/run.handler.js';
 import { RunsWorkerModule } from '../src/runs/runs.module.js';
 import { ProjectsModule } from '../src/projects/projects.module.js';
 import { DeploysModule } from '../src/deploys/deploys.module.js';
-import { DeployRunner } from '../src/deploys/deploy-runner.js';
 import { NotificationsModule } from '../src/notifications/notifications.module.js';
 import { NotificationHandlers } from './handlers/notification.handler.js';
 
@@ -31,7 +30,6 @@ export class WorkerModule {
       providers: [
         JobHandlerRegistry,
         WorkerRuntime,
-        DeployRunner,
         MaintenanceHandlers,
         DeployHandlers,
         RunHandlers,

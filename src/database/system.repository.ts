@@ -19,4 +19,16 @@ export class SystemRepository {
   // ---- maintenance: retention, expired sessions ----------------------------------------------
 
   // ---- webhooks: which organizations a verified delivery concerns ------------------------------
+
+  /**
+   * The organization a GitHub App installation (GitHub's numeric id, unique
+   * across tenants) is linked to, if any: for verified webhook deliveries and
+   * the installation setup callback. Callers mint the `OrgId` from it
+   * (`orgIdFromVerifiedWebhook`) once the delivery's signature was checked.
+   */
+  githubInstallationAcrossTenants(installationId: number) {
+    return this.prisma.githubInstallation.findUnique({
+      where: { installationId: BigInt(installationId) },
+    });
+  }
 }
