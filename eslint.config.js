@@ -5,7 +5,6 @@ import { tenancyConfig } from './eslint/tenancy.js';
 /** Files still querying through PrismaService directly; each moves its queries into a repository (issue 10). */
 const legacyPrismaUsers = [
   'src/audit/audit.service.ts',
-  'src/auth/auth.service.ts',
   'src/deployments/deployments.service.ts',
   'src/deploys/deploy-runner.ts',
   'src/deploys/deploys.service.ts',
@@ -18,8 +17,6 @@ const legacyPrismaUsers = [
   'src/notifications/event-subscriptions.ts',
   'src/notifications/notification-deliverer.ts',
   'src/notifications/notifications.service.ts',
-  'src/organizations/org-access.ts',
-  'src/organizations/organizations.service.ts',
   'src/projects/projects.service.ts',
   'src/runs/meltano-state.service.ts',
   'src/runs/run-events.ts',
