@@ -14,9 +14,6 @@ const legacyPrismaUsers = [
   'src/github/github-webhooks.service.ts',
   'src/health/health.controller.ts',
   'src/maintenance/maintenance.service.ts',
-  'src/notifications/event-subscriptions.ts',
-  'src/notifications/notification-deliverer.ts',
-  'src/notifications/notifications.service.ts',
   'src/projects/projects.service.ts',
   'src/runs/meltano-state.service.ts',
   'src/runs/run-events.ts',
@@ -25,8 +22,6 @@ const legacyPrismaUsers = [
   'src/runs/runs.service.ts',
   'src/runs/scheduler.service.ts',
   'src/schedules/schedules.service.ts',
-  'src/secrets/data-keys.ts',
-  'src/secrets/secrets.service.ts',
 ];
 
 export default tseslint.config(
