@@ -12,7 +12,6 @@ const legacyPrismaUsers = [
   'src/github/github-installations.service.ts',
   'src/github/github-webhooks.controller.ts',
   'src/github/github-webhooks.service.ts',
-  'src/health/health.controller.ts',
   'src/maintenance/maintenance.service.ts',
   'src/projects/projects.service.ts',
   'src/runs/meltano-state.service.ts',
