@@ -22,8 +22,8 @@ const eventOfRunStatus: Partial<Record<RunStatus, NotificationEventType>> = {
  * reports them (RunEvents, DeployEvents), looked up without importing their
  * modules. Emitting never throws, so a listener cannot fail a run or deploy.
  *
- * Runs and deploys finish in worker jobs (run.execute, schedule.fire,
- * deploy.run): the organization of the row reported is the job's.
+ * Runs and deploys finish in worker jobs (run.execute, schedule.tick,
+ * deploy.execute): the organization of the row reported is the job's.
  */
 @Injectable()
 export class NotificationEventSubscriptions implements OnApplicationBootstrap {
