@@ -1,4 +1,6 @@
 import { Injectable } from '@nestjs/common';
+import type { OrganizationDataKey } from '../generated/prisma/client.js';
+import { orgIdOfRow, type OrgId } from './org-id.js';
 import { PrismaService } from './prisma.service.js';
 
 /**
@@ -11,6 +13,21 @@ import { PrismaService } from './prisma.service.js';
 @Injectable()
 export class SystemRepository {
   constructor(private readonly prisma: PrismaService) {}
+
+  // ---- secrets: master key rotation (every organization's data key) ---------------------------
+
+  /** A page of data keys, by organization id after `after`. */
+  async dataKeysAcrossTenants(
+    after: string | undefined,
+    take: number,
+  ): Promise<(OrganizationDataKey & { orgId: OrgId })[]> {
+    const rows = await this.prisma.organizationDataKey.findMany({
+      where: after ? { organizationId: { gt: after } } : {},
+      orderBy: { organizationId: 'asc' },
+      take,
+    });
+    return rows.map((row) => ({ ...row, orgId: orgIdOfRow(row) }));
+  }
 
   // ---- schedules: reconcile and catch-up ------------------------------------------------------
 
