@@ -10,6 +10,7 @@ import { AuthModule } from './auth/auth.module.js';
 import { OrganizationsModule } from './organizations/organizations.module.js';
 import { ProjectsModule } from './projects/projects.module.js';
 import { DeploymentsModule } from './deployments/deployments.module.js';
+import { DeploysModule } from './deploys/deploys.module.js';
 import { SchedulesModule } from './schedules/schedules.module.js';
 import { GithubModule } from './github/github.module.js';
 import { SecretsModule } from './secrets/secrets.module.js';
@@ -36,6 +37,7 @@ export class ApiModule {
         OrganizationsModule,
         ProjectsModule,
         DeploymentsModule,
+        DeploysModule,
         SchedulesModule,
         RunsModule,
         GithubModule,

@@ -12,7 +12,6 @@ import { SchedulesWorkerModule } from '../src/schedules/schedules-worker.module.
 import { ScheduleHandlers } from './handlers/schedule.handler.js';
 import { ProjectsModule } from '../src/projects/projects.module.js';
 import { DeploysModule } from '../src/deploys/deploys.module.js';
-import { DeployRunner } from '../src/deploys/deploy-runner.js';
 import { NotificationsModule } from '../src/notifications/notifications.module.js';
 import { NotificationHandlers } from './handlers/notification.handler.js';
 
@@ -34,7 +33,6 @@ export class WorkerModule {
       providers: [
         JobHandlerRegistry,
         WorkerRuntime,
-        DeployRunner,
         MaintenanceHandlers,
         DeployHandlers,
         RunHandlers,

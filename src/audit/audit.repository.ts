@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { PrismaService } from '../database/prisma.service.js';
-import type { Prisma } from '../generated/prisma/client.js';
+import type { AuditEvent, Prisma } from '../generated/prisma/client.js';
+import { pastCursor, type Cursor } from '../common/pagination.js';
 import type { Actor, RequestOrigin } from '../auth/actor.js';
 import type { OrgId } from '../database/org-id.js';
 import { clientOf } from '../database/repository.js';
@@ -40,6 +41,25 @@ export class AuditRepository {
         userAgent: origin?.userAgent ?? null,
         details: entry.details ?? {},
       },
+    });
+  }
+
+  /** Newest first, optionally within a time range; `take` rows after the cursor. */
+  list(
+    orgId: OrgId,
+    take: number,
+    cursor?: Cursor,
+    range: { since?: Date | undefined; until?: Date | undefined } = {},
+  ): Promise<AuditEvent[]> {
+    const { since, until } = range;
+    return this.prisma.auditEvent.findMany({
+      where: {
+        organizationId: orgId,
+        createdAt: { ...(since ? { gte: since } : {}), ...(until ? { lte: until } : {}) },
+        ...pastCursor('createdAt', cursor, 'desc', true),
+      },
+      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      take,
     });
   }
 }

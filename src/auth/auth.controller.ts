@@ -30,7 +30,7 @@ import {
   tokenOut,
   userOut,
 } from './auth.schemas.js';
-import { presentToken, presentUser } from './presenters.js';
+import { presentToken, presentUser } from './auth.presenter.js';
 import { HttpStatus } from '@nestjs/common';
 import { escapeHtml, htmlPage } from '../common/html.js';
 

@@ -8,12 +8,18 @@ import { AuthService } from './auth.service.js';
 import { GithubStrategy, SignedStateStore } from './github.strategy.js';
 import { RateLimiter } from './rate-limiter.js';
 import { OrgAccessGuard } from '../organizations/org-access.js';
+import { OrganizationsModule } from '../organizations/organizations.module.js';
+import { SessionsRepository } from './sessions.repository.js';
+import { TokensRepository } from './tokens.repository.js';
+import { UsersModule } from './users.module.js';
 
 @Module({
-  imports: [PassportModule.register({ session: false })],
+  imports: [PassportModule.register({ session: false }), UsersModule, OrganizationsModule],
   controllers: [AuthController],
   providers: [
     AuthService,
+    SessionsRepository,
+    TokensRepository,
     RateLimiter,
     {
       provide: SignedStateStore,

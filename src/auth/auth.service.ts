@@ -1,9 +1,10 @@
 import { Injectable } from '@nestjs/common';
-import { PrismaService } from '../database/prisma.service.js';
 import type { ApiToken, User } from '../generated/prisma/client.js';
 import { notFound } from '../common/problem.js';
 import { TtlCache } from '../common/ttl-cache.js';
+import { Transactions } from '../database/transactions.js';
 import { forgetMemberships } from '../organizations/org-access.js';
+import { MembershipsRepository } from '../organizations/memberships.repository.js';
 
 /** How long a validated API token is trusted without asking PostgreSQL again. */
 export const TOKEN_CACHE_MS = 5_000;
@@ -15,6 +16,9 @@ import {
   newSecretToken,
   visiblePrefix,
 } from './credentials.js';
+import { SessionsRepository } from './sessions.repository.js';
+import { TokensRepository } from './tokens.repository.js';
+import { UsersRepository } from './users.repository.js';
 
 export interface GithubIdentity {
   id: number | string;
@@ -27,25 +31,27 @@ export interface GithubIdentity {
 /** Users, browser sessions and personal API tokens. */
 @Injectable()
 export class AuthService {
-  constructor(private readonly prisma: PrismaService) {}
+  constructor(
+    private readonly users: UsersRepository,
+    private readonly sessions: SessionsRepository,
+    private readonly tokens: TokensRepository,
+    private readonly memberships: MembershipsRepository,
+    private readonly transactions: Transactions,
+  ) {}
 
   /** Keyed by GitHub's numeric id: a renamed GitHub account stays the same user. */
   async upsertGithubUser(identity: GithubIdentity): Promise<User> {
     const githubId = BigInt(identity.id);
-    const data = {
+    const profile = {
       login: identity.login,
       name: identity.name ?? null,
       email: identity.email ?? null,
       avatarUrl: identity.avatarUrl ?? null,
-      lastLoginAt: new Date(),
     };
-    const user = await this.prisma.$transaction(async (tx) => {
+    const user = await this.transactions.run(async (tx) => {
       // Someone else may hold the login now (they renamed away and this person took it): free it.
-      await tx.user.updateMany({
-        where: { login: identity.login, NOT: { githubId } },
-        data: { login: `${identity.login}~renamed-${Date.now().toString(36)}` },
-      });
-      return tx.user.upsert({ where: { githubId }, create: { githubId, ...data }, update: data });
+      await this.users.freeLogin(identity.login, githubId, tx);
+      return this.users.upsertByGithubId(githubId, profile, tx);
     });
     await this.acceptInvitations(user);
     return user;
@@ -53,38 +59,23 @@ export class AuthService {
 
   /** Development sign-in: a user identified by a chosen login, without GitHub. */
   async upsertDevUser(login: string): Promise<User> {
-    const existing = await this.prisma.user.findUnique({ where: { login } });
+    const existing = await this.users.findByLogin(login);
     const user = existing
-      ? await this.prisma.user.update({
-          where: { id: existing.id },
-          data: { lastLoginAt: new Date() },
-        })
-      : await this.prisma.user.create({ data: { login, name: login, lastLoginAt: new Date() } });
+      ? await this.users.markSignedIn(existing.id)
+      : await this.users.createSignedIn(login);
     await this.acceptInvitations(user);
     return user;
   }
 
   /** Invitations are addressed to GitHub logins; they become memberships on first sign-in. */
   private async acceptInvitations(user: User): Promise<void> {
-    const invitations = await this.prisma.invitation.findMany({
-      where: { githubLogin: { equals: user.login, mode: 'insensitive' } },
-    });
+    const invitations = await this.memberships.invitationsForLogin(user.login);
     if (invitations.length) forgetMemberships();
     for (const invitation of invitations) {
-      await this.prisma.$transaction([
-        this.prisma.membership.upsert({
-          where: {
-            organizationId_userId: { organizationId: invitation.organizationId, userId: user.id },
-          },
-          create: {
-            organizationId: invitation.organizationId,
-            userId: user.id,
-            role: invitation.role,
-          },
-          update: {},
-        }),
-        this.prisma.invitation.delete({ where: { id: invitation.id } }),
-      ]);
+      await this.transactions.run(async (tx) => {
+        await this.memberships.addIfAbsent(invitation.orgId, user.id, invitation.role, tx);
+        await this.memberships.deleteInvitation(invitation.orgId, invitation.id, tx);
+      });
     }
   }
 
@@ -94,21 +85,16 @@ export class AuthService {
     const token = newSecretToken();
     const csrfToken = newSecretToken();
     const expiresAt = new Date(Date.now() + SESSION_TTL_MS);
-    await this.prisma.session.create({
-      data: { userId, tokenHash: hashToken(token), csrfToken, expiresAt },
-    });
+    await this.sessions.create(userId, { tokenHash: hashToken(token), csrfToken, expiresAt });
     return { token, csrfToken, expiresAt };
   }
 
   async endSession(sessionId: string): Promise<void> {
-    await this.prisma.session.deleteMany({ where: { id: sessionId } });
+    await this.sessions.delete(sessionId);
   }
 
   async actorFromSession(token: string): Promise<Actor | null> {
-    const session = await this.prisma.session.findUnique({
-      where: { tokenHash: hashToken(token) },
-      include: { user: true },
-    });
+    const session = await this.sessions.findByTokenHash(hashToken(token));
     if (!session || session.expiresAt < new Date()) return null;
     return {
       user: session.user,
@@ -132,10 +118,7 @@ export class AuthService {
     const tokenHash = hashToken(token);
     const cached = this.tokenCache.get(tokenHash);
     if (cached && (!cached.expiresAt || cached.expiresAt > new Date())) return cached.actor;
-    const row = await this.prisma.apiToken.findUnique({
-      where: { tokenHash },
-      include: { user: true },
-    });
+    const row = await this.tokens.findByHash(tokenHash);
     if (!row || row.revokedAt || (row.expiresAt && row.expiresAt < new Date())) return null;
     this.tokenCache.set(tokenHash, {
       actor: { user: row.user, via: 'token', tokenId: row.id },
@@ -143,10 +126,7 @@ export class AuthService {
     });
     // last_used_at at minute precision is enough and avoids a write per request.
     if (!row.lastUsedAt || Date.now() - row.lastUsedAt.getTime() > 60_000) {
-      await this.prisma.apiToken.update({
-        where: { id: row.id },
-        data: { lastUsedAt: new Date() },
-      });
+      await this.tokens.markUsed(row.id);
     }
     return { user: row.user, via: 'token', tokenId: row.id };
   }
@@ -157,31 +137,21 @@ export class AuthService {
     expiresInDays: number | undefined,
   ): Promise<{ token: string; row: ApiToken }> {
     const token = newSecretToken(TOKEN_PREFIX);
-    const row = await this.prisma.apiToken.create({
-      data: {
-        userId,
-        name,
-        prefix: visiblePrefix(token),
-        tokenHash: hashToken(token),
-        expiresAt: expiresInDays ? new Date(Date.now() + expiresInDays * 24 * 3600 * 1000) : null,
-      },
+    const row = await this.tokens.create(userId, {
+      name,
+      prefix: visiblePrefix(token),
+      tokenHash: hashToken(token),
+      expiresAt: expiresInDays ? new Date(Date.now() + expiresInDays * 24 * 3600 * 1000) : null,
     });
     return { token, row };
   }
 
   listApiTokens(userId: string): Promise<ApiToken[]> {
-    return this.prisma.apiToken.findMany({
-      where: { userId, revokedAt: null },
-      orderBy: { createdAt: 'desc' },
-    });
+    return this.tokens.listActive(userId);
   }
 
   async revokeApiToken(userId: string, tokenId: string): Promise<void> {
-    const { count } = await this.prisma.apiToken.updateMany({
-      where: { id: tokenId, userId, revokedAt: null },
-      data: { revokedAt: new Date() },
-    });
-    if (!count) throw notFound('API token');
+    if (!(await this.tokens.revoke(userId, tokenId))) throw notFound('API token');
     // The hash is not at hand here: forget every cached token (cheap, and rare).
     this.tokenCache.clear();
   }

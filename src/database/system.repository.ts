@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
+import type { OrganizationDataKey } from '../generated/prisma/client.js';
+import { orgIdOfRow, type OrgId } from './org-id.js';
 import { PrismaService } from './prisma.service.js';
 import { isFinal } from '../runs/runs.schemas.js';
-import { orgIdOfRow, type OrgId } from './org-id.js';
 import {
   scheduleContext,
   type ScheduleWithContext,
@@ -17,6 +18,21 @@ import {
 @Injectable()
 export class SystemRepository {
   constructor(private readonly prisma: PrismaService) {}
+
+  // ---- secrets: master key rotation (every organization's data key) ---------------------------
+
+  /** A page of data keys, by organization id after `after`. */
+  async dataKeysAcrossTenants(
+    after: string | undefined,
+    take: number,
+  ): Promise<(OrganizationDataKey & { orgId: OrgId })[]> {
+    const rows = await this.prisma.organizationDataKey.findMany({
+      where: after ? { organizationId: { gt: after } } : {},
+      orderBy: { organizationId: 'asc' },
+      take,
+    });
+    return rows.map((row) => ({ ...row, orgId: orgIdOfRow(row) }));
+  }
 
   // ---- schedules: reconcile and catch-up ------------------------------------------------------
 
@@ -102,6 +118,18 @@ export class SystemRepository {
   }
 
   // ---- webhooks: which organizations a verified delivery concerns ------------------------------
+
+  /**
+   * The organization a GitHub App installation (GitHub's numeric id, unique
+   * across tenants) is linked to, if any: for verified webhook deliveries and
+   * the installation setup callback. Callers mint the `OrgId` from it
+   * (`orgIdFromVerifiedWebhook`) once the delivery's signature was checked.
+   */
+  githubInstallationAcrossTenants(installationId: number) {
+    return this.prisma.githubInstallation.findUnique({
+      where: { installationId: BigInt(installationId) },
+    });
+  }
 }
 
 /** A row read across tenants, its organization id branded (it is by construction its tenant). */

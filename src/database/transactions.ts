@@ -7,9 +7,13 @@ import { asTx, type Tx } from './tx.js';
 export class Transactions {
   constructor(private readonly prisma: PrismaService) {}
 
-  run<T>(work: (tx: Tx) => Promise<T>, options?: { timeoutMs?: number }): Promise<T> {
+  run<T>(
+    work: (tx: Tx) => Promise<T>,
+    options?: { timeoutMs?: number; isolationLevel?: 'Serializable' },
+  ): Promise<T> {
     return this.prisma.$transaction((client) => work(asTx(client)), {
       ...(options?.timeoutMs ? { timeout: options.timeoutMs } : {}),
+      ...(options?.isolationLevel ? { isolationLevel: options.isolationLevel } : {}),
     });
   }
 }

@@ -5,10 +5,8 @@ import { Origin, type RequestOrigin } from '../auth/actor.js';
 import { decodeCursor, toPage } from '../common/pagination.js';
 import { refParam } from '../common/slug.js';
 import { ZodBody, ZodParam, ZodQuery, ZodResponse, paginated } from '../common/zod.js';
-import type { Deployment } from '../generated/prisma/client.js';
 import { CurrentOrg, RequirePermission, type OrgScope } from '../organizations/org-access.js';
-import { ProjectsService } from '../projects/projects.service.js';
-import { DeploymentsRepository } from './deployments.repository.js';
+import { presentDeployment } from './deployments.presenter.js';
 import { DeploymentsService } from './deployments.service.js';
 import {
   createDeploymentBody,
@@ -16,26 +14,6 @@ import {
   listDeploymentsQuery,
   updateDeploymentBody,
 } from './deployments.schemas.js';
-
-export const presentDeployment = (d: Deployment) => ({
-  id: d.id,
-  project_id: d.projectId,
-  name: d.name,
-  slug: d.slug,
-  environment: d.environment,
-  branch: d.branch,
-  status: d.status,
-  status_message: d.statusMessage,
-  deployed_commit_sha: d.deployedCommitSha,
-  deployed_at: d.deployedAt?.toISOString() ?? null,
-  run_timeout_seconds: d.runTimeoutSeconds,
-  max_concurrent_runs: d.maxConcurrentRuns,
-  concurrency_policy: d.concurrencyPolicy,
-  missed_run_policy: d.missedRunPolicy,
-  spread_schedules: d.spreadSchedules,
-  created_at: d.createdAt.toISOString(),
-  updated_at: d.updatedAt.toISOString(),
-});
 
 const settingsOf = (b: z.infer<typeof updateDeploymentBody>) => ({
   runTimeoutSeconds: b.run_timeout_seconds,
@@ -48,11 +26,7 @@ const settingsOf = (b: z.infer<typeof updateDeploymentBody>) => ({
 @ApiTags('deployments')
 @Controller('orgs/:org/projects/:project/deployments')
 export class DeploymentsController {
-  constructor(
-    private readonly service: DeploymentsService,
-    private readonly deployments: DeploymentsRepository,
-    private readonly projects: ProjectsService,
-  ) {}
+  constructor(private readonly service: DeploymentsService) {}
 
   @Get()
   @ApiOperation({ summary: 'Deployments of a project' })
@@ -63,10 +37,9 @@ export class DeploymentsController {
     @CurrentOrg() scope: OrgScope,
     @ZodQuery(listDeploymentsQuery) query: z.infer<typeof listDeploymentsQuery>,
   ) {
-    const project = await this.projects.get(scope.organization.id, projectRef);
-    const rows = await this.deployments.list(
-      scope.organization.id,
-      project.id,
+    const rows = await this.service.list(
+      scope.orgId,
+      projectRef,
       query.page_size + 1,
       { namePrefix: query.name_prefix, status: query.status },
       decodeCursor(query.page_token),
@@ -107,9 +80,7 @@ export class DeploymentsController {
     @ZodParam('deployment', refParam) ref: string,
     @CurrentOrg() scope: OrgScope,
   ) {
-    return presentDeployment(
-      (await this.service.get(scope.organization.id, projectRef, ref)).deployment,
-    );
+    return presentDeployment((await this.service.get(scope.orgId, projectRef, ref)).deployment);
   }
 
   @Patch(':deployment')

@@ -1,16 +1,15 @@
 import { Module } from '@nestjs/common';
 import { ProjectsModule } from '../projects/projects.module.js';
-import { DeploymentLifecycle } from './deployment-lifecycle.js';
+import { DeploymentEvents } from './deployment-events.js';
 import { DeploymentsController } from './deployments.controller.js';
 import { DeploymentsRepository } from './deployments.repository.js';
 import { DeploymentsService } from './deployments.service.js';
-import { DeploysModule } from '../deploys/deploys.module.js';
-import { DeploysController } from '../deploys/deploys.controller.js';
 
+/** Deployments; what must follow their changes subscribes to DeploymentEvents (DeploysModule). */
 @Module({
-  imports: [ProjectsModule, DeploysModule],
-  controllers: [DeploymentsController, DeploysController],
-  providers: [DeploymentsService, DeploymentsRepository, DeploymentLifecycle],
-  exports: [DeploymentsService, DeploymentsRepository, DeploymentLifecycle],
+  imports: [ProjectsModule],
+  controllers: [DeploymentsController],
+  providers: [DeploymentsService, DeploymentsRepository, DeploymentEvents],
+  exports: [DeploymentsService, DeploymentsRepository, DeploymentEvents],
 })
 export class DeploymentsModule {}

@@ -1,15 +1,17 @@
 import { isUniqueViolation } from '../common/db-errors.js';
 import { Injectable } from '@nestjs/common';
-import { PrismaService } from '../database/prisma.service.js';
-import type { Deployment, Project } from '../generated/prisma/client.js';
-import { AuditService } from '../audit/audit.service.js';
+import type { Deployment, DeploymentStatus, Project } from '../generated/prisma/client.js';
+import { AuditRepository } from '../audit/audit.repository.js';
 import type { RequestOrigin } from '../auth/actor.js';
+import type { Cursor } from '../common/pagination.js';
 import { conflict, notFound, unprocessable } from '../common/problem.js';
 import { slugify } from '../common/slug.js';
+import type { OrgId } from '../database/org-id.js';
+import { Transactions } from '../database/transactions.js';
 import type { OrgScope } from '../organizations/org-access.js';
 import { ProjectsService } from '../projects/projects.service.js';
+import { DeploymentEvents } from './deployment-events.js';
 import { DeploymentsRepository } from './deployments.repository.js';
-import { DeploymentLifecycle } from './deployment-lifecycle.js';
 
 export interface DeploymentSettingsInput {
   runTimeoutSeconds?: number | undefined;
@@ -25,22 +27,48 @@ const defined = <T extends object>(o: T): Partial<T> =>
 @Injectable()
 export class DeploymentsService {
   constructor(
-    private readonly prisma: PrismaService,
+    private readonly transactions: Transactions,
     private readonly deployments: DeploymentsRepository,
     private readonly projects: ProjectsService,
-    private readonly audit: AuditService,
-    private readonly lifecycle: DeploymentLifecycle,
+    private readonly audit: AuditRepository,
+    private readonly events: DeploymentEvents,
   ) {}
 
+  get(
+    orgId: OrgId,
+    projectRef: string,
+    ref: string,
+  ): Promise<{ project: Project; deployment: Deployment }>;
+  /**
+   * @deprecated Pass `scope.orgId`. Kept for callers outside this area not
+   * converted yet (src/runs, src/secrets), which pass the id of an `OrgScope`.
+   */
+  get(
+    organizationId: string,
+    projectRef: string,
+    ref: string,
+  ): Promise<{ project: Project; deployment: Deployment }>;
   async get(
     organizationId: string,
     projectRef: string,
     ref: string,
   ): Promise<{ project: Project; deployment: Deployment }> {
-    const project = await this.projects.get(organizationId, projectRef);
-    const deployment = await this.deployments.find(organizationId, project.id, ref);
+    const orgId = organizationId as OrgId;
+    const project = await this.projects.get(orgId, projectRef);
+    const deployment = await this.deployments.find(orgId, project.id, ref);
     if (!deployment) throw notFound('Deployment');
     return { project, deployment };
+  }
+
+  async list(
+    orgId: OrgId,
+    projectRef: string,
+    take: number,
+    filter: { namePrefix?: string | undefined; status?: DeploymentStatus | undefined },
+    cursor?: Cursor,
+  ): Promise<Deployment[]> {
+    const project = await this.projects.get(orgId, projectRef);
+    return this.deployments.list(orgId, project.id, take, filter, cursor);
   }
 
   private checkTimeout(scope: OrgScope, seconds: number | undefined): void {
@@ -60,13 +88,13 @@ export class DeploymentsService {
     projectRef: string,
     input: { name: string; environment: string; branch: string } & DeploymentSettingsInput,
   ): Promise<Deployment> {
-    const orgId = scope.organization.id;
+    const { orgId } = scope;
     const project = await this.projects.get(orgId, projectRef);
     this.checkTimeout(scope, input.runTimeoutSeconds);
     const slug = slugify(input.name);
     let deployment: Deployment;
     try {
-      deployment = await this.prisma.$transaction(async (tx) => {
+      deployment = await this.transactions.run(async (tx) => {
         const created = await this.deployments.create(
           orgId,
           {
@@ -107,7 +135,12 @@ export class DeploymentsService {
       }
       throw err;
     }
-    await this.lifecycle.deploymentChanged(deployment, scope.actor.user.id, 'create');
+    await this.events.deploymentChanged({
+      kind: 'created',
+      orgId,
+      deployment,
+      actor: scope.actor,
+    });
     return deployment;
   }
 
@@ -121,10 +154,10 @@ export class DeploymentsService {
       branch?: string | undefined;
     } & DeploymentSettingsInput,
   ): Promise<Deployment> {
-    const orgId = scope.organization.id;
+    const { orgId } = scope;
     const { deployment } = await this.get(orgId, projectRef, ref);
     this.checkTimeout(scope, input.runTimeoutSeconds);
-    const updated = await this.prisma.$transaction(async (tx) => {
+    const updated = await this.transactions.run(async (tx) => {
       const row = await this.deployments.update(orgId, deployment.id, defined({ ...input }), tx);
       await this.audit.record(
         orgId,
@@ -141,14 +174,14 @@ export class DeploymentsService {
       return row;
     });
     // A different environment or branch means a different meltano.yml reading: redeploy.
-    if (
+    const sourceChanged =
       (input.environment !== undefined && input.environment !== deployment.environment) ||
-      (input.branch !== undefined && input.branch !== deployment.branch)
-    ) {
-      await this.lifecycle.deploymentChanged(updated, scope.actor.user.id, 'manual');
-    } else {
-      await this.lifecycle.schedulesChanged(updated);
-    }
+      (input.branch !== undefined && input.branch !== deployment.branch);
+    await this.events.deploymentChanged(
+      sourceChanged
+        ? { kind: 'source-changed', orgId, deployment: updated, actor: scope.actor }
+        : { kind: 'schedules-changed', orgId, deployment: updated },
+    );
     return updated;
   }
 
@@ -159,30 +192,18 @@ export class DeploymentsService {
     projectRef: string,
     ref: string,
   ): Promise<void> {
-    const orgId = scope.organization.id;
+    const { orgId } = scope;
     const { deployment } = await this.get(orgId, projectRef, ref);
-    await this.prisma.$transaction(async (tx) => {
-      await tx.schedule.updateMany({
-        where: { organizationId: orgId, deploymentId: deployment.id },
-        data: { enabled: false },
-      });
-      await tx.run.updateMany({
-        where: { organizationId: orgId, deploymentId: deployment.id, status: 'queued' },
-        data: { status: 'cancelled', statusReason: 'deployment deleted', finishedAt: new Date() },
-      });
-      const inProgress = await tx.run.count({
-        where: {
-          organizationId: orgId,
-          deploymentId: deployment.id,
-          status: { in: ['starting', 'running'] },
-        },
-      });
+    await this.transactions.run(async (tx) => {
+      await this.deployments.disableSchedules(orgId, deployment.id, tx);
+      await this.deployments.cancelQueuedRuns(orgId, deployment.id, 'deployment deleted', tx);
+      const inProgress = await this.deployments.countRunsInProgress(orgId, deployment.id, tx);
       if (inProgress) {
         throw conflict(
           `The deployment has ${inProgress} run(s) in progress. Cancel them, then delete it.`,
         );
       }
-      await tx.deployment.delete({ where: { id: deployment.id, organizationId: orgId } });
+      await this.deployments.delete(orgId, deployment.id, tx);
       await this.audit.record(
         orgId,
         scope.actor,
@@ -196,6 +217,6 @@ export class DeploymentsService {
         tx,
       );
     });
-    await this.lifecycle.deploymentDeleted(deployment);
+    await this.events.deploymentChanged({ kind: 'deleted', orgId, deployment });
   }
 }

@@ -1,10 +1,11 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { AppConfig } from '../config/app-config.js';
-import { PrismaService } from '../database/prisma.service.js';
+import type { OrgId } from '../database/org-id.js';
+import { Transactions } from '../database/transactions.js';
+import { DeploymentsRepository } from '../deployments/deployments.repository.js';
 import type { Deploy, Deployment, Prisma, Project } from '../generated/prisma/client.js';
 import { runGit } from '../common/git-command.js';
 import { displayUrl, gitAuth, gitMessage, redact } from '../common/git-auth.js';
@@ -17,21 +18,38 @@ import {
   type MeltanoProject,
 } from '../meltano/meltano-project.js';
 import { CloneSourceProvider, RepositoryAccessLostError } from '../projects/clone-source.js';
+import { ProjectsRepository } from '../projects/projects.repository.js';
+import {
+  applyScheduleSync,
+  planScheduleSync,
+  type SyncSummary,
+  type WantedSchedule,
+} from '../schedules/schedule-sync.js';
+import { SchedulesRepository } from '../schedules/schedules.repository.js';
 import { DeployEvents } from './deploy-events.js';
+import { DeploysRepository } from './deploys.repository.js';
 
 /** A failure the project's owner must fix; retrying the job would not help. */
 export class DeployFailure extends Error {}
 
-export interface SyncSummary {
-  added: string[];
-  updated: string[];
-  archived: string[];
-  invalid: string[];
+/** The deployment environment's schedules in meltano.yml, validated. */
+function wantedSchedules(meltano: MeltanoProject, environment: string): WantedSchedule[] {
+  const validations = new Map(validateSchedules(meltano).map((v) => [v.name, v]));
+  return schedulesForEnvironment(meltano, environment).map((schedule) => {
+    const validation = validations.get(schedule.name);
+    return {
+      name: schedule.name,
+      interval: schedule.interval,
+      cron: validation?.cron ?? null,
+      job: schedule.job,
+      extractor: schedule.extractor,
+      loader: schedule.loader,
+      transform: schedule.transform,
+      env: schedule.env,
+      invalidReason: validation?.invalidReason ?? null,
+    };
+  });
 }
-
-/** Up to seven minutes, stable per schedule, so midnight crowds spread out (Meltano Cloud did the same). */
-export const scheduleOffsetSeconds = (deploymentId: string, name: string): number =>
-  createHash('sha256').update(`${deploymentId}/${name}`).digest().readUInt32BE(0) % 420;
 
 /**
  * The worker side of a deploy: shallow-clone the branch head, read
@@ -44,7 +62,11 @@ export class DeployRunner {
 
   constructor(
     private readonly config: AppConfig,
-    private readonly prisma: PrismaService,
+    private readonly transactions: Transactions,
+    private readonly deploys: DeploysRepository,
+    private readonly deployments: DeploymentsRepository,
+    private readonly projects: ProjectsRepository,
+    private readonly schedules: SchedulesRepository,
     private readonly cloneSources: CloneSourceProvider,
     private readonly events: DeployEvents,
   ) {}
@@ -53,31 +75,25 @@ export class DeployRunner {
    * `lastAttempt`: the queue will not retry after this one, so an unexpected
    * error must still end the deploy as failed rather than leave it "running".
    */
-  async execute(organizationId: string, deployId: string, lastAttempt = true): Promise<void> {
-    const deploy = await this.prisma.deploy.findFirst({
-      where: { organizationId, id: deployId },
-      include: { deployment: { include: { project: true } } },
-    });
+  async execute(orgId: OrgId, deployId: string, lastAttempt = true): Promise<void> {
+    const deploy = await this.deploys.findToRun(orgId, deployId);
     if (!deploy) return; // the deployment was deleted meanwhile
     if (deploy.status !== 'queued' && deploy.status !== 'running') return; // superseded or already done
-    const claimed = await this.prisma.deploy.updateMany({
-      where: { id: deploy.id, status: { in: ['queued', 'running'] } },
-      data: { status: 'running', startedAt: new Date() },
-    });
-    if (!claimed.count) return;
+    if (!(await this.deploys.claim(orgId, deploy.id))) return;
     const { deployment } = deploy;
     const { project } = deployment;
     try {
-      await this.readAndSync(deploy, deployment, project);
+      await this.readAndSync(orgId, deploy, deployment, project);
       await this.events.deploySucceeded(deployment);
     } catch (err) {
       if (err instanceof DeployFailure) {
-        await this.fail(deploy, deployment, err.message);
+        await this.fail(orgId, deploy, deployment, err.message);
         return;
       }
       // Infrastructure trouble: let the queue retry; on the last attempt, say so rather than hang.
       if (lastAttempt) {
         await this.fail(
+          orgId,
           deploy,
           deployment,
           `internal error, please retry the deploy: ${err instanceof Error ? err.message : String(err)}`,
@@ -87,34 +103,40 @@ export class DeployRunner {
     }
   }
 
-  private async fail(deploy: Deploy, deployment: Deployment, message: string): Promise<void> {
-    await this.prisma.$transaction([
-      this.prisma.deploy.update({
-        where: { id: deploy.id },
-        data: { status: 'failed', finishedAt: new Date(), message },
-      }),
-      this.prisma.deployment.update({
-        where: { id: deployment.id },
+  private async fail(
+    orgId: OrgId,
+    deploy: Deploy,
+    deployment: Deployment,
+    message: string,
+  ): Promise<void> {
+    await this.transactions.run(async (tx) => {
+      await this.deploys.finish(orgId, deploy.id, { status: 'failed', message }, tx);
+      await this.deployments.update(
+        orgId,
+        deployment.id,
         // A deployment that deployed before keeps running its last good commit; say why the new one failed.
-        data: {
+        {
           status: deployment.deployedCommitSha ? 'ready' : 'failed',
           statusMessage: `Deploy failed: ${message}`,
         },
-      }),
-    ]);
+        tx,
+      );
+    });
     await this.events.deployFailed(deployment, deploy.id, message);
   }
 
-  private async readAndSync(deploy: Deploy, deployment: Deployment, project: Project) {
+  private async readAndSync(
+    orgId: OrgId,
+    deploy: Deploy,
+    deployment: Deployment,
+    project: Project,
+  ) {
     let source;
     try {
       source = await this.cloneSources.sourceFor(project);
     } catch (err) {
       if (err instanceof RepositoryAccessLostError) {
-        await this.prisma.project.update({
-          where: { id: project.id },
-          data: { repositoryAccess: 'lost' },
-        });
+        await this.projects.update(orgId, project.id, { repositoryAccess: 'lost' });
         throw new DeployFailure(err.message);
       }
       throw err;
@@ -163,7 +185,7 @@ export class DeployRunner {
         if (err instanceof MeltanoProjectError) throw new DeployFailure(err.message);
         throw err;
       }
-      const summary = await this.sync(deployment, meltano, commitSha, deploy.id);
+      const summary = await this.sync(orgId, deployment, meltano, commitSha, deploy.id);
       return { commitSha, meltano, summary };
     } finally {
       await rm(dir, { recursive: true, force: true });
@@ -171,86 +193,30 @@ export class DeployRunner {
   }
 
   /**
-   * New schedules appear disabled; changed ones update in place and keep
-   * their enabled flag; removed ones are disabled and archived (their runs stay).
+   * Syncs the schedules (see `planScheduleSync`) and marks the deployment
+   * ready and the deploy succeeded, all in one transaction.
    */
   private async sync(
+    orgId: OrgId,
     deployment: Deployment,
     meltano: MeltanoProject,
     commitSha: string,
     deployId: string,
   ): Promise<SyncSummary> {
-    const validations = new Map(validateSchedules(meltano).map((v) => [v.name, v]));
-    const wanted = schedulesForEnvironment(meltano, deployment.environment);
-    const summary: SyncSummary = { added: [], updated: [], archived: [], invalid: [] };
-    await this.prisma.$transaction(async (tx) => {
-      const existing = await tx.schedule.findMany({
-        where: { organizationId: deployment.organizationId, deploymentId: deployment.id },
-      });
-      const byName = new Map(existing.map((s) => [s.name, s]));
-      for (const schedule of wanted) {
-        const validation = validations.get(schedule.name);
-        const fields = {
-          interval: schedule.interval,
-          cron: validation?.cron ?? null,
-          job: schedule.job,
-          extractor: schedule.extractor,
-          loader: schedule.loader,
-          transform: schedule.transform,
-          env: schedule.env as Prisma.InputJsonValue,
-          invalidReason: validation?.invalidReason ?? null,
-          archivedAt: null,
-        };
-        if (fields.invalidReason) summary.invalid.push(schedule.name);
-        const current = byName.get(schedule.name);
-        byName.delete(schedule.name);
-        if (!current) {
-          await tx.schedule.create({
-            data: {
-              organizationId: deployment.organizationId,
-              deploymentId: deployment.id,
-              name: schedule.name,
-              offsetSeconds: scheduleOffsetSeconds(deployment.id, schedule.name),
-              enabled: false,
-              ...fields,
-            },
-          });
-          summary.added.push(schedule.name);
-          continue;
-        }
-        const changed =
-          current.interval !== fields.interval ||
-          current.cron !== fields.cron ||
-          current.job !== fields.job ||
-          current.extractor !== fields.extractor ||
-          current.loader !== fields.loader ||
-          current.transform !== fields.transform ||
-          JSON.stringify(current.env) !== JSON.stringify(fields.env) ||
-          current.invalidReason !== fields.invalidReason ||
-          current.archivedAt !== null;
-        if (changed) {
-          await tx.schedule.update({
-            where: { id: current.id },
-            // An invalid schedule cannot stay enabled; a valid one keeps what the user chose.
-            data: {
-              ...fields,
-              ...(fields.invalidReason || !fields.cron ? { enabled: false } : {}),
-            },
-          });
-          summary.updated.push(schedule.name);
-        }
-      }
-      for (const gone of byName.values()) {
-        if (gone.archivedAt) continue;
-        await tx.schedule.update({
-          where: { id: gone.id },
-          data: { enabled: false, archivedAt: new Date() },
-        });
-        summary.archived.push(gone.name);
-      }
-      await tx.deployment.update({
-        where: { id: deployment.id },
-        data: {
+    const wanted = wantedSchedules(meltano, deployment.environment);
+    const summary = await this.transactions.run(async (tx) => {
+      const existing = await this.schedules.listAll(orgId, deployment.id, tx);
+      const synced = await applyScheduleSync(
+        this.schedules,
+        orgId,
+        deployment.id,
+        planScheduleSync(existing, wanted),
+        tx,
+      );
+      await this.deployments.update(
+        orgId,
+        deployment.id,
+        {
           status: 'ready',
           statusMessage: null,
           deployedCommitSha: commitSha,
@@ -259,17 +225,16 @@ export class DeployRunner {
           meltanoEnvironments: meltano.environments,
           includePaths: meltano.includePaths,
         },
-      });
+        tx,
+      );
       // In the same transaction: a deployment never shows as ready while its deploy still says running.
-      await tx.deploy.update({
-        where: { id: deployId },
-        data: {
-          status: 'succeeded',
-          commitSha,
-          finishedAt: new Date(),
-          message: describe(summary, meltano),
-        },
-      });
+      await this.deploys.finish(
+        orgId,
+        deployId,
+        { status: 'succeeded', commitSha, message: describe(synced, meltano) },
+        tx,
+      );
+      return synced;
     });
     this.logger.log({ msg: 'deployed', deployment: deployment.id, commit: commitSha, ...summary });
     return summary;

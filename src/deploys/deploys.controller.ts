@@ -5,32 +5,15 @@ import { decodeCursor, toPage } from '../common/pagination.js';
 import { refParam } from '../common/slug.js';
 import { ZodParam, ZodQuery, ZodResponse, pageQuery, paginated } from '../common/zod.js';
 import { CurrentOrg, RequirePermission, type OrgScope } from '../organizations/org-access.js';
-import { DeploymentsService } from '../deployments/deployments.service.js';
-import { AuditService } from '../audit/audit.service.js';
 import { Origin, type RequestOrigin } from '../auth/actor.js';
-import { DeploysService, presentDeploy } from './deploys.service.js';
-
-const deployOut = z.object({
-  id: z.uuid(),
-  deployment_id: z.uuid(),
-  trigger: z.enum(['create', 'manual', 'push']),
-  branch: z.string(),
-  commit_sha: z.string().nullable(),
-  status: z.enum(['queued', 'running', 'succeeded', 'failed', 'superseded']),
-  message: z.string().nullable(),
-  created_at: z.string(),
-  started_at: z.string().nullable(),
-  finished_at: z.string().nullable(),
-});
+import { DeploysService } from './deploys.service.js';
+import { presentDeploy } from './deploys.presenter.js';
+import { deployOut } from './deploys.schemas.js';
 
 @ApiTags('deployments')
 @Controller('orgs/:org/projects/:project/deployments/:deployment/deploys')
 export class DeploysController {
-  constructor(
-    private readonly deploys: DeploysService,
-    private readonly deployments: DeploymentsService,
-    private readonly audit: AuditService,
-  ) {}
+  constructor(private readonly deploys: DeploysService) {}
 
   @Get()
   @ApiOperation({
@@ -44,14 +27,10 @@ export class DeploysController {
     @CurrentOrg() scope: OrgScope,
     @ZodQuery(z.object(pageQuery)) query: { page_size: number; page_token?: string | undefined },
   ) {
-    const { deployment } = await this.deployments.get(
-      scope.organization.id,
+    const rows = await this.deploys.list(
+      scope.orgId,
       projectRef,
       deploymentRef,
-    );
-    const rows = await this.deploys.list(
-      scope.organization.id,
-      deployment.id,
       query.page_size + 1,
       decodeCursor(query.page_token),
     );
@@ -73,12 +52,7 @@ export class DeploysController {
     @ZodParam('deployId', z.uuid()) deployId: string,
     @CurrentOrg() scope: OrgScope,
   ) {
-    const { deployment } = await this.deployments.get(
-      scope.organization.id,
-      projectRef,
-      deploymentRef,
-    );
-    return presentDeploy(await this.deploys.get(scope.organization.id, deployment.id, deployId));
+    return presentDeploy(await this.deploys.get(scope.orgId, projectRef, deploymentRef, deployId));
   }
 
   @Post()
@@ -92,18 +66,6 @@ export class DeploysController {
     @CurrentOrg() scope: OrgScope,
     @Origin() origin: RequestOrigin,
   ) {
-    const { deployment } = await this.deployments.get(
-      scope.organization.id,
-      projectRef,
-      deploymentRef,
-    );
-    const deploy = await this.deploys.request(deployment, 'manual', scope.actor.user.id);
-    await this.audit.record(scope.organization.id, scope.actor, origin, {
-      action: 'deployment.deploy',
-      resourceType: 'deployment',
-      resourceId: deployment.id,
-      details: { deploy_id: deploy.id },
-    });
-    return presentDeploy(deploy);
+    return presentDeploy(await this.deploys.redeploy(scope, origin, projectRef, deploymentRef));
   }
 }

@@ -1,15 +1,36 @@
 import { Injectable } from '@nestjs/common';
-import { PrismaService } from '../database/prisma.service.js';
-import type { Deploy, DeployTrigger, Deployment } from '../generated/prisma/client.js';
-import { QueueService } from '../queue/queue.service.js';
+import { AuditRepository } from '../audit/audit.repository.js';
+import type { Actor, RequestOrigin } from '../auth/actor.js';
+import type { Cursor } from '../common/pagination.js';
 import { notFound } from '../common/problem.js';
-import { pastCursor, type Cursor } from '../common/pagination.js';
+import type { OrgId } from '../database/org-id.js';
+import { Transactions } from '../database/transactions.js';
+import { DeploymentsRepository } from '../deployments/deployments.repository.js';
+import { DeploymentsService } from '../deployments/deployments.service.js';
+import type { Deploy, DeployTrigger, Deployment, Prisma } from '../generated/prisma/client.js';
+import type { OrgScope } from '../organizations/org-access.js';
+import { QueueService } from '../queue/queue.service.js';
+import { DeploysRepository } from './deploys.repository.js';
+
+export interface DeployRequest {
+  trigger: DeployTrigger;
+  /** Who asked (null: GitHub or the system); recorded on the deploy and in the audit event. */
+  actor: Actor | null;
+  /** The commit GitHub said was pushed, when known. */
+  commitSha?: string | null;
+  /** Record `deployment.deploy` in the deploy's transaction, with these details beside the deploy id. */
+  audit?: { origin: RequestOrigin | null; details?: Record<string, Prisma.InputJsonValue> };
+}
 
 /** Deploys: reading meltano.yml at a deployment's branch head and syncing its schedules (see DeployRunner). */
 @Injectable()
 export class DeploysService {
   constructor(
-    private readonly prisma: PrismaService,
+    private readonly transactions: Transactions,
+    private readonly deploys: DeploysRepository,
+    private readonly deployments: DeploymentsRepository,
+    private readonly deploymentsService: DeploymentsService,
+    private readonly audit: AuditRepository,
     private readonly queues: QueueService,
   ) {}
 
@@ -18,38 +39,45 @@ export class DeploysService {
    * same deployment still waiting in the queue: only the latest state matters.
    */
   async request(
-    deployment: Pick<Deployment, 'id' | 'organizationId' | 'branch'>,
-    trigger: DeployTrigger,
-    triggeredById: string | null,
-    commitSha: string | null = null,
+    orgId: OrgId,
+    deployment: Pick<Deployment, 'id' | 'branch'>,
+    request: DeployRequest,
   ): Promise<Deploy> {
-    const deploy = await this.prisma.$transaction(async (tx) => {
-      await tx.deploy.updateMany({
-        where: {
-          organizationId: deployment.organizationId,
+    const { audit } = request;
+    const deploy = await this.transactions.run(async (tx) => {
+      await this.deploys.supersedeQueued(orgId, deployment.id, tx);
+      await this.deployments.update(
+        orgId,
+        deployment.id,
+        { status: 'deploying', statusMessage: null },
+        tx,
+      );
+      const created = await this.deploys.create(
+        orgId,
+        {
           deploymentId: deployment.id,
-          status: 'queued',
-        },
-        data: {
-          status: 'superseded',
-          finishedAt: new Date(),
-          message: 'superseded by a newer deploy',
-        },
-      });
-      await tx.deployment.update({
-        where: { id: deployment.id, organizationId: deployment.organizationId },
-        data: { status: 'deploying', statusMessage: null },
-      });
-      return tx.deploy.create({
-        data: {
-          organizationId: deployment.organizationId,
-          deploymentId: deployment.id,
-          trigger,
+          trigger: request.trigger,
           branch: deployment.branch,
-          commitSha,
-          triggeredById,
+          commitSha: request.commitSha ?? null,
+          triggeredById: request.actor?.user.id ?? null,
         },
-      });
+        tx,
+      );
+      if (audit) {
+        await this.audit.record(
+          orgId,
+          request.actor,
+          audit.origin,
+          {
+            action: 'deployment.deploy',
+            resourceType: 'deployment',
+            resourceId: deployment.id,
+            details: { deploy_id: created.id, ...audit.details },
+          },
+          tx,
+        );
+      }
+      return created;
     });
     // The deploy id is the job id (the catalog's policy): re-enqueueing the same deploy is a no-op.
     await this.queues.enqueue('deploy.execute', {
@@ -59,41 +87,40 @@ export class DeploysService {
     return deploy;
   }
 
-  list(
-    organizationId: string,
-    deploymentId: string,
-    take: number,
-    cursor?: Cursor,
-  ): Promise<Deploy[]> {
-    return this.prisma.deploy.findMany({
-      where: {
-        organizationId,
-        deploymentId,
-        ...pastCursor('createdAt', cursor, 'desc', true),
-      },
-      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-      take,
+  /** An admin's redeploy: meltano.yml is read at the branch head again. */
+  async redeploy(
+    scope: OrgScope,
+    origin: RequestOrigin,
+    projectRef: string,
+    deploymentRef: string,
+  ): Promise<Deploy> {
+    const { deployment } = await this.deploymentsService.get(
+      scope.orgId,
+      projectRef,
+      deploymentRef,
+    );
+    return this.request(scope.orgId, deployment, {
+      trigger: 'manual',
+      actor: scope.actor,
+      audit: { origin },
     });
   }
 
-  async get(organizationId: string, deploymentId: string, id: string): Promise<Deploy> {
-    const deploy = await this.prisma.deploy.findFirst({
-      where: { organizationId, deploymentId, id },
-    });
+  async list(
+    orgId: OrgId,
+    projectRef: string,
+    deploymentRef: string,
+    take: number,
+    cursor?: Cursor,
+  ): Promise<Deploy[]> {
+    const { deployment } = await this.deploymentsService.get(orgId, projectRef, deploymentRef);
+    return this.deploys.list(orgId, deployment.id, take, cursor);
+  }
+
+  async get(orgId: OrgId, projectRef: string, deploymentRef: string, id: string): Promise<Deploy> {
+    const { deployment } = await this.deploymentsService.get(orgId, projectRef, deploymentRef);
+    const deploy = await this.deploys.find(orgId, deployment.id, id);
     if (!deploy) throw notFound('Deploy');
     return deploy;
   }
 }
-
-export const presentDeploy = (d: Deploy) => ({
-  id: d.id,
-  deployment_id: d.deploymentId,
-  trigger: d.trigger,
-  branch: d.branch,
-  commit_sha: d.commitSha,
-  status: d.status,
-  message: d.message,
-  created_at: d.createdAt.toISOString(),
-  started_at: d.startedAt?.toISOString() ?? null,
-  finished_at: d.finishedAt?.toISOString() ?? null,
-});

@@ -7,10 +7,7 @@ import {
   type CloneSource,
 } from '../projects/clone-source.js';
 import { GithubApiError, GithubAppService } from './github-app.service.js';
-import {
-  GithubGrantsService,
-  type GithubRepositoryWithInstallation,
-} from './github-grants.service.js';
+import { GithubAppRepository, type GithubRepositoryWithInstallation } from './github.repository.js';
 
 /** GitHub's answers that mean the grant is gone (suspended, uninstalled, repository not accessible). */
 const ACCESS_LOST_STATUSES = new Set([401, 403, 404, 422]);
@@ -25,7 +22,7 @@ export class GithubCloneSourceProvider extends CloneSourceProvider {
   constructor(
     private readonly config: AppConfig,
     private readonly app: GithubAppService,
-    private readonly grants: GithubGrantsService,
+    private readonly github: GithubAppRepository,
   ) {
     super();
   }
@@ -57,15 +54,7 @@ export class GithubCloneSourceProvider extends CloneSourceProvider {
   }
 
   private async grantOf(project: Project): Promise<GithubRepositoryWithInstallation> {
-    const linked = project.githubRepositoryId
-      ? await this.grants.findRepository(project.organizationId, project.githubRepositoryId)
-      : null;
-    if (linked) return linked;
-    // A project from before the App was configured, or whose installation was unlinked.
-    const byName = await this.grants.findGranted(project.organizationId, project.repository);
-    const found = byName
-      ? await this.grants.findRepository(project.organizationId, byName.id)
-      : null;
+    const found = await this.github.grantForProject(project);
     if (found) return found;
     throw new RepositoryAccessLostError(
       `The repository ${project.repository} is not granted to this organization's GitHub App ` +

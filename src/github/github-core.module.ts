@@ -6,35 +6,36 @@ import { GithubAppService } from './github-app.service.js';
 import { GithubCloneSourceProvider } from './github-clone-source.js';
 import { GithubGrantsService } from './github-grants.service.js';
 import { GithubRepositoryPolicy } from './github-repository-policy.js';
+import { GithubAppRepository } from './github.repository.js';
 
 /**
  * The GitHub App client and the grants it keeps, with no controllers: used by
  * ProjectsModule (API and worker) and by GithubModule (API).
  */
 @Module({
-  providers: [GithubAppService, GithubGrantsService],
-  exports: [GithubAppService, GithubGrantsService],
+  providers: [GithubAppService, GithubGrantsService, GithubAppRepository],
+  exports: [GithubAppService, GithubGrantsService, GithubAppRepository],
 })
 export class GithubCoreModule {}
 
 /** With the GitHub App configured, only granted repositories; otherwise any repository git can clone. */
 export const repositoryPolicyProvider: Provider = {
   provide: RepositoryPolicy,
-  inject: [AppConfig, GithubGrantsService],
-  useFactory: (config: AppConfig, grants: GithubGrantsService): RepositoryPolicy =>
-    config.github.app ? new GithubRepositoryPolicy(grants) : new OpenRepositoryPolicy(),
+  inject: [AppConfig, GithubAppRepository],
+  useFactory: (config: AppConfig, github: GithubAppRepository): RepositoryPolicy =>
+    config.github.app ? new GithubRepositoryPolicy(github) : new OpenRepositoryPolicy(),
 };
 
 /** With the GitHub App configured, clones use a token minted for the one repository. */
 export const cloneSourceProvider: Provider = {
   provide: CloneSourceProvider,
-  inject: [AppConfig, GithubAppService, GithubGrantsService],
+  inject: [AppConfig, GithubAppService, GithubAppRepository],
   useFactory: (
     config: AppConfig,
     app: GithubAppService,
-    grants: GithubGrantsService,
+    github: GithubAppRepository,
   ): CloneSourceProvider =>
     config.github.app
-      ? new GithubCloneSourceProvider(config, app, grants)
+      ? new GithubCloneSourceProvider(config, app, github)
       : new OpenCloneSourceProvider(config),
 };

@@ -1,15 +1,18 @@
 import { HttpStatus, Injectable } from '@nestjs/common';
-import { AuditService } from '../audit/audit.service.js';
+import { AuditRepository } from '../audit/audit.repository.js';
 import type { Actor, RequestOrigin } from '../auth/actor.js';
 import { AppConfig } from '../config/app-config.js';
 import { ProblemException, conflict, forbidden, notFound } from '../common/problem.js';
 import { signPayload, verifyPayload } from '../common/signing.js';
-import { PrismaService } from '../database/prisma.service.js';
+import { orgIdOfMembership, type OrgId } from '../database/org-id.js';
+import { SystemRepository } from '../database/system.repository.js';
+import { Transactions } from '../database/transactions.js';
 import type { GithubInstallation } from '../generated/prisma/client.js';
 import type { OrgScope } from '../organizations/org-access.js';
 import { can } from '../organizations/permissions.js';
 import { GithubApiError, GithubAppService } from './github-app.service.js';
 import { GithubGrantsService } from './github-grants.service.js';
+import { GithubAppRepository } from './github.repository.js';
 
 const STATE_PURPOSE = 'github-install';
 const STATE_TTL_SECONDS = 10 * 60;
@@ -27,8 +30,10 @@ export interface SetupInput {
   code?: string | undefined;
 }
 
+export type InstallationWithCount = GithubInstallation & { _count?: { repositories: number } };
+
 export type SetupOutcome =
-  | { status: 'linked'; installation: GithubInstallation; organizationSlug: string }
+  | { status: 'linked'; installation: InstallationWithCount; organizationSlug: string }
   | { status: 'requested' };
 
 const badGateway = (err: GithubApiError): ProblemException =>
@@ -50,17 +55,24 @@ const refused = (detail: string): ProblemException =>
 export class GithubInstallationsService {
   constructor(
     private readonly config: AppConfig,
-    private readonly prisma: PrismaService,
+    private readonly transactions: Transactions,
+    private readonly system: SystemRepository,
+    private readonly github: GithubAppRepository,
     private readonly app: GithubAppService,
     private readonly grants: GithubGrantsService,
-    private readonly audit: AuditService,
+    private readonly audit: AuditRepository,
   ) {}
+
+  /** Installations linked to the organization, with how many repositories each grants. */
+  list(orgId: OrgId) {
+    return this.github.listInstallations(orgId);
+  }
 
   /** The App's installation page, carrying a state bound to this organization and user. */
   installUrl(scope: OrgScope): string {
     const state = signPayload(
       this.config.auth.sessionSecret,
-      { purpose: STATE_PURPOSE, org: scope.organization.id, user: scope.actor.user.id },
+      { purpose: STATE_PURPOSE, org: scope.orgId, user: scope.actor.user.id },
       STATE_TTL_SECONDS,
     );
     return this.app.installUrl(state);
@@ -68,11 +80,10 @@ export class GithubInstallationsService {
 
   async setup(actor: Actor, origin: RequestOrigin, input: SetupInput): Promise<SetupOutcome> {
     if (!this.app.configured) throw notFound('GitHub App');
-    const organizationId = await this.organizationFor(actor, input);
-    const membership = await this.prisma.membership.findFirst({
-      where: { organizationId, userId: actor.user.id },
-      include: { organization: true },
-    });
+    const membership = await this.github.membershipOf(
+      actor.user.id,
+      await this.organizationFor(actor, input),
+    );
     if (!membership || !can(membership.role, 'github:write')) {
       throw forbidden(
         'Only admins of the organization can link a GitHub App installation to it, and you are ' +
@@ -80,6 +91,7 @@ export class GithubInstallationsService {
       );
     }
     if (input.setupAction === 'request') return { status: 'requested' };
+    const orgId = orgIdOfMembership(membership);
     const installationId = input.installationId;
     if (installationId === undefined) {
       throw new ProblemException(
@@ -93,8 +105,8 @@ export class GithubInstallationsService {
       await this.checkUserAdministers(actor, installationId, input.code);
       const info = await this.app.installation(installationId);
       if (!info) throw notFound('GitHub App installation');
-      const existing = await this.grants.findInstallation(installationId);
-      if (existing && existing.organizationId !== organizationId) {
+      const existing = await this.system.githubInstallationAcrossTenants(installationId);
+      if (existing && existing.organizationId !== orgId) {
         throw conflict(
           'This GitHub App installation is already linked to another organization. Unlink it ' +
             'there first.',
@@ -103,12 +115,12 @@ export class GithubInstallationsService {
       const repositories = info.suspended
         ? null
         : await this.app.installationRepositories(installationId);
-      const installation = await this.prisma.$transaction(async (tx) => {
-        const linked = await this.grants.upsertInstallation(tx, organizationId, info, existing);
-        if (repositories) await this.grants.syncRepositories(tx, linked, repositories);
-        await this.grants.reconcileProjects(tx, organizationId);
+      const installation = await this.transactions.run(async (tx) => {
+        const linked = await this.github.upsertInstallation(orgId, info, existing, tx);
+        if (repositories) await this.grants.syncRepositories(orgId, linked.id, repositories, tx);
+        await this.grants.reconcileProjects(orgId, tx);
         await this.audit.record(
-          organizationId,
+          orgId,
           actor,
           origin,
           {
@@ -125,7 +137,12 @@ export class GithubInstallationsService {
         );
         return linked;
       });
-      return { status: 'linked', installation, organizationSlug: membership.organization.slug };
+      const withCount = await this.github.listInstallations(orgId);
+      return {
+        status: 'linked',
+        installation: withCount.find((i) => i.id === installation.id) ?? installation,
+        organizationSlug: membership.organization.slug,
+      };
     } catch (err) {
       if (err instanceof GithubApiError) throw badGateway(err);
       throw err;
@@ -159,7 +176,7 @@ export class GithubInstallationsService {
     }
     const existing =
       input.installationId !== undefined
-        ? await this.grants.findInstallation(input.installationId)
+        ? await this.system.githubInstallationAcrossTenants(input.installationId)
         : null;
     if (!existing) {
       throw new ProblemException(
@@ -211,12 +228,12 @@ export class GithubInstallationsService {
   }
 
   async unlink(scope: OrgScope, origin: RequestOrigin, ref: string): Promise<void> {
-    const orgId = scope.organization.id;
-    const installation = await this.grants.findInstallationOf(orgId, ref);
+    const { orgId } = scope;
+    const installation = await this.github.findInstallation(orgId, ref);
     if (!installation) throw notFound('GitHub App installation');
-    await this.prisma.$transaction(async (tx) => {
-      await this.grants.removeInstallation(tx, installation);
-      await this.grants.reconcileProjects(tx, orgId);
+    await this.transactions.run(async (tx) => {
+      await this.github.removeInstallation(orgId, installation.id, tx);
+      await this.grants.reconcileProjects(orgId, tx);
       await this.audit.record(
         orgId,
         scope.actor,

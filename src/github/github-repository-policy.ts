@@ -5,18 +5,19 @@ import {
   type AvailableRepository,
   type ResolvedRepository,
 } from '../projects/repository-policy.js';
-import { GithubGrantsService } from './github-grants.service.js';
+import type { OrgId } from '../database/org-id.js';
+import { GithubAppRepository } from './github.repository.js';
 
 const OWNER_NAME = /^[A-Za-z0-9-]{1,39}\/[A-Za-z0-9._-]{1,100}$/;
 
 /** With the GitHub App: projects only on repositories an installation of the organization grants. */
 @Injectable()
 export class GithubRepositoryPolicy extends RepositoryPolicy {
-  constructor(private readonly grants: GithubGrantsService) {
+  constructor(private readonly github: GithubAppRepository) {
     super();
   }
 
-  async resolve(organizationId: string, repository: string): Promise<ResolvedRepository> {
+  async resolve(orgId: OrgId, repository: string): Promise<ResolvedRepository> {
     const fullName = repository.replace(/\.git$/, '');
     if (!OWNER_NAME.test(fullName)) {
       throw validationFailed([
@@ -26,7 +27,7 @@ export class GithubRepositoryPolicy extends RepositoryPolicy {
         },
       ]);
     }
-    const granted = await this.grants.findGranted(organizationId, fullName);
+    const granted = await this.github.findGranted(orgId, fullName);
     if (!granted) {
       throw unprocessable(
         `The repository ${fullName} is not granted to this organization's GitHub App installations.`,
@@ -45,8 +46,8 @@ export class GithubRepositoryPolicy extends RepositoryPolicy {
     return { repository: granted.fullName, githubRepositoryId: granted.id };
   }
 
-  async listAvailable(organizationId: string): Promise<AvailableRepository[]> {
-    return (await this.grants.listGranted(organizationId)).map((r) => ({
+  async listAvailable(orgId: OrgId): Promise<AvailableRepository[]> {
+    return (await this.github.listGranted(orgId)).map((r) => ({
       full_name: r.fullName,
       default_branch: r.defaultBranch,
       private: r.private,

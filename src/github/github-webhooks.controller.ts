@@ -1,10 +1,8 @@
-import { isUniqueViolation } from '../common/db-errors.js';
-import { Controller, HttpCode, HttpStatus, Logger, Post, Req } from '@nestjs/common';
+import { Controller, HttpCode, HttpStatus, Post, Req } from '@nestjs/common';
 import { ApiExcludeEndpoint, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
-import { ProblemException, conflict } from '../common/problem.js';
+import { ProblemException } from '../common/problem.js';
 import { Public } from '../common/public.decorator.js';
-import { PrismaService } from '../database/prisma.service.js';
 import { GithubAppService, notConfigured } from './github-app.service.js';
 import { GithubWebhooksService, parseWebhook } from './github-webhooks.service.js';
 
@@ -24,11 +22,8 @@ const badRequest = (detail: string, field: string): ProblemException =>
 @ApiTags('github')
 @Controller('github/webhooks')
 export class GithubWebhooksController {
-  private readonly logger = new Logger('github-webhooks');
-
   constructor(
     private readonly app: GithubAppService,
-    private readonly prisma: PrismaService,
     private readonly webhooks: GithubWebhooksService,
   ) {}
 
@@ -59,24 +54,6 @@ export class GithubWebhooksController {
       throw badRequest('The X-GitHub-Delivery header is missing.', 'headers.x-github-delivery');
     }
     const payload = parseWebhook(event, req.body);
-    try {
-      await this.prisma.githubWebhookDelivery.create({ data: { deliveryId, event } });
-    } catch (err) {
-      if (isUniqueViolation(err)) {
-        throw conflict(`Delivery ${deliveryId} was already received; replays are refused.`);
-      }
-      throw err;
-    }
-    try {
-      const outcome = await this.webhooks.handle(event, payload);
-      this.logger.log({ msg: 'webhook', event, delivery: deliveryId, result: outcome.result });
-      return { delivery: deliveryId, event, ...outcome };
-    } catch (err) {
-      // Not handled: forget the delivery so GitHub's redelivery of it is processed.
-      await this.prisma.githubWebhookDelivery
-        .delete({ where: { deliveryId } })
-        .catch(() => undefined);
-      throw err;
-    }
+    return this.webhooks.receive(deliveryId, event, payload);
   }
 }

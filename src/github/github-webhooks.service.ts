@@ -1,14 +1,19 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { z } from 'zod';
-import { AuditService } from '../audit/audit.service.js';
-import { validationFailed } from '../common/problem.js';
+import { AuditRepository } from '../audit/audit.repository.js';
+import { isUniqueViolation } from '../common/db-errors.js';
+import { conflict, validationFailed } from '../common/problem.js';
 import { toFieldErrors } from '../common/zod.js';
-import { PrismaService } from '../database/prisma.service.js';
+import { orgIdFromVerifiedWebhook, type OrgId } from '../database/org-id.js';
+import { SystemRepository } from '../database/system.repository.js';
+import { Transactions } from '../database/transactions.js';
+import type { Tx } from '../database/tx.js';
 import { DeploysService } from '../deploys/deploys.service.js';
 import type { GithubInstallation, Prisma } from '../generated/prisma/client.js';
 import { pushTouchesProject } from '../meltano/meltano-project.js';
 import { GithubAppService } from './github-app.service.js';
 import { GithubGrantsService, type ReconcileResult } from './github-grants.service.js';
+import { GithubAppRepository } from './github.repository.js';
 import {
   installationEvent,
   installationRepositoriesEvent,
@@ -57,22 +62,59 @@ export function parseWebhook(event: string, payload: unknown): unknown {
   }
 }
 
+/** A linked installation and its organization, minted once the delivery's signature was checked. */
+interface Linked {
+  orgId: OrgId;
+  installation: GithubInstallation;
+}
+
 /**
  * Keeps grants current from GitHub's webhooks and deploys on push. Events
  * for installations not linked to an organization are acknowledged and
- * ignored (the setup callback links them).
+ * ignored (the setup callback links them). Called only for deliveries whose
+ * signature GithubWebhooksController verified.
  */
 @Injectable()
 export class GithubWebhooksService {
   private readonly logger = new Logger('github-webhooks');
 
   constructor(
-    private readonly prisma: PrismaService,
+    private readonly transactions: Transactions,
+    private readonly system: SystemRepository,
+    private readonly github: GithubAppRepository,
     private readonly app: GithubAppService,
     private readonly grants: GithubGrantsService,
     private readonly deploys: DeploysService,
-    private readonly audit: AuditService,
+    private readonly audit: AuditRepository,
   ) {}
+
+  /**
+   * Records the delivery id so a replay is refused, then handles the event;
+   * a delivery that could not be handled is forgotten so GitHub's
+   * redelivery of it is processed.
+   */
+  async receive(
+    deliveryId: string,
+    event: string,
+    payload: unknown,
+  ): Promise<WebhookOutcome & { delivery: string; event: string }> {
+    try {
+      await this.github.recordDelivery(deliveryId, event);
+    } catch (err) {
+      if (isUniqueViolation(err)) {
+        throw conflict(`Delivery ${deliveryId} was already received; replays are refused.`);
+      }
+      throw err;
+    }
+    try {
+      const outcome = await this.handle(event, payload);
+      this.logger.log({ msg: 'webhook', event, delivery: deliveryId, result: outcome.result });
+      return { delivery: deliveryId, event, ...outcome };
+    } catch (err) {
+      await this.github.forgetDelivery(deliveryId).catch(() => undefined);
+      throw err;
+    }
+  }
 
   async handle(event: string, payload: unknown): Promise<WebhookOutcome> {
     switch (event) {
@@ -91,18 +133,22 @@ export class GithubWebhooksService {
     }
   }
 
-  private async linked(installationId: number | undefined): Promise<GithubInstallation | null> {
-    return installationId === undefined ? null : this.grants.findInstallation(installationId);
+  /** The organization the installation is linked to (cross-tenant by design: GitHub's id). */
+  private async linked(installationId: number | undefined): Promise<Linked | null> {
+    if (installationId === undefined) return null;
+    const installation = await this.system.githubInstallationAcrossTenants(installationId);
+    if (!installation) return null;
+    return { orgId: orgIdFromVerifiedWebhook(installation.organizationId), installation };
   }
 
   private async record(
-    db: Prisma.TransactionClient,
-    installation: GithubInstallation,
+    { orgId, installation }: Linked,
     action: string,
     details: Prisma.InputJsonValue,
+    tx: Tx,
   ): Promise<void> {
     await this.audit.record(
-      installation.organizationId,
+      orgId,
       null,
       null,
       {
@@ -111,32 +157,26 @@ export class GithubWebhooksService {
         resourceId: installation.id,
         details,
       },
-      db,
+      tx,
     );
   }
 
   private async onInstallation(payload: InstallationEvent): Promise<WebhookOutcome> {
-    const installation = await this.linked(payload.installation.id);
-    if (!installation) return { result: 'ignored: installation not linked to an organization' };
-    const orgId = installation.organizationId;
+    const linked = await this.linked(payload.installation.id);
+    if (!linked) return { result: 'ignored: installation not linked to an organization' };
+    const { orgId, installation } = linked;
     let reconciled: ReconcileResult | null = null;
     switch (payload.action) {
       case 'deleted':
-        await this.prisma.$transaction(async (tx) => {
-          await this.grants.removeInstallation(tx, installation);
-          reconciled = await this.grants.reconcileProjects(tx, orgId);
-          await this.audit.record(
-            orgId,
-            null,
-            null,
+        await this.transactions.run(async (tx) => {
+          await this.github.removeInstallation(orgId, installation.id, tx);
+          reconciled = await this.grants.reconcileProjects(orgId, tx);
+          await this.record(
+            linked,
+            'github.installation.deleted',
             {
-              action: 'github.installation.deleted',
-              resourceType: 'github_installation',
-              resourceId: installation.id,
-              details: {
-                installation_id: Number(installation.installationId),
-                account: installation.accountLogin,
-              },
+              installation_id: Number(installation.installationId),
+              account: installation.accountLogin,
             },
             tx,
           );
@@ -145,32 +185,35 @@ export class GithubWebhooksService {
       case 'suspend':
       case 'unsuspend': {
         const suspended = payload.action === 'suspend';
-        await this.prisma.$transaction(async (tx) => {
-          await this.grants.setSuspended(tx, installation, suspended);
-          reconciled = await this.grants.reconcileProjects(tx, orgId);
-          await this.record(tx, installation, `github.installation.${payload.action}`, {
-            installation_id: Number(installation.installationId),
-          });
+        await this.transactions.run(async (tx) => {
+          await this.github.setSuspended(orgId, installation, suspended, tx);
+          reconciled = await this.grants.reconcileProjects(orgId, tx);
+          await this.record(
+            linked,
+            `github.installation.${payload.action}`,
+            { installation_id: Number(installation.installationId) },
+            tx,
+          );
         });
         // Grants may have changed while suspended (GitHub sends no events then): re-read them.
-        if (!suspended) reconciled = (await this.resync(installation)) ?? reconciled;
+        if (!suspended) reconciled = (await this.resync(linked)) ?? reconciled;
         break;
       }
       case 'created':
       case 'new_permissions_accepted': {
         const repositories = payload.repositories;
         const selected = payload.installation.repository_selection !== 'all';
-        await this.prisma.$transaction(async (tx) => {
+        await this.transactions.run(async (tx) => {
           if (repositories) {
             const listed = repositories.map((r) => ({
               id: r.id,
               fullName: r.full_name,
               private: r.private ?? true,
             }));
-            if (selected) await this.grants.syncRepositories(tx, installation, listed);
-            else await this.grants.grant(tx, installation, listed);
+            if (selected) await this.grants.syncRepositories(orgId, installation.id, listed, tx);
+            else await this.github.grant(orgId, installation.id, listed, tx);
           }
-          reconciled = await this.grants.reconcileProjects(tx, orgId);
+          reconciled = await this.grants.reconcileProjects(orgId, tx);
         });
         break;
       }
@@ -181,7 +224,7 @@ export class GithubWebhooksService {
   }
 
   /** Re-reads the installation's repositories from GitHub; null when GitHub cannot be asked. */
-  private async resync(installation: GithubInstallation): Promise<ReconcileResult | null> {
+  private async resync({ orgId, installation }: Linked): Promise<ReconcileResult | null> {
     let repositories;
     try {
       repositories = await this.app.installationRepositories(Number(installation.installationId));
@@ -193,79 +236,92 @@ export class GithubWebhooksService {
       });
       return null;
     }
-    return this.prisma.$transaction(async (tx) => {
-      await this.grants.syncRepositories(tx, installation, repositories);
-      return this.grants.reconcileProjects(tx, installation.organizationId);
+    return this.transactions.run(async (tx) => {
+      await this.grants.syncRepositories(orgId, installation.id, repositories, tx);
+      return this.grants.reconcileProjects(orgId, tx);
     });
   }
 
   private async onInstallationRepositories(
     payload: InstallationRepositoriesEvent,
   ): Promise<WebhookOutcome> {
-    const installation = await this.linked(payload.installation.id);
-    if (!installation) return { result: 'ignored: installation not linked to an organization' };
+    const linked = await this.linked(payload.installation.id);
+    if (!linked) return { result: 'ignored: installation not linked to an organization' };
+    const { orgId, installation } = linked;
     if (payload.action !== 'added' && payload.action !== 'removed') {
       return { result: `ignored: installation_repositories ${payload.action}` };
     }
-    const reconciled = await this.prisma.$transaction(async (tx) => {
+    const reconciled = await this.transactions.run(async (tx) => {
       if (payload.repositories_added.length) {
-        await this.grants.grant(
-          tx,
-          installation,
+        await this.github.grant(
+          orgId,
+          installation.id,
           payload.repositories_added.map((r) => ({
             id: r.id,
             fullName: r.full_name,
             private: r.private ?? true,
           })),
+          tx,
         );
       }
       if (payload.repositories_removed.length) {
-        await this.grants.revoke(
-          tx,
-          installation,
+        await this.github.revoke(
+          orgId,
+          installation.id,
           payload.repositories_removed.map((r) => r.id),
+          tx,
         );
       }
-      await this.record(tx, installation, `github.repositories.${payload.action}`, {
-        added: payload.repositories_added.map((r) => r.full_name),
-        removed: payload.repositories_removed.map((r) => r.full_name),
-      });
-      return this.grants.reconcileProjects(tx, installation.organizationId);
+      await this.record(
+        linked,
+        `github.repositories.${payload.action}`,
+        {
+          added: payload.repositories_added.map((r) => r.full_name),
+          removed: payload.repositories_removed.map((r) => r.full_name),
+        },
+        tx,
+      );
+      return this.grants.reconcileProjects(orgId, tx);
     });
     return { result: `repositories ${payload.action}${describe(reconciled)}` };
   }
 
   private async onRepository(payload: RepositoryEvent): Promise<WebhookOutcome> {
-    const installation = await this.linked(payload.installation?.id);
-    if (!installation) return { result: 'ignored: installation not linked to an organization' };
-    const orgId = installation.organizationId;
+    const linked = await this.linked(payload.installation?.id);
+    if (!linked) return { result: 'ignored: installation not linked to an organization' };
+    const { orgId } = linked;
     const repo = payload.repository;
     switch (payload.action) {
       case 'renamed':
       case 'transferred': {
-        const reconciled = await this.prisma.$transaction(async (tx) => {
-          const projects = await this.grants.rename(
-            tx,
+        const reconciled = await this.transactions.run(async (tx) => {
+          const projects = await this.github.rename(
             orgId,
             repo.id,
             repo.full_name,
             repo.default_branch,
+            tx,
           );
-          await this.record(tx, installation, `github.repository.${payload.action}`, {
-            repository: repo.full_name,
-            projects,
-          });
-          return this.grants.reconcileProjects(tx, orgId);
+          await this.record(
+            linked,
+            `github.repository.${payload.action}`,
+            { repository: repo.full_name, projects },
+            tx,
+          );
+          return this.grants.reconcileProjects(orgId, tx);
         });
         return { result: `repository ${payload.action}${describe(reconciled)}` };
       }
       case 'deleted': {
-        const reconciled = await this.prisma.$transaction(async (tx) => {
-          await this.grants.repositoryDeleted(tx, orgId, repo.id);
-          await this.record(tx, installation, 'github.repository.deleted', {
-            repository: repo.full_name,
-          });
-          return this.grants.reconcileProjects(tx, orgId);
+        const reconciled = await this.transactions.run(async (tx) => {
+          await this.github.repositoryDeleted(orgId, repo.id, tx);
+          await this.record(
+            linked,
+            'github.repository.deleted',
+            { repository: repo.full_name },
+            tx,
+          );
+          return this.grants.reconcileProjects(orgId, tx);
         });
         return { result: `repository deleted${describe(reconciled)}` };
       }
@@ -285,23 +341,17 @@ export class GithubWebhooksService {
     if (payload.deleted || ZERO_SHA.test(payload.after)) {
       return { result: 'ignored: branch deleted' };
     }
-    const installation = await this.linked(payload.installation?.id);
-    if (!installation) return { result: 'ignored: installation not linked to an organization' };
+    const linked = await this.linked(payload.installation?.id);
+    if (!linked) return { result: 'ignored: installation not linked to an organization' };
+    const { orgId, installation } = linked;
     if (installation.suspendedAt) return { result: 'ignored: installation suspended' };
-    const orgId = installation.organizationId;
     const branch = payload.ref.slice('refs/heads/'.length);
-    const projects = await this.prisma.project.findMany({
-      where: {
-        organizationId: orgId,
-        repositoryAccess: 'granted',
-        githubRepository: {
-          installationId: installation.id,
-          githubRepoId: BigInt(payload.repository.id),
-          revokedAt: null,
-        },
-      },
-      include: { deployments: { where: { organizationId: orgId, branch } } },
-    });
+    const projects = await this.github.pushedProjects(
+      orgId,
+      installation.id,
+      payload.repository.id,
+      branch,
+    );
     const commits = payload.commits ?? [];
     const changed =
       commits.length === 0 ||
@@ -322,12 +372,11 @@ export class GithubWebhooksService {
     for (const project of projects) {
       for (const deployment of project.deployments) {
         if (changed && !touches(changed, project.rootPath, deployment.includePaths)) continue;
-        const deploy = await this.deploys.request(deployment, 'push', null, payload.after);
-        await this.audit.record(orgId, null, null, {
-          action: 'deployment.deploy',
-          resourceType: 'deployment',
-          resourceId: deployment.id,
-          details: { deploy_id: deploy.id, trigger: 'push', commit_sha: payload.after, branch },
+        const deploy = await this.deploys.request(orgId, deployment, {
+          trigger: 'push',
+          actor: null,
+          commitSha: payload.after,
+          audit: { origin: null, details: { trigger: 'push', commit_sha: payload.after, branch } },
         });
         deploys.push(deploy.id);
       }

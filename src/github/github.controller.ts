@@ -5,26 +5,11 @@ import { z } from 'zod';
 import { CurrentActor, Origin, type Actor, type RequestOrigin } from '../auth/actor.js';
 import { refParam } from '../common/slug.js';
 import { ZodParam, ZodQuery, ZodResponse } from '../common/zod.js';
-import type { GithubInstallation } from '../generated/prisma/client.js';
 import { CurrentOrg, RequirePermission, type OrgScope } from '../organizations/org-access.js';
-import { GithubGrantsService } from './github-grants.service.js';
 import { GithubInstallationsService } from './github-installations.service.js';
 import { installationOut, installationRefParam, setupQuery } from './github.schemas.js';
 import { GithubAppService, notConfigured } from './github-app.service.js';
-
-export const presentInstallation = (
-  i: GithubInstallation & { _count?: { repositories: number } },
-) => ({
-  id: i.id,
-  installation_id: Number(i.installationId),
-  account_login: i.accountLogin,
-  account_type: i.accountType,
-  suspended: i.suspendedAt !== null,
-  suspended_at: i.suspendedAt?.toISOString() ?? null,
-  granted_repositories: i._count?.repositories ?? 0,
-  created_at: i.createdAt.toISOString(),
-  updated_at: i.updatedAt.toISOString(),
-});
+import { presentInstallation } from './github.presenter.js';
 
 const example = {
   id: '0b6c1d9e-3f0a-4f5e-9d51-6a7f3c2e8b14',
@@ -47,7 +32,6 @@ export class GithubController {
   constructor(
     private readonly app: GithubAppService,
     private readonly installations: GithubInstallationsService,
-    private readonly grants: GithubGrantsService,
   ) {}
 
   @Get('orgs/:org/github/install')
@@ -103,9 +87,7 @@ export class GithubController {
       });
       return;
     }
-    const withCount = await this.grants.listInstallations(outcome.installation.organizationId);
-    const linked = withCount.find((i) => i.id === outcome.installation.id) ?? outcome.installation;
-    await reply.status(200).send(presentInstallation(linked));
+    await reply.status(200).send(presentInstallation(outcome.installation));
   }
 
   @Get('orgs/:org/github/installations')
@@ -114,7 +96,7 @@ export class GithubController {
     results: [example],
   })
   async list(@ZodParam('org', refParam) _org: string, @CurrentOrg() scope: OrgScope) {
-    const rows = await this.grants.listInstallations(scope.organization.id);
+    const rows = await this.installations.list(scope.orgId);
     return { results: rows.map(presentInstallation) };
   }
 

@@ -4,8 +4,8 @@ import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { Public } from '../common/public.decorator.js';
 import { ZodResponse } from '../common/zod.js';
-import { PrismaService } from '../database/prisma.service.js';
 import { QueueService } from '../queue/queue.service.js';
+import { HealthRepository } from './health.repository.js';
 
 const checkResult = z.object({
   status: z.enum(['ok', 'unavailable']),
@@ -33,7 +33,7 @@ const withTimeout = async (promise: Promise<void>, ms: number): Promise<void> =>
 @Controller()
 export class HealthController {
   constructor(
-    private readonly prisma: PrismaService,
+    private readonly database: HealthRepository,
     private readonly queues: QueueService,
   ) {}
 
@@ -50,7 +50,7 @@ export class HealthController {
   @ZodResponse(200, checkResult, 'Ready')
   @ZodResponse(503, checkResult, 'A dependency is down; `checks` says which')
   async readyz(@Res() reply: FastifyReply): Promise<void> {
-    const probes = { postgres: () => this.prisma.ping(), redis: () => this.queues.ping() };
+    const probes = { postgres: () => this.database.ping(), redis: () => this.queues.ping() };
     const checks: z.infer<typeof checkResult>['checks'] = {};
     await Promise.all(
       Object.entries(probes).map(async ([name, probe]) => {

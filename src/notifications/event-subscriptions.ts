@@ -1,11 +1,12 @@
 import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { AppConfig } from '../config/app-config.js';
-import { PrismaService } from '../database/prisma.service.js';
+import { orgIdFromJob, type OrgId } from '../database/org-id.js';
 import { DeployEvents } from '../deploys/deploy-events.js';
 import type { Deployment, Run, RunStatus } from '../generated/prisma/client.js';
 import { RunEvents } from '../runs/run-events.js';
 import type { NotificationEventType } from './events.js';
+import { NotificationsRepository } from './notifications.repository.js';
 import { NotificationsService } from './notifications.service.js';
 
 const eventOfRunStatus: Partial<Record<RunStatus, NotificationEventType>> = {
@@ -20,6 +21,9 @@ const eventOfRunStatus: Partial<Record<RunStatus, NotificationEventType>> = {
  * Subscribes notifications to run and deploy outcomes in whichever process
  * reports them (RunEvents, DeployEvents), looked up without importing their
  * modules. Emitting never throws, so a listener cannot fail a run or deploy.
+ *
+ * Runs and deploys finish in worker jobs (run.execute, schedule.tick,
+ * deploy.execute): the organization of the row reported is the job's.
  */
 @Injectable()
 export class NotificationEventSubscriptions implements OnApplicationBootstrap {
@@ -28,7 +32,7 @@ export class NotificationEventSubscriptions implements OnApplicationBootstrap {
   constructor(
     private readonly moduleRef: ModuleRef,
     private readonly notifications: NotificationsService,
-    private readonly prisma: PrismaService,
+    private readonly repository: NotificationsRepository,
     private readonly config: AppConfig,
   ) {}
 
@@ -47,12 +51,9 @@ export class NotificationEventSubscriptions implements OnApplicationBootstrap {
     }
   }
 
-  private async orgSlug(organizationId: string): Promise<string> {
-    const org = await this.prisma.organization.findUnique({
-      where: { id: organizationId },
-      select: { slug: true },
-    });
-    return org?.slug ?? organizationId;
+  private async orgSlug(orgId: OrgId): Promise<string> {
+    const org = await this.repository.organizationRef(orgId);
+    return org?.slug ?? orgId;
   }
 
   /** Reports a run's final status (listener of RunEvents). */
@@ -60,8 +61,9 @@ export class NotificationEventSubscriptions implements OnApplicationBootstrap {
     const type = eventOfRunStatus[run.status];
     if (!type) return;
     try {
-      const org = await this.orgSlug(run.organizationId);
-      await this.notifications.emit(run.organizationId, {
+      const orgId = orgIdFromJob(run);
+      const org = await this.orgSlug(orgId);
+      await this.notifications.emit(orgId, {
         type,
         projectId: deployment.projectId,
         deploymentId: deployment.id,
@@ -93,18 +95,13 @@ export class NotificationEventSubscriptions implements OnApplicationBootstrap {
   /** Reports a failed deploy (listener of DeployEvents). */
   async deployFailed(deployment: Deployment, deployId: string, message: string): Promise<void> {
     try {
+      const orgId = orgIdFromJob(deployment);
       const [org, project, deploy] = await Promise.all([
-        this.orgSlug(deployment.organizationId),
-        this.prisma.project.findFirst({
-          where: { id: deployment.projectId, organizationId: deployment.organizationId },
-          select: { slug: true },
-        }),
-        this.prisma.deploy.findFirst({
-          where: { id: deployId, organizationId: deployment.organizationId },
-          select: { commitSha: true, branch: true, trigger: true },
-        }),
+        this.orgSlug(orgId),
+        this.repository.projectRef(orgId, deployment.projectId),
+        this.repository.deployDetails(orgId, deployId),
       ]);
-      await this.notifications.emit(deployment.organizationId, {
+      await this.notifications.emit(orgId, {
         type: 'deploy.failed',
         projectId: deployment.projectId,
         deploymentId: deployment.id,

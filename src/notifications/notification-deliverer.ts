@@ -2,13 +2,15 @@ import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { UnrecoverableError } from 'bullmq';
 import nodemailer from 'nodemailer';
 import { AppConfig } from '../config/app-config.js';
-import { PrismaService } from '../database/prisma.service.js';
+import { orgIdFromJob, type OrgId } from '../database/org-id.js';
+import { Transactions } from '../database/transactions.js';
 import type { NotificationChannel, NotificationDelivery } from '../generated/prisma/client.js';
 import { TEST_EVENT_TYPE, type WebhookEnvelope } from './events.js';
 import { privateTargetReason } from './target-guard.js';
 import { emailMessage, isSlackWebhook, slackMessage } from './messages.js';
 import { NotificationSettings } from './notification-settings.js';
-import { NotificationsService, type DeliveryAttempt } from './notifications.service.js';
+import { NotificationsRepository, type DeliveryAttempt } from './notifications.repository.js';
+import { NotificationsService } from './notifications.service.js';
 import {
   DELIVERY_HEADER,
   EVENT_HEADER,
@@ -60,17 +62,17 @@ export class NotificationDeliverer implements OnModuleDestroy {
   private mailer: Mailer | undefined;
 
   constructor(
-    private readonly prisma: PrismaService,
+    private readonly repository: NotificationsRepository,
+    private readonly transactions: Transactions,
     private readonly notifications: NotificationsService,
     private readonly settings: NotificationSettings,
     private readonly config: AppConfig,
   ) {}
 
+  /** `organizationId` and `deliveryId` come from the job's payload. */
   async deliver(organizationId: string, deliveryId: string, info: AttemptInfo): Promise<void> {
-    const delivery = await this.prisma.notificationDelivery.findFirst({
-      where: { id: deliveryId, organizationId },
-      include: { channel: true },
-    });
+    const orgId = orgIdFromJob({ organizationId });
+    const delivery = await this.repository.findDeliveryWithChannel(orgId, deliveryId);
     // Deleted with its channel, or already done (a repeated job): nothing to do.
     if (!delivery || delivery.status !== 'pending') return;
     const { channel } = delivery;
@@ -103,7 +105,7 @@ export class NotificationDeliverer implements OnModuleDestroy {
     };
     const final = outcome.ok || outcome.permanent === true || info.attempt >= info.maxAttempts;
     const status = outcome.ok ? 'delivered' : final ? 'failed' : 'pending';
-    await this.record(delivery, attempt, status);
+    await this.record(orgId, delivery, attempt, status);
     if (outcome.ok) return;
     if (final) {
       this.logger.warn({
@@ -119,25 +121,16 @@ export class NotificationDeliverer implements OnModuleDestroy {
   }
 
   private async record(
+    orgId: OrgId,
     delivery: NotificationDelivery,
     attempt: DeliveryAttempt,
     status: 'pending' | 'delivered' | 'failed',
   ): Promise<void> {
-    // Appended in SQL so concurrent writers cannot lose an attempt.
-    await this.prisma.$transaction([
-      this.prisma.$executeRaw`
-        UPDATE notification_deliveries
-           SET attempts = attempts || jsonb_build_array(${JSON.stringify(attempt)}::jsonb)
-         WHERE id = ${delivery.id}::uuid AND organization_id = ${delivery.organizationId}::uuid`,
-      ...(status !== 'pending'
-        ? [
-            this.prisma.notificationDelivery.updateMany({
-              where: { id: delivery.id, organizationId: delivery.organizationId },
-              data: { status, deliveredAt: status === 'delivered' ? new Date() : null },
-            }),
-          ]
-        : []),
-    ]);
+    await this.transactions.run(async (tx) => {
+      await this.repository.appendAttempt(orgId, delivery.id, attempt, tx);
+      if (status !== 'pending')
+        await this.repository.finishDelivery(orgId, delivery.id, status, tx);
+    });
   }
 
   private async postWebhook(

@@ -5,6 +5,7 @@ import { Origin, type RequestOrigin } from '../auth/actor.js';
 import { decodeCursor, toPage } from '../common/pagination.js';
 import { refParam } from '../common/slug.js';
 import { ZodBody, ZodParam, ZodQuery, ZodResponse, paginated } from '../common/zod.js';
+import type { NotificationChannel } from '../generated/prisma/client.js';
 import { CurrentOrg, RequirePermission, type OrgScope } from '../organizations/org-access.js';
 import {
   channelOut,
@@ -16,7 +17,9 @@ import {
   testSendOut,
   updateChannelBody,
 } from './notifications.schemas.js';
-import { NotificationsService, presentDelivery } from './notifications.service.js';
+import { NotificationSettings } from './notification-settings.js';
+import { presentChannel, presentDelivery } from './notifications.presenter.js';
+import { NotificationsService } from './notifications.service.js';
 
 const example = {
   id: '0b6f3a9e-4a1d-4f0e-9a53-6c2d7e8f9a10',
@@ -33,7 +36,14 @@ const example = {
 @ApiTags('notifications')
 @Controller('orgs/:org/notifications')
 export class NotificationsController {
-  constructor(private readonly notifications: NotificationsService) {}
+  constructor(
+    private readonly notifications: NotificationsService,
+    private readonly settings: NotificationSettings,
+  ) {}
+
+  private present(channel: NotificationChannel, scope: OrgScope) {
+    return presentChannel(channel, scope.membership.role, this.settings.slackHosts);
+  }
 
   @Get()
   @ApiOperation({ summary: 'Notification channels (webhooks and email recipients) with filters' })
@@ -47,7 +57,7 @@ export class NotificationsController {
     @ZodQuery(listChannelsQuery) query: z.infer<typeof listChannelsQuery>,
   ) {
     const rows = await this.notifications.list(
-      scope.organization.id,
+      scope.orgId,
       query.page_size + 1,
       query.project,
       decodeCursor(query.page_token),
@@ -56,7 +66,7 @@ export class NotificationsController {
       rows,
       query.page_size,
       (c) => ({ k: c.createdAt.toISOString(), id: c.id }),
-      (c) => this.notifications.presentChannel(c, scope),
+      (c) => this.present(c, scope),
     );
   }
 
@@ -82,7 +92,7 @@ export class NotificationsController {
     body: z.infer<typeof createChannelBody>,
   ) {
     const { channel, signingSecret } = await this.notifications.create(scope, origin, body);
-    return { ...this.notifications.presentChannel(channel, scope), signing_secret: signingSecret };
+    return { ...this.present(channel, scope), signing_secret: signingSecret };
   }
 
   @Get(':id')
@@ -93,10 +103,7 @@ export class NotificationsController {
     @ZodParam('id', z.uuid()) id: string,
     @CurrentOrg() scope: OrgScope,
   ) {
-    return this.notifications.presentChannel(
-      await this.notifications.get(scope.organization.id, id),
-      scope,
-    );
+    return this.present(await this.notifications.get(scope.orgId, id), scope);
   }
 
   @Patch(':id')
@@ -110,10 +117,7 @@ export class NotificationsController {
     @Origin() origin: RequestOrigin,
     @ZodBody(updateChannelBody, { active: false }) body: z.infer<typeof updateChannelBody>,
   ) {
-    return this.notifications.presentChannel(
-      await this.notifications.update(scope, origin, id, body),
-      scope,
-    );
+    return this.present(await this.notifications.update(scope, origin, id, body), scope);
   }
 
   @Delete(':id')
@@ -158,7 +162,7 @@ export class NotificationsController {
     @ZodQuery(listDeliveriesQuery) query: z.infer<typeof listDeliveriesQuery>,
   ) {
     const rows = await this.notifications.deliveries(
-      scope.organization.id,
+      scope.orgId,
       id,
       query.page_size + 1,
       query.status,

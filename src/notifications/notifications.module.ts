@@ -5,6 +5,7 @@ import { NotificationEventSubscriptions } from './event-subscriptions.js';
 import { NotificationDeliverer } from './notification-deliverer.js';
 import { NotificationSettings } from './notification-settings.js';
 import { NotificationsController } from './notifications.controller.js';
+import { NotificationsRepository } from './notifications.repository.js';
 import { NotificationsService } from './notifications.service.js';
 
 /** Notification channels (API), `NotificationsService.emit`, and the worker's deliverer. */
@@ -13,6 +14,7 @@ import { NotificationsService } from './notifications.service.js';
   controllers: [NotificationsController],
   providers: [
     NotificationSettings,
+    NotificationsRepository,
     NotificationsService,
     NotificationDeliverer,
     NotificationEventSubscriptions,

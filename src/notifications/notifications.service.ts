@@ -1,17 +1,17 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { PrismaService } from '../database/prisma.service.js';
 import type {
   NotificationChannel,
   NotificationDelivery,
   Prisma,
 } from '../generated/prisma/client.js';
-import { AuditService } from '../audit/audit.service.js';
+import { AuditRepository } from '../audit/audit.repository.js';
 import type { RequestOrigin } from '../auth/actor.js';
-import { pastCursor, type Cursor } from '../common/pagination.js';
+import type { Cursor } from '../common/pagination.js';
 import { notFound, validationFailed } from '../common/problem.js';
+import { orgIdFromJob, type OrgId } from '../database/org-id.js';
+import { Transactions } from '../database/transactions.js';
 import type { OrgScope } from '../organizations/org-access.js';
-import { can } from '../organizations/permissions.js';
 import { ProjectsRepository } from '../projects/projects.repository.js';
 import { QueueService } from '../queue/queue.service.js';
 import { openValue, sealValue, toBytes } from '../secrets/crypto.js';
@@ -27,19 +27,10 @@ import {
   type NotificationFilter,
   type WebhookEnvelope,
 } from './events.js';
-import { isSlackWebhook } from './messages.js';
-import { NotificationSettings } from './notification-settings.js';
 import { checkTarget } from './notifications.schemas.js';
+import { redactTarget } from './notifications.presenter.js';
+import { NotificationsRepository } from './notifications.repository.js';
 import { newSigningSecret } from './webhook-signature.js';
-
-/** One delivery attempt, as recorded on the delivery (and shown by the API). */
-export interface DeliveryAttempt {
-  attempt: number;
-  at: string;
-  status_code: number | null;
-  error: string | null;
-  duration_ms: number;
-}
 
 export interface ChannelInput {
   kind: 'webhook' | 'email';
@@ -60,17 +51,6 @@ export interface ChannelChanges {
 export const signingSecretAad = (organizationId: string, channelId: string): string =>
   JSON.stringify(['meltano-cloud:notification-signing-secret:v1', organizationId, channelId]);
 
-/** A webhook URL without path, query or credentials, for people who may not edit channels. */
-export function redactTarget(kind: 'webhook' | 'email', target: string): string {
-  if (kind !== 'webhook') return target;
-  try {
-    const url = new URL(target);
-    return url.pathname === '/' && !url.search ? url.origin : `${url.origin}/…`;
-  } catch {
-    return '…';
-  }
-}
-
 const errorMessage = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
 /**
@@ -83,12 +63,12 @@ export class NotificationsService {
   private readonly logger = new Logger('notifications');
 
   constructor(
-    private readonly prisma: PrismaService,
+    private readonly notifications: NotificationsRepository,
     private readonly projects: ProjectsRepository,
     private readonly keys: DataKeyService,
     private readonly queues: QueueService,
-    private readonly audit: AuditService,
-    private readonly settings: NotificationSettings,
+    private readonly transactions: Transactions,
+    private readonly audit: AuditRepository,
   ) {}
 
   // ---- events -------------------------------------------------------------------------------
@@ -99,17 +79,15 @@ export class NotificationsService {
    * and event (`idempotencyKey`). Never throws: a notification problem is
    * logged and must not affect the run or deploy it reports. Returns the ids
    * of the deliveries queued.
+   *
+   * Runs and deploys finish in worker jobs, which report their outcomes with
+   * the organization of their payload (a plain string until those callers
+   * are converted).
    */
   async emit(organizationId: string, event: NotificationEvent): Promise<string[]> {
+    const orgId = orgIdFromJob({ organizationId });
     try {
-      const channels = await this.prisma.notificationChannel.findMany({
-        where: {
-          organizationId,
-          active: true,
-          OR: [{ projectId: null }, { projectId: event.projectId }],
-        },
-        orderBy: { createdAt: 'asc' },
-      });
+      const channels = await this.notifications.activeChannels(orgId, event.projectId);
       const matching = channels.filter((c) => filtersMatch(parseFilters(c.filters), event));
       if (!matching.length) return [];
       const key = eventIdempotencyKey(event);
@@ -118,20 +96,22 @@ export class NotificationsService {
         type: event.type,
         idempotency_key: key,
         created_at: (event.occurredAt ?? new Date()).toISOString(),
-        data: await this.eventData(organizationId, event),
+        data: await this.eventData(orgId, event),
       };
       const queued: string[] = [];
       for (const channel of matching) {
         try {
-          const id = await this.recordDelivery(
-            organizationId,
-            channel.id,
-            event.type,
-            key,
-            envelope,
-          );
+          const id = await this.recordDelivery(orgId, {
+            channelId: channel.id,
+            eventType: event.type,
+            idempotencyKey: key,
+            payload: envelope as unknown as Prisma.InputJsonValue,
+          });
           if (!id) continue;
-          await this.queues.enqueue('notification.deliver', { organizationId, deliveryId: id });
+          await this.queues.enqueue('notification.deliver', {
+            organizationId: orgId,
+            deliveryId: id,
+          });
           queued.push(id);
         } catch (err) {
           this.logger.warn({
@@ -154,21 +134,13 @@ export class NotificationsService {
     }
   }
 
-  private async eventData(organizationId: string, event: NotificationEvent): Promise<EventData> {
+  private async eventData(orgId: OrgId, event: NotificationEvent): Promise<EventData> {
     const [organization, project, deployment] = await Promise.all([
-      this.prisma.organization.findUniqueOrThrow({
-        where: { id: organizationId },
-        select: { id: true, slug: true, name: true },
-      }),
-      this.prisma.project.findFirst({
-        where: { id: event.projectId, organizationId },
-        select: { id: true, slug: true, name: true },
-      }),
-      this.prisma.deployment.findFirst({
-        where: { id: event.deploymentId, organizationId },
-        select: { id: true, slug: true, name: true },
-      }),
+      this.notifications.organizationRef(orgId),
+      this.notifications.projectRef(orgId, event.projectId),
+      this.notifications.deploymentRef(orgId, event.deploymentId),
     ]);
+    if (!organization) throw notFound('Organization');
     return {
       organization,
       project,
@@ -184,43 +156,26 @@ export class NotificationsService {
 
   /** The delivery's id, or null when this event already reached this channel (or finally failed). */
   private async recordDelivery(
-    organizationId: string,
-    channelId: string,
-    eventType: string,
-    idempotencyKey: string,
-    envelope: WebhookEnvelope,
+    orgId: OrgId,
+    delivery: Parameters<NotificationsRepository['createDeliveryIfNew']>[1],
   ): Promise<string | null> {
-    const [created] = await this.prisma.notificationDelivery.createManyAndReturn({
-      data: [
-        {
-          organizationId,
-          channelId,
-          eventType,
-          idempotencyKey,
-          payload: envelope as unknown as Prisma.InputJsonValue,
-        },
-      ],
-      skipDuplicates: true,
-      select: { id: true },
-    });
-    if (created) return created.id;
+    const created = await this.notifications.createDeliveryIfNew(orgId, delivery);
+    if (created) return created;
     // Emitted before: queue it again only if it has not finished (the job id dedupes a live job).
-    const existing = await this.prisma.notificationDelivery.findUnique({
-      where: { channelId_idempotencyKey: { channelId, idempotencyKey } },
-      select: { id: true, status: true },
-    });
+    const existing = await this.notifications.findDeliveryByKey(
+      orgId,
+      delivery.channelId,
+      delivery.idempotencyKey,
+    );
     return existing?.status === 'pending' ? existing.id : null;
   }
 
   /** Sends a test event to one channel (active or not), one attempt. */
   async sendTest(scope: OrgScope, origin: RequestOrigin, id: string): Promise<string> {
-    const organizationId = scope.organization.id;
-    const channel = await this.get(organizationId, id);
+    const { orgId } = scope;
+    const channel = await this.get(orgId, id);
     const project = channel.projectId
-      ? await this.prisma.project.findFirst({
-          where: { id: channel.projectId, organizationId },
-          select: { id: true, slug: true, name: true },
-        })
+      ? await this.notifications.projectRef(orgId, channel.projectId)
       : null;
     const key = `test:${randomUUID()}`;
     const envelope: WebhookEnvelope = {
@@ -230,7 +185,7 @@ export class NotificationsService {
       created_at: new Date().toISOString(),
       data: {
         organization: {
-          id: organizationId,
+          id: orgId,
           slug: scope.organization.slug,
           name: scope.organization.name,
         },
@@ -240,61 +195,64 @@ export class NotificationsService {
         message: `A test notification sent by ${scope.actor.user.login}. If you can read it, this channel works.`,
       },
     };
-    const delivery = await this.prisma.notificationDelivery.create({
-      data: {
-        organizationId,
-        channelId: channel.id,
-        eventType: TEST_EVENT_TYPE,
-        idempotencyKey: key,
-        payload: envelope as unknown as Prisma.InputJsonValue,
-      },
+    const delivery = await this.transactions.run(async (tx) => {
+      const row = await this.notifications.createDelivery(
+        orgId,
+        {
+          channelId: channel.id,
+          eventType: TEST_EVENT_TYPE,
+          idempotencyKey: key,
+          payload: envelope as unknown as Prisma.InputJsonValue,
+        },
+        tx,
+      );
+      await this.audit.record(
+        orgId,
+        scope.actor,
+        origin,
+        {
+          action: 'notification.test',
+          resourceType: 'notification_channel',
+          resourceId: channel.id,
+          details: { delivery_id: row.id },
+        },
+        tx,
+      );
+      return row;
     });
-    await this.audit.record(organizationId, scope.actor, origin, {
-      action: 'notification.test',
-      resourceType: 'notification_channel',
-      resourceId: channel.id,
-      details: { delivery_id: delivery.id },
+    await this.queues.enqueue('notification.test', {
+      organizationId: orgId,
+      deliveryId: delivery.id,
     });
-    await this.queues.enqueue('notification.test', { organizationId, deliveryId: delivery.id });
     return delivery.id;
   }
 
   // ---- channels -----------------------------------------------------------------------------
 
-  async get(organizationId: string, id: string): Promise<NotificationChannel> {
-    const channel = await this.prisma.notificationChannel.findFirst({
-      where: { id, organizationId },
-    });
+  async get(orgId: OrgId, id: string): Promise<NotificationChannel> {
+    const channel = await this.notifications.findChannel(orgId, id);
     if (!channel) throw notFound('Notification channel');
     return channel;
   }
 
   async list(
-    organizationId: string,
+    orgId: OrgId,
     take: number,
     projectRef?: string,
     cursor?: Cursor,
   ): Promise<NotificationChannel[]> {
     let projectId: string | undefined;
     if (projectRef !== undefined) {
-      const project = await this.projects.find(organizationId, projectRef);
+      const project = await this.projects.find(orgId, projectRef);
       if (!project) return [];
       projectId = project.id;
     }
-    return this.prisma.notificationChannel.findMany({
-      where: {
-        organizationId,
-        ...(projectId ? { projectId } : {}),
-        ...pastCursor('createdAt', cursor, 'asc', true),
-      },
-      orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
-      take,
-    });
+    return this.notifications.listChannels(orgId, take, projectId, cursor);
   }
 
-  private async projectId(organizationId: string, ref: string | null): Promise<string | null> {
+  private async projectId(orgId: OrgId, ref: string | null): Promise<string | null> {
     if (ref === null) return null;
-    const project = await this.projects.find(organizationId, ref);
+    const project = await this.projects.find(orgId, ref);
     if (!project) {
       throw validationFailed([
         { field: 'body.project', message: 'no project with this id or slug in the organization' },
@@ -309,21 +267,21 @@ export class NotificationsService {
     origin: RequestOrigin,
     input: ChannelInput,
   ): Promise<{ channel: NotificationChannel; signingSecret: string | null }> {
-    const organizationId = scope.organization.id;
-    const projectId = await this.projectId(organizationId, input.project ?? null);
+    const { orgId } = scope;
+    const projectId = await this.projectId(orgId, input.project ?? null);
     const id = randomUUID();
     let signingSecret: string | null = null;
     let sealed: Buffer | null = null;
     if (input.kind === 'webhook') {
       signingSecret = newSigningSecret();
-      const dataKey = await this.keys.forOrganization(organizationId);
-      sealed = sealValue(dataKey, signingSecret, signingSecretAad(organizationId, id));
+      const dataKey = await this.keys.forOrganization(orgId);
+      sealed = sealValue(dataKey, signingSecret, signingSecretAad(orgId, id));
     }
-    const channel = await this.prisma.$transaction(async (tx) => {
-      const row = await tx.notificationChannel.create({
-        data: {
+    const channel = await this.transactions.run(async (tx) => {
+      const row = await this.notifications.createChannel(
+        orgId,
+        {
           id,
-          organizationId,
           projectId,
           kind: input.kind,
           target: input.target,
@@ -331,9 +289,10 @@ export class NotificationsService {
           filters: input.filters,
           signingSecret: sealed ? toBytes(sealed) : null,
         },
-      });
+        tx,
+      );
       await this.audit.record(
-        organizationId,
+        orgId,
         scope.actor,
         origin,
         {
@@ -360,28 +319,28 @@ export class NotificationsService {
     id: string,
     changes: ChannelChanges,
   ): Promise<NotificationChannel> {
-    const organizationId = scope.organization.id;
-    const channel = await this.get(organizationId, id);
+    const { orgId } = scope;
+    const channel = await this.get(orgId, id);
     if (changes.target !== undefined) {
       const problem = checkTarget(channel.kind, changes.target);
       if (problem) throw validationFailed([{ field: 'body.target', message: problem }]);
     }
     const projectId =
-      changes.project !== undefined
-        ? await this.projectId(organizationId, changes.project)
-        : undefined;
-    return this.prisma.$transaction(async (tx) => {
-      const row = await tx.notificationChannel.update({
-        where: { id: channel.id, organizationId },
-        data: {
+      changes.project !== undefined ? await this.projectId(orgId, changes.project) : undefined;
+    return this.transactions.run(async (tx) => {
+      const row = await this.notifications.updateChannel(
+        orgId,
+        channel.id,
+        {
           ...(changes.target !== undefined ? { target: changes.target } : {}),
           ...(changes.active !== undefined ? { active: changes.active } : {}),
           ...(projectId !== undefined ? { projectId } : {}),
           ...(changes.filters !== undefined ? { filters: changes.filters } : {}),
         },
-      });
+        tx,
+      );
       await this.audit.record(
-        organizationId,
+        orgId,
         scope.actor,
         origin,
         {
@@ -404,12 +363,12 @@ export class NotificationsService {
   }
 
   async delete(scope: OrgScope, origin: RequestOrigin, id: string): Promise<void> {
-    const organizationId = scope.organization.id;
-    const channel = await this.get(organizationId, id);
-    await this.prisma.$transaction(async (tx) => {
-      await tx.notificationChannel.delete({ where: { id: channel.id, organizationId } });
+    const { orgId } = scope;
+    const channel = await this.get(orgId, id);
+    await this.transactions.run(async (tx) => {
+      await this.notifications.deleteChannel(orgId, channel.id, tx);
       await this.audit.record(
-        organizationId,
+        orgId,
         scope.actor,
         origin,
         {
@@ -423,65 +382,30 @@ export class NotificationsService {
     });
   }
 
-  /** The channel's signing secret in clear (for signing deliveries), or null for email channels. */
+  /**
+   * The channel's signing secret in clear, or null for email channels. Used
+   * by the `notification.deliver` job on the channel of its delivery, which
+   * it read in the organization of its payload.
+   */
   async signingSecret(channel: NotificationChannel): Promise<string | null> {
     if (!channel.signingSecret) return null;
-    const dataKey = await this.keys.forOrganization(channel.organizationId);
+    const orgId = orgIdFromJob(channel);
+    const dataKey = await this.keys.forOrganization(orgId);
     return openValue(
       dataKey,
       Buffer.from(channel.signingSecret),
-      signingSecretAad(channel.organizationId, channel.id),
+      signingSecretAad(orgId, channel.id),
     );
   }
 
   async deliveries(
-    organizationId: string,
+    orgId: OrgId,
     channelId: string,
     take: number,
     status?: 'pending' | 'delivered' | 'failed',
     cursor?: Cursor,
   ): Promise<NotificationDelivery[]> {
-    const channel = await this.get(organizationId, channelId);
-    return this.prisma.notificationDelivery.findMany({
-      where: {
-        organizationId,
-        channelId: channel.id,
-        ...(status ? { status } : {}),
-        ...pastCursor('createdAt', cursor, 'desc', true),
-      },
-      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-      take,
-    });
+    const channel = await this.get(orgId, channelId);
+    return this.notifications.listDeliveries(orgId, channel.id, take, status, cursor);
   }
-
-  // ---- presenting ---------------------------------------------------------------------------
-
-  presentChannel(channel: NotificationChannel, scope: OrgScope) {
-    const canEdit = can(scope.membership.role, 'notification:write');
-    return {
-      id: channel.id,
-      kind: channel.kind,
-      target: canEdit ? channel.target : redactTarget(channel.kind, channel.target),
-      active: channel.active,
-      project_id: channel.projectId,
-      filters: parseFilters(channel.filters),
-      slack: channel.kind === 'webhook' && isSlackWebhook(channel.target, this.settings.slackHosts),
-      created_at: channel.createdAt.toISOString(),
-      updated_at: channel.updatedAt.toISOString(),
-    };
-  }
-}
-
-export function presentDelivery(d: NotificationDelivery) {
-  return {
-    id: d.id,
-    channel_id: d.channelId,
-    event_type: d.eventType,
-    idempotency_key: d.idempotencyKey,
-    status: d.status,
-    attempts: Array.isArray(d.attempts) ? (d.attempts as unknown as DeliveryAttempt[]) : [],
-    delivered_at: d.deliveredAt?.toISOString() ?? null,
-    created_at: d.createdAt.toISOString(),
-    payload: (d.payload ?? {}) as Record<string, unknown>,
-  };
 }

@@ -1,4 +1,3 @@
-import { byRef } from '../common/refs.js';
 import {
   HttpStatus,
   Injectable,
@@ -8,13 +7,13 @@ import {
   type ExecutionContext,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { PrismaService } from '../database/prisma.service.js';
 import type { Membership, Organization } from '../generated/prisma/client.js';
 import { ProblemException, notFound } from '../common/problem.js';
 import { TtlCache } from '../common/ttl-cache.js';
 import type { Actor, AuthenticatedRequest } from '../auth/actor.js';
 import { can, type Permission } from './permissions.js';
 import { orgIdOfMembership, type OrgId } from '../database/org-id.js';
+import { MembershipsRepository } from './memberships.repository.js';
 
 export interface OrgScope {
   /** The organization's id, verified through the signed-in user's membership. */
@@ -46,7 +45,7 @@ export const forgetMemberships = (): void => membershipCache.clear();
 export class OrgAccessGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
-    private readonly prisma: PrismaService,
+    private readonly memberships: MembershipsRepository,
   ) {}
 
   async canActivate(ctx: ExecutionContext): Promise<boolean> {
@@ -63,13 +62,7 @@ export class OrgAccessGuard implements CanActivate {
     const cacheKey = `${req.actor.user.id}|${ref}`;
     let membership = membershipCache.get(cacheKey);
     if (membership === undefined) {
-      membership = await this.prisma.membership.findFirst({
-        where: {
-          userId: req.actor.user.id,
-          organization: byRef(ref),
-        },
-        include: { organization: true },
-      });
+      membership = await this.memberships.findForUser(req.actor.user.id, ref);
       membershipCache.set(cacheKey, membership);
     }
     if (!membership) throw notFound('Organization');

@@ -5,13 +5,6 @@ import { CurrentActor, Origin, type Actor, type RequestOrigin } from '../auth/ac
 import { decodeCursor, toPage } from '../common/pagination.js';
 import { refParam } from '../common/slug.js';
 import { ZodBody, ZodParam, ZodQuery, ZodResponse, pageQuery, paginated } from '../common/zod.js';
-import type {
-  Membership,
-  Organization,
-  User,
-  AuditEvent,
-  Invitation,
-} from '../generated/prisma/client.js';
 import { CurrentOrg, RequirePermission, type OrgScope } from './org-access.js';
 import { OrganizationsService } from './organizations.service.js';
 import {
@@ -23,48 +16,8 @@ import {
   roleBody,
   updateOrgBody,
 } from './organizations.schemas.js';
-
-const presentOrg = (org: Organization, role: Membership['role']) => ({
-  id: org.id,
-  name: org.name,
-  slug: org.slug,
-  billing_account_number: org.billingAccountNumber,
-  role,
-  settings: {
-    max_run_timeout_seconds: org.maxRunTimeoutSeconds,
-    max_concurrent_runs: org.maxConcurrentRuns,
-    log_retention_days: org.logRetentionDays,
-  },
-  created_at: org.createdAt.toISOString(),
-});
-
-const presentMember = (m: Membership & { user: User }) => ({
-  user_id: m.userId,
-  login: m.user.login,
-  name: m.user.name,
-  avatar_url: m.user.avatarUrl,
-  role: m.role,
-  joined_at: m.createdAt.toISOString(),
-});
-
-const presentInvitation = (i: Invitation) => ({
-  id: i.id,
-  login: i.githubLogin,
-  role: i.role,
-  created_at: i.createdAt.toISOString(),
-});
-
-const presentAudit = (e: AuditEvent) => ({
-  id: e.id,
-  action: e.action,
-  actor: e.actorLogin,
-  resource_type: e.resourceType,
-  resource_id: e.resourceId,
-  ip: e.ip,
-  user_agent: e.userAgent,
-  details: e.details,
-  created_at: e.createdAt.toISOString(),
-});
+import { presentInvitation, presentMember, presentOrg } from './organizations.presenter.js';
+import { presentAuditEvent } from '../audit/audit.presenter.js';
 
 const orgParam = (): ParameterDecorator => ZodParam('org', refParam, 'Organization id or slug');
 
@@ -157,8 +110,8 @@ export class OrganizationsController {
   )
   async members(@orgParam() _org: string, @CurrentOrg() scope: OrgScope) {
     const [members, invitations] = await Promise.all([
-      this.orgs.members(scope.organization.id),
-      this.orgs.invitations(scope.organization.id),
+      this.orgs.members(scope.orgId),
+      this.orgs.invitations(scope.orgId),
     ]);
     return { results: members.map(presentMember), invitations: invitations.map(presentInvitation) };
   }
@@ -241,18 +194,15 @@ export class OrganizationsController {
     @ZodQuery(auditQuery) query: z.infer<typeof auditQuery>,
   ) {
     const cursor = decodeCursor(query.page_token);
-    const rows = await this.orgs.auditEvents(
-      scope.organization.id,
-      query.page_size + 1,
-      cursor,
-      query.since ? new Date(query.since) : undefined,
-      query.until ? new Date(query.until) : undefined,
-    );
+    const rows = await this.orgs.auditEvents(scope.orgId, query.page_size + 1, cursor, {
+      since: query.since ? new Date(query.since) : undefined,
+      until: query.until ? new Date(query.until) : undefined,
+    });
     return toPage(
       rows,
       query.page_size,
       (e) => ({ k: e.createdAt.toISOString(), id: e.id }),
-      presentAudit,
+      presentAuditEvent,
     );
   }
 }

@@ -1,10 +1,14 @@
 import { Module } from '@nestjs/common';
+import { UsersModule } from '../auth/users.module.js';
+import { MembershipsRepository } from './memberships.repository.js';
 import { OrganizationsController } from './organizations.controller.js';
+import { OrganizationsRepository } from './organizations.repository.js';
 import { OrganizationsService } from './organizations.service.js';
 
 @Module({
+  imports: [UsersModule],
   controllers: [OrganizationsController],
-  providers: [OrganizationsService],
-  exports: [OrganizationsService],
+  providers: [OrganizationsService, OrganizationsRepository, MembershipsRepository],
+  exports: [OrganizationsService, OrganizationsRepository, MembershipsRepository],
 })
 export class OrganizationsModule {}

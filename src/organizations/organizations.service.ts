@@ -1,23 +1,30 @@
-import { ACTIVE_STATUSES } from '../runs/runs.schemas.js';
 import { isUniqueViolation } from '../common/db-errors.js';
 import { HttpStatus, Injectable } from '@nestjs/common';
 import { randomInt } from 'node:crypto';
-import { PrismaService } from '../database/prisma.service.js';
-import { Prisma, type Organization, type Role } from '../generated/prisma/client.js';
-import { AuditService } from '../audit/audit.service.js';
+import type { Prisma, Organization, Role } from '../generated/prisma/client.js';
+import { AuditRepository } from '../audit/audit.repository.js';
 import type { Actor, RequestOrigin } from '../auth/actor.js';
+import { UsersRepository } from '../auth/users.repository.js';
 import { ProblemException, conflict, forbidden, notFound } from '../common/problem.js';
 import { slugify } from '../common/slug.js';
-import { pastCursor } from '../common/pagination.js';
+import type { Cursor } from '../common/pagination.js';
+import type { OrgId } from '../database/org-id.js';
+import { Transactions } from '../database/transactions.js';
+import type { Tx } from '../database/tx.js';
 import type { OrgScope } from './org-access.js';
 import { roleRank } from './permissions.js';
 import { forgetMemberships } from './org-access.js';
+import { MembershipsRepository } from './memberships.repository.js';
+import { OrganizationsRepository } from './organizations.repository.js';
 
 @Injectable()
 export class OrganizationsService {
   constructor(
-    private readonly prisma: PrismaService,
-    private readonly audit: AuditService,
+    private readonly organizations: OrganizationsRepository,
+    private readonly memberships: MembershipsRepository,
+    private readonly users: UsersRepository,
+    private readonly transactions: Transactions,
+    private readonly audit: AuditRepository,
   ) {}
 
   async create(
@@ -32,26 +39,25 @@ export class OrganizationsService {
       // A human-quotable number; collisions are retried.
       const billingAccountNumber = `MC-${randomInt(1e9, 1e10 - 1)}`;
       try {
-        return await this.prisma.$transaction(async (tx) => {
-          const org = await tx.organization.create({
-            data: { name, slug: orgSlug, billingAccountNumber },
-          });
-          await tx.membership.create({
-            data: { organizationId: org.id, userId: actor.user.id, role: 'owner' },
-          });
+        return await this.transactions.run(async (tx) => {
+          const { organization, orgId } = await this.organizations.create(
+            { name, slug: orgSlug, billingAccountNumber },
+            tx,
+          );
+          await this.memberships.create(orgId, actor.user.id, 'owner', tx);
           await this.audit.record(
-            org.id,
+            orgId,
             actor,
             origin,
             {
               action: 'organization.create',
               resourceType: 'organization',
-              resourceId: org.id,
+              resourceId: orgId,
               details: { name },
             },
             tx,
           );
-          return org;
+          return organization;
         });
       } catch (err) {
         if (!isUniqueViolation(err)) throw err;
@@ -67,37 +73,17 @@ export class OrganizationsService {
   }
 
   listForUser(userId: string) {
-    return this.prisma.membership.findMany({
-      where: { userId },
-      include: { organization: true },
-      orderBy: { organization: { name: 'asc' } },
+    return this.memberships.listForUser(userId);
+  }
+
+  rename(scope: OrgScope, origin: RequestOrigin, name: string): Promise<Organization> {
+    return this.update(scope, origin, { name }, 'organization.rename', {
+      from: scope.organization.name,
+      to: name,
     });
   }
 
-  async rename(scope: OrgScope, origin: RequestOrigin, name: string): Promise<Organization> {
-    forgetMemberships();
-    return this.prisma.$transaction(async (tx) => {
-      const org = await tx.organization.update({
-        where: { id: scope.organization.id },
-        data: { name },
-      });
-      await this.audit.record(
-        org.id,
-        scope.actor,
-        origin,
-        {
-          action: 'organization.rename',
-          resourceType: 'organization',
-          resourceId: org.id,
-          details: { from: scope.organization.name, to: name },
-        },
-        tx,
-      );
-      return org;
-    });
-  }
-
-  async updateSettings(
+  updateSettings(
     scope: OrgScope,
     origin: RequestOrigin,
     settings: {
@@ -106,22 +92,24 @@ export class OrganizationsService {
       logRetentionDays?: number;
     },
   ): Promise<Organization> {
+    return this.update(scope, origin, settings, 'organization.update', settings);
+  }
+
+  private async update(
+    scope: OrgScope,
+    origin: RequestOrigin,
+    data: Parameters<OrganizationsRepository['update']>[1],
+    action: string,
+    details: Prisma.InputJsonValue,
+  ): Promise<Organization> {
     forgetMemberships();
-    return this.prisma.$transaction(async (tx) => {
-      const org = await tx.organization.update({
-        where: { id: scope.organization.id },
-        data: settings,
-      });
+    return this.transactions.run(async (tx) => {
+      const org = await this.organizations.update(scope.orgId, data, tx);
       await this.audit.record(
-        org.id,
+        scope.orgId,
         scope.actor,
         origin,
-        {
-          action: 'organization.update',
-          resourceType: 'organization',
-          resourceId: org.id,
-          details: settings,
-        },
+        { action, resourceType: 'organization', resourceId: org.id, details },
         tx,
       );
       return org;
@@ -130,53 +118,37 @@ export class OrganizationsService {
 
   async delete(scope: OrgScope): Promise<void> {
     forgetMemberships();
-    const active = await this.prisma.run.count({
-      where: { organizationId: scope.organization.id, status: { in: [...ACTIVE_STATUSES] } },
-    });
+    const active = await this.organizations.activeRuns(scope.orgId);
     if (active) {
       throw conflict(
         `The organization has ${active} run(s) queued or running. Cancel them before deleting it.`,
       );
     }
-    await this.prisma.organization.delete({ where: { id: scope.organization.id } });
+    await this.organizations.delete(scope.orgId);
   }
 
-  members(organizationId: string) {
-    return this.prisma.membership.findMany({
-      where: { organizationId },
-      include: { user: true },
-      orderBy: { createdAt: 'asc' },
-    });
+  members(orgId: OrgId) {
+    return this.memberships.members(orgId);
   }
 
-  invitations(organizationId: string) {
-    return this.prisma.invitation.findMany({
-      where: { organizationId },
-      orderBy: { createdAt: 'asc' },
-    });
+  invitations(orgId: OrgId) {
+    return this.memberships.invitations(orgId);
   }
 
   /** Adds an existing user by GitHub login, or leaves an invitation they accept when they first sign in. */
   async invite(scope: OrgScope, origin: RequestOrigin, login: string, role: Role) {
     forgetMemberships();
     this.assertMayGrant(scope, role);
-    const orgId = scope.organization.id;
-    const user = await this.prisma.user.findFirst({
-      where: { login: { equals: login, mode: 'insensitive' } },
-    });
+    const { orgId } = scope;
+    const user = await this.users.findByLoginIgnoringCase(login);
     if (user) {
-      const existing = await this.prisma.membership.findUnique({
-        where: { organizationId_userId: { organizationId: orgId, userId: user.id } },
-      });
+      const existing = await this.memberships.find(orgId, user.id);
       if (existing)
         throw conflict(`${user.login} is already a member.`, [
           { field: 'body.login', message: 'already a member' },
         ]);
-      return this.prisma.$transaction(async (tx) => {
-        const membership = await tx.membership.create({
-          data: { organizationId: orgId, userId: user.id, role },
-          include: { user: true },
-        });
+      return this.transactions.run(async (tx) => {
+        const membership = await this.memberships.create(orgId, user.id, role, tx);
         await this.audit.record(
           orgId,
           scope.actor,
@@ -192,19 +164,8 @@ export class OrganizationsService {
         return { kind: 'member' as const, membership };
       });
     }
-    return this.prisma.$transaction(async (tx) => {
-      const invitation = await tx.invitation.upsert({
-        where: {
-          organizationId_githubLogin: { organizationId: orgId, githubLogin: login.toLowerCase() },
-        },
-        create: {
-          organizationId: orgId,
-          githubLogin: login.toLowerCase(),
-          role,
-          invitedById: scope.actor.user.id,
-        },
-        update: { role },
-      });
+    return this.transactions.run(async (tx) => {
+      const invitation = await this.memberships.invite(orgId, login, role, scope.actor.user.id, tx);
       await this.audit.record(
         orgId,
         scope.actor,
@@ -227,13 +188,11 @@ export class OrganizationsService {
     invitationId: string,
   ): Promise<void> {
     forgetMemberships();
-    await this.prisma.$transaction(async (tx) => {
-      const { count } = await tx.invitation.deleteMany({
-        where: { id: invitationId, organizationId: scope.organization.id },
-      });
-      if (!count) throw notFound('Invitation');
+    await this.transactions.run(async (tx) => {
+      if (!(await this.memberships.deleteInvitation(scope.orgId, invitationId, tx)))
+        throw notFound('Invitation');
       await this.audit.record(
-        scope.organization.id,
+        scope.orgId,
         scope.actor,
         origin,
         {
@@ -248,23 +207,16 @@ export class OrganizationsService {
 
   async changeRole(scope: OrgScope, origin: RequestOrigin, userId: string, role: Role) {
     forgetMemberships();
-    const orgId = scope.organization.id;
-    return this.prisma.$transaction(
+    const { orgId } = scope;
+    return this.transactions.run(
       async (tx) => {
-        const target = await tx.membership.findUnique({
-          where: { organizationId_userId: { organizationId: orgId, userId } },
-          include: { user: true },
-        });
+        const target = await this.memberships.find(orgId, userId, tx);
         if (!target) throw notFound('Member');
         this.assertMayManage(scope, target.role);
         this.assertMayGrant(scope, role);
         if (target.role === 'owner' && role !== 'owner')
           await this.assertAnotherOwner(tx, orgId, userId, 'demoted');
-        const updated = await tx.membership.update({
-          where: { id: target.id },
-          data: { role },
-          include: { user: true },
-        });
+        const updated = await this.memberships.changeRole(orgId, target.id, role, tx);
         await this.audit.record(
           orgId,
           scope.actor,
@@ -290,18 +242,15 @@ export class OrganizationsService {
     leaving = false,
   ): Promise<void> {
     forgetMemberships();
-    const orgId = scope.organization.id;
-    await this.prisma.$transaction(
+    const { orgId } = scope;
+    await this.transactions.run(
       async (tx) => {
-        const target = await tx.membership.findUnique({
-          where: { organizationId_userId: { organizationId: orgId, userId } },
-          include: { user: true },
-        });
+        const target = await this.memberships.find(orgId, userId, tx);
         if (!target) throw notFound('Member');
         if (!leaving) this.assertMayManage(scope, target.role);
         if (target.role === 'owner')
           await this.assertAnotherOwner(tx, orgId, userId, leaving ? 'leave' : 'removed');
-        await tx.membership.delete({ where: { id: target.id } });
+        await this.memberships.delete(orgId, target.id, tx);
         await this.audit.record(
           orgId,
           scope.actor,
@@ -320,21 +269,12 @@ export class OrganizationsService {
   }
 
   auditEvents(
-    organizationId: string,
+    orgId: OrgId,
     take: number,
-    cursor?: { k: string; id: string },
-    since?: Date,
-    until?: Date,
+    cursor?: Cursor,
+    range?: { since?: Date | undefined; until?: Date | undefined },
   ) {
-    return this.prisma.auditEvent.findMany({
-      where: {
-        organizationId,
-        createdAt: { ...(since ? { gte: since } : {}), ...(until ? { lte: until } : {}) },
-        ...pastCursor('createdAt', cursor, 'desc', true),
-      },
-      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-      take,
-    });
+    return this.audit.list(orgId, take, cursor, range);
   }
 
   /** Only owners hand out or take away ownership. */
@@ -352,15 +292,12 @@ export class OrganizationsService {
   }
 
   private async assertAnotherOwner(
-    tx: Prisma.TransactionClient,
-    organizationId: string,
+    tx: Tx,
+    orgId: OrgId,
     userId: string,
     what: 'demoted' | 'removed' | 'leave',
   ): Promise<void> {
-    const others = await tx.membership.count({
-      where: { organizationId, role: 'owner', NOT: { userId } },
-    });
-    if (!others) {
+    if (!(await this.memberships.otherOwners(orgId, userId, tx))) {
       throw new ProblemException(
         HttpStatus.CONFLICT,
         'last-owner',

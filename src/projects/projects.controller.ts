@@ -5,9 +5,8 @@ import { Origin, type RequestOrigin } from '../auth/actor.js';
 import { decodeCursor, toPage } from '../common/pagination.js';
 import { refParam } from '../common/slug.js';
 import { ZodBody, ZodParam, ZodQuery, ZodResponse, paginated } from '../common/zod.js';
-import type { Project } from '../generated/prisma/client.js';
 import { CurrentOrg, RequirePermission, type OrgScope } from '../organizations/org-access.js';
-import { ProjectsRepository } from './projects.repository.js';
+import { presentProject } from './projects.presenter.js';
 import { ProjectsService } from './projects.service.js';
 import {
   createProjectBody,
@@ -16,17 +15,6 @@ import {
   updateProjectBody,
 } from './projects.schemas.js';
 import { RepositoryPolicy } from './repository-policy.js';
-
-export const presentProject = (p: Project) => ({
-  id: p.id,
-  name: p.name,
-  slug: p.slug,
-  repository: p.repository,
-  root_path: p.rootPath,
-  repository_access: p.repositoryAccess,
-  created_at: p.createdAt.toISOString(),
-  updated_at: p.updatedAt.toISOString(),
-});
 
 const example = {
   id: '5f1c2e0a-8a53-4d0b-9f8e-2b1d7c9e4a10',
@@ -44,7 +32,6 @@ const example = {
 export class ProjectsController {
   constructor(
     private readonly service: ProjectsService,
-    private readonly projects: ProjectsRepository,
     private readonly repositories: RepositoryPolicy,
   ) {}
 
@@ -57,7 +44,7 @@ export class ProjectsController {
     @ZodParam('org', refParam) _org: string,
     @CurrentOrg() scope: OrgScope,
   ) {
-    return { results: await this.repositories.listAvailable(scope.organization.id) };
+    return { results: await this.repositories.listAvailable(scope.orgId) };
   }
 
   @Get('projects')
@@ -71,8 +58,8 @@ export class ProjectsController {
     @CurrentOrg() scope: OrgScope,
     @ZodQuery(listProjectsQuery) query: z.infer<typeof listProjectsQuery>,
   ) {
-    const rows = await this.projects.list(
-      scope.organization.id,
+    const rows = await this.service.list(
+      scope.orgId,
       query.page_size + 1,
       query.name_prefix,
       decodeCursor(query.page_token),
@@ -114,7 +101,7 @@ export class ProjectsController {
     @ZodParam('project', refParam) project: string,
     @CurrentOrg() scope: OrgScope,
   ) {
-    return presentProject(await this.service.get(scope.organization.id, project));
+    return presentProject(await this.service.get(scope.orgId, project));
   }
 
   @Patch('projects/:project')

@@ -1,27 +1,25 @@
 import { byRef } from '../common/refs.js';
 import { Injectable } from '@nestjs/common';
 import { PrismaService } from '../database/prisma.service.js';
+import type { OrgId } from '../database/org-id.js';
+import { clientOf } from '../database/repository.js';
+import type { Tx } from '../database/tx.js';
 import type { Prisma, Project } from '../generated/prisma/client.js';
 import { type Cursor, pastCursor } from '../common/pagination.js';
 
-/** Project data access; every method is scoped by organization id (a required argument). */
+/** Project data access; every method is scoped by a verified organization id. */
 @Injectable()
 export class ProjectsRepository {
   constructor(private readonly prisma: PrismaService) {}
 
-  find(organizationId: string, ref: string): Promise<Project | null> {
-    return this.prisma.project.findFirst({ where: { organizationId, ...byRef(ref) } });
+  find(orgId: OrgId, ref: string): Promise<Project | null> {
+    return this.prisma.project.findFirst({ where: { organizationId: orgId, ...byRef(ref) } });
   }
 
-  list(
-    organizationId: string,
-    take: number,
-    namePrefix?: string,
-    cursor?: Cursor,
-  ): Promise<Project[]> {
+  list(orgId: OrgId, take: number, namePrefix?: string, cursor?: Cursor): Promise<Project[]> {
     return this.prisma.project.findMany({
       where: {
-        organizationId,
+        organizationId: orgId,
         ...(namePrefix ? { name: { startsWith: namePrefix, mode: 'insensitive' } } : {}),
         ...pastCursor('slug', cursor, 'asc'),
       },
@@ -31,23 +29,37 @@ export class ProjectsRepository {
   }
 
   create(
-    organizationId: string,
+    orgId: OrgId,
     data: Omit<Prisma.ProjectUncheckedCreateInput, 'organizationId'>,
-    db: Prisma.TransactionClient = this.prisma,
-  ) {
-    return db.project.create({ data: { ...data, organizationId } });
+    tx?: Tx,
+  ): Promise<Project> {
+    return clientOf(this.prisma, tx).project.create({ data: { ...data, organizationId: orgId } });
   }
 
   update(
-    organizationId: string,
+    orgId: OrgId,
     id: string,
     data: Prisma.ProjectUncheckedUpdateInput,
-    db: Prisma.TransactionClient = this.prisma,
-  ) {
-    return db.project.update({ where: { id, organizationId }, data });
+    tx?: Tx,
+  ): Promise<Project> {
+    return clientOf(this.prisma, tx).project.update({
+      where: { id, organizationId: orgId },
+      data,
+    });
   }
 
-  delete(organizationId: string, id: string, db: Prisma.TransactionClient = this.prisma) {
-    return db.project.delete({ where: { id, organizationId } });
+  delete(orgId: OrgId, id: string, tx?: Tx): Promise<Project> {
+    return clientOf(this.prisma, tx).project.delete({ where: { id, organizationId: orgId } });
+  }
+
+  /** Runs of the project's deployments that a worker is executing now. */
+  countRunsInProgress(orgId: OrgId, projectId: string): Promise<number> {
+    return this.prisma.run.count({
+      where: {
+        organizationId: orgId,
+        deployment: { projectId },
+        status: { in: ['starting', 'running'] },
+      },
+    });
   }
 }

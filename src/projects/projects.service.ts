@@ -1,11 +1,13 @@
 import { isUniqueViolation } from '../common/db-errors.js';
 import { Injectable } from '@nestjs/common';
-import { PrismaService } from '../database/prisma.service.js';
 import type { Project } from '../generated/prisma/client.js';
-import { AuditService } from '../audit/audit.service.js';
+import { AuditRepository } from '../audit/audit.repository.js';
 import type { RequestOrigin } from '../auth/actor.js';
+import type { Cursor } from '../common/pagination.js';
 import { conflict, notFound } from '../common/problem.js';
 import { slugify } from '../common/slug.js';
+import type { OrgId } from '../database/org-id.js';
+import { Transactions } from '../database/transactions.js';
 import type { OrgScope } from '../organizations/org-access.js';
 import { ProjectsRepository } from './projects.repository.js';
 import { RepositoryPolicy } from './repository-policy.js';
@@ -18,16 +20,26 @@ const nameTaken = (slug: string) =>
 @Injectable()
 export class ProjectsService {
   constructor(
-    private readonly prisma: PrismaService,
+    private readonly transactions: Transactions,
     private readonly projects: ProjectsRepository,
     private readonly repositories: RepositoryPolicy,
-    private readonly audit: AuditService,
+    private readonly audit: AuditRepository,
   ) {}
 
-  async get(organizationId: string, ref: string): Promise<Project> {
-    const project = await this.projects.find(organizationId, ref);
+  get(orgId: OrgId, ref: string): Promise<Project>;
+  /**
+   * @deprecated Pass `scope.orgId`. Kept for callers outside this area not
+   * converted yet (src/secrets), which pass the id of an `OrgScope`.
+   */
+  get(organizationId: string, ref: string): Promise<Project>;
+  async get(orgId: string, ref: string): Promise<Project> {
+    const project = await this.projects.find(orgId as OrgId, ref);
     if (!project) throw notFound('Project');
     return project;
+  }
+
+  list(orgId: OrgId, take: number, namePrefix?: string, cursor?: Cursor): Promise<Project[]> {
+    return this.projects.list(orgId, take, namePrefix, cursor);
   }
 
   async create(
@@ -35,11 +47,11 @@ export class ProjectsService {
     origin: RequestOrigin,
     input: { name: string; repository: string; rootPath?: string | undefined },
   ): Promise<Project> {
-    const orgId = scope.organization.id;
+    const { orgId } = scope;
     const resolved = await this.repositories.resolve(orgId, input.repository);
     const slug = slugify(input.name);
     try {
-      return await this.prisma.$transaction(async (tx) => {
+      return await this.transactions.run(async (tx) => {
         const project = await this.projects.create(
           orgId,
           {
@@ -85,7 +97,7 @@ export class ProjectsService {
       repository?: string | undefined;
     },
   ): Promise<Project> {
-    const orgId = scope.organization.id;
+    const { orgId } = scope;
     const project = await this.get(orgId, ref);
     const resolved =
       input.repository !== undefined
@@ -93,7 +105,7 @@ export class ProjectsService {
         : undefined;
     // The slug is the project's stable handle (URLs, CLI): renaming changes only the display name.
     try {
-      return await this.prisma.$transaction(async (tx) => {
+      return await this.transactions.run(async (tx) => {
         const updated = await this.projects.update(
           orgId,
           project.id,
@@ -131,20 +143,14 @@ export class ProjectsService {
   }
 
   async delete(scope: OrgScope, origin: RequestOrigin, ref: string): Promise<void> {
-    const orgId = scope.organization.id;
+    const { orgId } = scope;
     const project = await this.get(orgId, ref);
-    const running = await this.prisma.run.count({
-      where: {
-        organizationId: orgId,
-        deployment: { projectId: project.id },
-        status: { in: ['starting', 'running'] },
-      },
-    });
+    const running = await this.projects.countRunsInProgress(orgId, project.id);
     if (running)
       throw conflict(
         `The project has ${running} run(s) in progress. Cancel them before deleting it.`,
       );
-    await this.prisma.$transaction(async (tx) => {
+    await this.transactions.run(async (tx) => {
       await this.projects.delete(orgId, project.id, tx);
       await this.audit.record(
         orgId,

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { validationFailed } from '../common/problem.js';
+import type { OrgId } from '../database/org-id.js';
 
 export interface ResolvedRepository {
   /** What is stored on the project: `owner/name` or a git URL/path. */
@@ -20,8 +21,8 @@ export interface AvailableRepository {
  * GitHub integration replaces this with granted repositories only.
  */
 export abstract class RepositoryPolicy {
-  abstract resolve(organizationId: string, repository: string): Promise<ResolvedRepository>;
-  abstract listAvailable(organizationId: string): Promise<AvailableRepository[]>;
+  abstract resolve(orgId: OrgId, repository: string): Promise<ResolvedRepository>;
+  abstract listAvailable(orgId: OrgId): Promise<AvailableRepository[]>;
 }
 
 const OWNER_NAME = /^[A-Za-z0-9-]{1,39}\/[A-Za-z0-9._-]{1,100}$/;
@@ -33,7 +34,7 @@ export const looksLikeRepository = (value: string): boolean =>
 
 @Injectable()
 export class OpenRepositoryPolicy extends RepositoryPolicy {
-  async resolve(_organizationId: string, repository: string): Promise<ResolvedRepository> {
+  async resolve(_orgId: OrgId, repository: string): Promise<ResolvedRepository> {
     if (!looksLikeRepository(repository)) {
       throw validationFailed([
         { field: 'body.repository', message: 'must be owner/name, a git URL or an absolute path' },

@@ -5,9 +5,9 @@ import { Origin, type RequestOrigin } from '../auth/actor.js';
 import { decodeCursor, toPage } from '../common/pagination.js';
 import { refParam } from '../common/slug.js';
 import { ZodBody, ZodParam, ZodQuery, ZodResponse, paginated } from '../common/zod.js';
-import type { Deployment, Schedule } from '../generated/prisma/client.js';
 import { CurrentOrg, RequirePermission, type OrgScope } from '../organizations/org-access.js';
-import { SchedulesService, scheduleRunsPerDay, upcomingTicks } from './schedules.service.js';
+import { presentSchedule } from './schedules.presenter.js';
+import { SchedulesService } from './schedules.service.js';
 import {
   getScheduleQuery,
   listSchedulesQuery,
@@ -15,29 +15,6 @@ import {
   scheduleRef,
   updateScheduleBody,
 } from './schedules.schemas.js';
-
-export const presentSchedule = (s: Schedule, d: Deployment, upcoming = 1) => ({
-  id: s.id,
-  deployment_id: s.deploymentId,
-  name: s.name,
-  interval: s.interval,
-  cron: s.cron,
-  timezone: s.timezone,
-  job: s.job,
-  extractor: s.extractor,
-  loader: s.loader,
-  transform: s.transform,
-  env: (s.env ?? {}) as Record<string, unknown>,
-  enabled: s.enabled,
-  valid: s.invalidReason === null,
-  invalid_reason: s.invalidReason,
-  archived: s.archivedAt !== null,
-  offset_seconds: d.spreadSchedules ? s.offsetSeconds : 0,
-  runs_per_day: scheduleRunsPerDay(s),
-  upcoming: upcomingTicks(s, d, upcoming).map((t) => t.toISOString()),
-  created_at: s.createdAt.toISOString(),
-  updated_at: s.updatedAt.toISOString(),
-});
 
 const example = {
   id: '1b0e7c52-2d35-4c41-8f5e-0f1a3e8b9d21',
@@ -72,7 +49,7 @@ export class SchedulesController {
     @ZodQuery(listSchedulesQuery) query: z.infer<typeof listSchedulesQuery>,
   ) {
     const { deployment, schedules } = await this.schedules.list(
-      scope.organization.id,
+      scope.orgId,
       projectRef,
       deploymentRef,
       query.page_size + 1,
@@ -103,7 +80,7 @@ export class SchedulesController {
     @ZodQuery(getScheduleQuery) query: z.infer<typeof getScheduleQuery>,
   ) {
     const { deployment, schedule } = await this.schedules.get(
-      scope.organization.id,
+      scope.orgId,
       projectRef,
       deploymentRef,
       ref,

@@ -1,84 +1,42 @@
-import { isUuid } from '../common/refs.js';
 import { Injectable } from '@nestjs/common';
-import { PrismaService } from '../database/prisma.service.js';
 import type { Deployment, Schedule } from '../generated/prisma/client.js';
-import { AuditService } from '../audit/audit.service.js';
+import { AuditRepository } from '../audit/audit.repository.js';
 import type { RequestOrigin } from '../auth/actor.js';
 import { conflict, notFound } from '../common/problem.js';
-import { type Cursor, pastCursor } from '../common/pagination.js';
-import { nextFireTimes, runsPerDay } from '../meltano/interval.js';
+import type { Cursor } from '../common/pagination.js';
+import type { OrgId } from '../database/org-id.js';
+import { Transactions } from '../database/transactions.js';
 import type { OrgScope } from '../organizations/org-access.js';
+import { DeploymentEvents } from '../deployments/deployment-events.js';
 import { DeploymentsService } from '../deployments/deployments.service.js';
-import { DeploymentLifecycle } from '../deployments/deployment-lifecycle.js';
-
-/** When a schedule fires next, including the deployment's spread offset. */
-export function upcomingTicks(
-  schedule: Schedule,
-  deployment: Deployment,
-  count: number,
-  from = new Date(),
-): Date[] {
-  if (!schedule.cron || schedule.invalidReason || schedule.archivedAt || count === 0) return [];
-  const offsetMs = deployment.spreadSchedules ? schedule.offsetSeconds * 1000 : 0;
-  return nextFireTimes(
-    schedule.cron,
-    schedule.timezone,
-    new Date(from.getTime() - offsetMs),
-    count,
-  ).map((d) => new Date(d.getTime() + offsetMs));
-}
-
-export const scheduleRunsPerDay = (schedule: Schedule): number =>
-  schedule.cron && !schedule.invalidReason && !schedule.archivedAt
-    ? runsPerDay(schedule.cron, schedule.timezone)
-    : 0;
+import { SchedulesRepository, type ScheduleFilter } from './schedules.repository.js';
 
 @Injectable()
 export class SchedulesService {
   constructor(
-    private readonly prisma: PrismaService,
+    private readonly transactions: Transactions,
+    private readonly schedules: SchedulesRepository,
     private readonly deployments: DeploymentsService,
-    private readonly audit: AuditService,
-    private readonly lifecycle: DeploymentLifecycle,
+    private readonly audit: AuditRepository,
+    private readonly events: DeploymentEvents,
   ) {}
 
   async list(
-    organizationId: string,
+    orgId: OrgId,
     projectRef: string,
     deploymentRef: string,
     take: number,
-    filter: {
-      namePrefix?: string | undefined;
-      enabled?: boolean | undefined;
-      includeArchived: boolean;
-    },
+    filter: ScheduleFilter,
     cursor?: Cursor,
   ): Promise<{ deployment: Deployment; schedules: Schedule[] }> {
-    const { deployment } = await this.deployments.get(organizationId, projectRef, deploymentRef);
-    const schedules = await this.prisma.schedule.findMany({
-      where: {
-        organizationId,
-        deploymentId: deployment.id,
-        ...(filter.includeArchived ? {} : { archivedAt: null }),
-        ...(filter.namePrefix ? { name: { startsWith: filter.namePrefix } } : {}),
-        ...(filter.enabled !== undefined ? { enabled: filter.enabled } : {}),
-        ...pastCursor('name', cursor, 'asc'),
-      },
-      orderBy: [{ name: 'asc' }, { id: 'asc' }],
-      take,
-    });
+    const { deployment } = await this.deployments.get(orgId, projectRef, deploymentRef);
+    const schedules = await this.schedules.list(orgId, deployment.id, take, filter, cursor);
     return { deployment, schedules };
   }
 
-  async get(organizationId: string, projectRef: string, deploymentRef: string, ref: string) {
-    const { deployment } = await this.deployments.get(organizationId, projectRef, deploymentRef);
-    const schedule = await this.prisma.schedule.findFirst({
-      where: {
-        organizationId,
-        deploymentId: deployment.id,
-        ...(isUuid(ref) ? { OR: [{ id: ref }, { name: ref }] } : { name: ref }),
-      },
-    });
+  async get(orgId: OrgId, projectRef: string, deploymentRef: string, ref: string) {
+    const { deployment } = await this.deployments.get(orgId, projectRef, deploymentRef);
+    const schedule = await this.schedules.find(orgId, deployment.id, ref);
     if (!schedule) throw notFound('Schedule');
     return { deployment, schedule };
   }
@@ -91,7 +49,7 @@ export class SchedulesService {
     ref: string,
     input: { enabled?: boolean | undefined; timezone?: string | undefined },
   ) {
-    const orgId = scope.organization.id;
+    const { orgId } = scope;
     const { deployment, schedule } = await this.get(orgId, projectRef, deploymentRef, ref);
     if (input.enabled) {
       if (schedule.archivedAt)
@@ -106,16 +64,18 @@ export class SchedulesService {
         );
       }
     }
-    const updated = await this.prisma.$transaction(async (tx) => {
-      const row = await tx.schedule.update({
-        where: { id: schedule.id, organizationId: orgId },
-        data: {
+    const updated = await this.transactions.run(async (tx) => {
+      const row = await this.schedules.update(
+        orgId,
+        schedule.id,
+        {
           ...(input.enabled !== undefined ? { enabled: input.enabled } : {}),
           ...(input.timezone !== undefined ? { timezone: input.timezone } : {}),
           // Enabling starts counting ticks from now: earlier ones were not missed, the schedule was off.
           ...(input.enabled && !schedule.enabled ? { lastTickAt: new Date() } : {}),
         },
-      });
+        tx,
+      );
       const action =
         input.enabled === undefined
           ? 'schedule.update'
@@ -136,7 +96,7 @@ export class SchedulesService {
       );
       return row;
     });
-    await this.lifecycle.schedulesChanged(deployment);
+    await this.events.deploymentChanged({ kind: 'schedules-changed', orgId, deployment });
     return { deployment, schedule: updated };
   }
 }

@@ -1,7 +1,9 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { PrismaService } from '../database/prisma.service.js';
 import type { OrganizationDataKey } from '../generated/prisma/client.js';
+import type { OrgId } from '../database/org-id.js';
+import { SystemRepository } from '../database/system.repository.js';
 import { KeyWrapper, newDataKey, toBytes } from './crypto.js';
+import { DataKeysRepository } from './data-keys.repository.js';
 
 export interface RotationResult {
   /** Data keys re-wrapped under the current master key. */
@@ -25,20 +27,20 @@ export class DataKeyService {
   private readonly cache = new Map<string, Buffer>();
 
   constructor(
-    private readonly prisma: PrismaService,
+    private readonly dataKeys: DataKeysRepository,
     private readonly wrapper: KeyWrapper,
+    private readonly system: SystemRepository,
   ) {}
 
   /** The organization's data key, created (race-safe: the first insert wins) when missing. */
-  async forOrganization(organizationId: string): Promise<Buffer> {
-    let row = await this.prisma.organizationDataKey.findUnique({ where: { organizationId } });
+  async forOrganization(orgId: OrgId): Promise<Buffer> {
+    let row = await this.dataKeys.find(orgId);
     if (!row) {
       const { wrapped, keyId } = await this.wrapper.wrap(newDataKey());
-      await this.prisma.organizationDataKey.createMany({
-        data: [{ organizationId, encryptedKey: toBytes(wrapped), masterKeyId: keyId }],
-        skipDuplicates: true,
+      row = await this.dataKeys.createOrGet(orgId, {
+        encryptedKey: toBytes(wrapped),
+        masterKeyId: keyId,
       });
-      row = await this.prisma.organizationDataKey.findUniqueOrThrow({ where: { organizationId } });
     }
     return this.unwrap(row);
   }
@@ -63,11 +65,7 @@ export class DataKeyService {
     const result: RotationResult = { rewrapped: 0, alreadyCurrent: 0, failed: [] };
     let after: string | undefined;
     for (;;) {
-      const rows = await this.prisma.organizationDataKey.findMany({
-        where: after ? { organizationId: { gt: after } } : {},
-        orderBy: { organizationId: 'asc' },
-        take: batchSize,
-      });
+      const rows = await this.system.dataKeysAcrossTenants(after, batchSize);
       if (!rows.length) break;
       after = rows.at(-1)?.organizationId;
       for (const row of rows) {
@@ -79,15 +77,11 @@ export class DataKeyService {
           const dataKey = await this.wrapper.unwrap(Buffer.from(row.encryptedKey), row.masterKeyId);
           const { wrapped, keyId } = await this.wrapper.wrap(dataKey);
           // Only if nobody changed the row meanwhile.
-          const { count } = await this.prisma.organizationDataKey.updateMany({
-            where: {
-              organizationId: row.organizationId,
-              masterKeyId: row.masterKeyId,
-              encryptedKey: { equals: row.encryptedKey },
-            },
-            data: { encryptedKey: toBytes(wrapped), masterKeyId: keyId, rotatedAt: new Date() },
+          const rewrapped = await this.dataKeys.rewrap(row.orgId, row, {
+            encryptedKey: toBytes(wrapped),
+            masterKeyId: keyId,
           });
-          if (count === 1) result.rewrapped++;
+          if (rewrapped) result.rewrapped++;
           else
             result.failed.push({
               organizationId: row.organizationId,

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { AppConfig } from '../config/app-config.js';
 import { KeyWrapper, LocalMasterKeyWrapper } from './crypto.js';
 import { DataKeyService } from './data-keys.js';
+import { DataKeysRepository } from './data-keys.repository.js';
 
 /** The master key wrapper (from configuration) and the organizations' data keys. */
 @Module({
@@ -15,6 +16,7 @@ import { DataKeyService } from './data-keys.js';
           config.encryption.previousMasterKeys,
         ),
     },
+    DataKeysRepository,
     DataKeyService,
   ],
   exports: [KeyWrapper, DataKeyService],

@@ -15,6 +15,8 @@ import {
   secretOut,
 } from './secrets.schemas.js';
 import { SecretsService, type SecretTarget } from './secrets.service.js';
+import type { SecretMeta } from './secrets.repository.js';
+import { presentSecret } from './secrets.presenter.js';
 
 const example = {
   name: 'TAP_POSTGRES_PASSWORD',
@@ -39,7 +41,7 @@ abstract class SecretRoutes {
     query: z.infer<typeof listSecretsQuery>,
   ) {
     const rows = await this.secrets.list(
-      scope.organization.id,
+      scope.orgId,
       target,
       query.page_size + 1,
       decodeCursor(query.page_token),
@@ -50,13 +52,11 @@ abstract class SecretRoutes {
       (s) => ({ k: s.name, id: s.id }),
       (s) => s,
     );
-    return { ...page, results: await this.secrets.present(page.results) };
+    return { ...page, results: await this.present(page.results) };
   }
 
   protected async getFor(scope: OrgScope, target: SecretTarget, name: string) {
-    const [out] = await this.secrets.present([
-      await this.secrets.get(scope.organization.id, target, name),
-    ]);
+    const [out] = await this.present([await this.secrets.get(scope.orgId, target, name)]);
     return out;
   }
 
@@ -70,8 +70,13 @@ abstract class SecretRoutes {
   ) {
     const { secret, created } = await this.secrets.set(scope, origin, target, name, body);
     void reply.status(created ? HttpStatus.CREATED : HttpStatus.OK);
-    const [out] = await this.secrets.present([secret]);
+    const [out] = await this.present([secret]);
     return out;
+  }
+
+  private async present(rows: SecretMeta[]) {
+    const logins = await this.secrets.loginsOf(rows);
+    return rows.map((row) => presentSecret(row, logins));
   }
 }
 

@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import { pageQuery } from '../common/zod.js';
 
+/** The scope column of project-level secrets (deployment overrides hold the deployment id). */
+export const PROJECT_SCOPE = 'project';
+
 export const SECRET_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 export const MAX_SECRET_NAME_LENGTH = 255;
 /** 64 KiB, in UTF-8 bytes. */

@@ -1,19 +1,20 @@
 import { Injectable } from '@nestjs/common';
-import { PrismaService } from '../database/prisma.service.js';
-import type { Deployment, Project, Secret } from '../generated/prisma/client.js';
-import { AuditService } from '../audit/audit.service.js';
+import type { Deployment, Project } from '../generated/prisma/client.js';
+import { AuditRepository } from '../audit/audit.repository.js';
 import type { RequestOrigin } from '../auth/actor.js';
-import { type Cursor, pastCursor } from '../common/pagination.js';
+import { UsersRepository } from '../auth/users.repository.js';
+import type { Cursor } from '../common/pagination.js';
 import { notFound } from '../common/problem.js';
+import { orgIdFromJob, type OrgId } from '../database/org-id.js';
+import { Transactions } from '../database/transactions.js';
 import type { OrgScope } from '../organizations/org-access.js';
 import { ProjectsService } from '../projects/projects.service.js';
 import { DeploymentsService } from '../deployments/deployments.service.js';
 import { decryptValue, encryptValue, secretAad, toBytes } from './crypto.js';
 import { DataKeyService } from './data-keys.js';
 import { SecretMasker } from './masker.js';
-import { SECRET_NAME, type SecretOut } from './secrets.schemas.js';
-
-export const PROJECT_SCOPE = 'project';
+import { SecretsRepository, type SecretMeta, type SecretPlace } from './secrets.repository.js';
+import { PROJECT_SCOPE, SECRET_NAME } from './secrets.schemas.js';
 
 /** Where secrets are addressed: a project, or one of its deployments (overrides). */
 export interface SecretTarget {
@@ -52,22 +53,6 @@ export class SecretDecryptionError extends Error {
   }
 }
 
-type SecretMeta = Omit<Secret, 'ciphertext' | 'iv' | 'authTag'>;
-
-const metaSelect = {
-  id: true,
-  organizationId: true,
-  projectId: true,
-  deploymentId: true,
-  scope: true,
-  name: true,
-  kind: true,
-  createdById: true,
-  updatedById: true,
-  createdAt: true,
-  updatedAt: true,
-} as const;
-
 /** A file name for a secret file: its (already safe) name, `.json` when the content is JSON. */
 export function secretFileName(name: string, content: string): string {
   const base = SECRET_NAME.test(name) ? name : name.replace(/[^A-Za-z0-9_]/g, '_') || 'secret';
@@ -91,20 +76,22 @@ export function secretFileName(name: string, content: string): string {
 @Injectable()
 export class SecretsService {
   constructor(
-    private readonly prisma: PrismaService,
+    private readonly secrets: SecretsRepository,
+    private readonly users: UsersRepository,
     private readonly keys: DataKeyService,
     private readonly projects: ProjectsService,
     private readonly deployments: DeploymentsService,
-    private readonly audit: AuditService,
+    private readonly transactions: Transactions,
+    private readonly audit: AuditRepository,
   ) {}
 
-  private async resolve(organizationId: string, target: SecretTarget): Promise<ResolvedTarget> {
+  private async resolve(orgId: OrgId, target: SecretTarget): Promise<ResolvedTarget> {
     if (target.deploymentRef === undefined) {
-      const project = await this.projects.get(organizationId, target.projectRef);
+      const project = await this.projects.get(orgId, target.projectRef);
       return { project, deployment: null, scope: PROJECT_SCOPE };
     }
     const { project, deployment } = await this.deployments.get(
-      organizationId,
+      orgId,
       target.projectRef,
       target.deploymentRef,
     );
@@ -112,31 +99,18 @@ export class SecretsService {
   }
 
   async list(
-    organizationId: string,
+    orgId: OrgId,
     target: SecretTarget,
     take: number,
     cursor?: Cursor,
   ): Promise<SecretMeta[]> {
-    const { project, scope } = await this.resolve(organizationId, target);
-    return this.prisma.secret.findMany({
-      where: {
-        organizationId,
-        projectId: project.id,
-        scope,
-        ...pastCursor('name', cursor, 'asc'),
-      },
-      select: metaSelect,
-      orderBy: [{ name: 'asc' }, { id: 'asc' }],
-      take,
-    });
+    const { project, scope } = await this.resolve(orgId, target);
+    return this.secrets.list(orgId, { projectId: project.id, scope }, take, cursor);
   }
 
-  async get(organizationId: string, target: SecretTarget, name: string): Promise<SecretMeta> {
-    const { project, scope } = await this.resolve(organizationId, target);
-    const secret = await this.prisma.secret.findFirst({
-      where: { organizationId, projectId: project.id, scope, name },
-      select: metaSelect,
-    });
+  async get(orgId: OrgId, target: SecretTarget, name: string): Promise<SecretMeta> {
+    const { project, scope } = await this.resolve(orgId, target);
+    const secret = await this.secrets.find(orgId, { projectId: project.id, scope }, name);
     if (!secret) throw notFound('Secret');
     return secret;
   }
@@ -149,43 +123,31 @@ export class SecretsService {
     name: string,
     input: { value: string; kind: 'env' | 'file' },
   ): Promise<{ secret: SecretMeta; created: boolean }> {
-    const organizationId = org.organization.id;
-    const { project, deployment, scope } = await this.resolve(organizationId, target);
-    const dataKey = await this.keys.forOrganization(organizationId);
+    const { orgId } = org;
+    const { project, deployment, scope } = await this.resolve(orgId, target);
+    const dataKey = await this.keys.forOrganization(orgId);
     const sealed = encryptValue(
       dataKey,
       input.value,
-      secretAad({ organizationId, projectId: project.id, scope, name }),
+      secretAad({ organizationId: orgId, projectId: project.id, scope, name }),
     );
     const encrypted = {
       ciphertext: toBytes(sealed.ciphertext),
       iv: toBytes(sealed.iv),
       authTag: toBytes(sealed.authTag),
     };
-    const actorId = org.actor.user.id;
-    return this.prisma.$transaction(async (tx) => {
-      const existing = await tx.secret.findUnique({
-        where: { projectId_scope_name: { projectId: project.id, scope, name } },
-        select: { id: true },
-      });
-      const secret = await tx.secret.upsert({
-        where: { projectId_scope_name: { projectId: project.id, scope, name } },
-        create: {
-          organizationId,
-          projectId: project.id,
-          deploymentId: deployment?.id ?? null,
-          scope,
-          name,
-          kind: input.kind,
-          ...encrypted,
-          createdById: actorId,
-          updatedById: actorId,
-        },
-        update: { kind: input.kind, ...encrypted, updatedById: actorId },
-        select: metaSelect,
-      });
+    const place: SecretPlace = { projectId: project.id, scope };
+    return this.transactions.run(async (tx) => {
+      const existing = await this.secrets.find(orgId, place, name, tx);
+      const secret = await this.secrets.upsert(
+        orgId,
+        { ...place, deploymentId: deployment?.id ?? null },
+        name,
+        { kind: input.kind, sealed: encrypted, actorId: org.actor.user.id },
+        tx,
+      );
       await this.audit.record(
-        organizationId,
+        orgId,
         org.actor,
         origin,
         {
@@ -212,17 +174,14 @@ export class SecretsService {
     target: SecretTarget,
     name: string,
   ): Promise<void> {
-    const organizationId = org.organization.id;
-    const { project, deployment, scope } = await this.resolve(organizationId, target);
-    await this.prisma.$transaction(async (tx) => {
-      const secret = await tx.secret.findFirst({
-        where: { organizationId, projectId: project.id, scope, name },
-        select: { id: true },
-      });
+    const { orgId } = org;
+    const { project, deployment, scope } = await this.resolve(orgId, target);
+    await this.transactions.run(async (tx) => {
+      const secret = await this.secrets.find(orgId, { projectId: project.id, scope }, name, tx);
       if (!secret) throw notFound('Secret');
-      await tx.secret.delete({ where: { id: secret.id, organizationId } });
+      await this.secrets.delete(orgId, secret.id, tx);
       await this.audit.record(
-        organizationId,
+        orgId,
         org.actor,
         origin,
         {
@@ -240,29 +199,10 @@ export class SecretsService {
     });
   }
 
-  /** Logins of who created and last set each secret, for presenting them. */
-  async present(rows: SecretMeta[]): Promise<SecretOut[]> {
-    const ids = [
-      ...new Set(rows.flatMap((r) => [r.createdById, r.updatedById]).filter((v) => v !== null)),
-    ];
-    const users = ids.length
-      ? await this.prisma.user.findMany({
-          where: { id: { in: ids } },
-          select: { id: true, login: true },
-        })
-      : [];
-    const login = new Map(users.map((u) => [u.id, u.login]));
-    return rows.map((s) => ({
-      name: s.name,
-      kind: s.kind,
-      scope: s.scope === PROJECT_SCOPE ? 'project' : 'deployment',
-      project_id: s.projectId,
-      deployment_id: s.deploymentId,
-      created_by: s.createdById ? (login.get(s.createdById) ?? null) : null,
-      updated_by: s.updatedById ? (login.get(s.updatedById) ?? null) : null,
-      created_at: s.createdAt.toISOString(),
-      updated_at: s.updatedAt.toISOString(),
-    }));
+  /** Logins of who created and last set these secrets (by user id), for presenting them. */
+  loginsOf(rows: SecretMeta[]): Promise<Map<string, string>> {
+    const ids = rows.flatMap((r) => [r.createdById, r.updatedById]).filter((v) => v !== null);
+    return this.users.loginsById([...new Set(ids)]);
   }
 
   /**
@@ -271,21 +211,19 @@ export class SecretsService {
    * executor puts in the variable named like the secret. Throws
    * SecretDecryptionError (naming the secret, never its value) when a value
    * cannot be decrypted, so the run fails with a clear reason.
+   *
+   * Called by the worker's run executor with the organization of its
+   * `run.execute` job (a plain string until that caller is converted).
    */
   async forRun(
     organizationId: string,
     projectId: string,
     deploymentId: string,
   ): Promise<RunSecrets> {
-    const rows = await this.prisma.secret.findMany({
-      where: {
-        organizationId,
-        projectId,
-        OR: [{ scope: PROJECT_SCOPE }, { scope: deploymentId, deploymentId }],
-      },
-    });
+    const orgId = orgIdFromJob({ organizationId });
+    const rows = await this.secrets.forDeployment(orgId, projectId, deploymentId);
     if (!rows.length) return { env: {}, files: [], masker: SecretMasker.none };
-    const dataKey = await this.keys.forOrganization(organizationId);
+    const dataKey = await this.keys.forOrganization(orgId);
     // Project secrets first, so the deployment's replace them by name.
     rows.sort((a, b) => Number(a.scope !== PROJECT_SCOPE) - Number(b.scope !== PROJECT_SCOPE));
     const effective = new Map<string, { kind: 'env' | 'file'; value: string }>();

@@ -6,7 +6,10 @@ import { createApiApp } from '../../src/app.js';
 import { createRootLogger } from '../../src/common/logger.js';
 import type { AppConfig } from '../../src/config/app-config.js';
 import { PrismaService } from '../../src/database/prisma.service.js';
+import type { OrgId } from '../../src/database/org-id.js';
+import { SystemRepository } from '../../src/database/system.repository.js';
 import { DataKeyService } from '../../src/secrets/data-keys.js';
+import { DataKeysRepository } from '../../src/secrets/data-keys.repository.js';
 import {
   LocalMasterKeyWrapper,
   UnknownMasterKeyError,
@@ -355,7 +358,7 @@ describe('secrets', () => {
     const fresh = await seedOrg(prisma, users);
     const keys = app.get(DataKeyService);
     const all = await Promise.all(
-      Array.from({ length: 8 }, () => keys.forOrganization(fresh.orgId)),
+      Array.from({ length: 8 }, () => keys.forOrganization(fresh.orgId as OrgId)),
     );
     for (const k of all) expect(k.equals(all[0]!)).toBe(true);
     expect(await prisma.organizationDataKey.count({ where: { organizationId: fresh.orgId } })).toBe(
@@ -387,11 +390,12 @@ describe('secrets', () => {
 
     // Only the new master key is needed from now on.
     const onlyNew = new DataKeyService(
-      prisma,
+      new DataKeysRepository(prisma),
       new LocalMasterKeyWrapper({ id: 'local-2', key: newKey }),
+      new SystemRepository(prisma),
     );
     const secret = after.find((s) => s.name === 'DB_PASSWORD')!;
-    const dataKey = await onlyNew.forOrganization(org.orgId);
+    const dataKey = await onlyNew.forOrganization(org.orgId as OrgId);
     expect(
       decryptValue(
         dataKey,
@@ -405,13 +409,16 @@ describe('secrets', () => {
     ).toBe(VALUE);
     // …and the old key alone no longer opens anything.
     const onlyOld = new DataKeyService(
-      prisma,
+      new DataKeysRepository(prisma),
       new LocalMasterKeyWrapper({
         id: config.encryption.masterKeyId,
         key: config.encryption.masterKey,
       }),
+      new SystemRepository(prisma),
     );
-    await expect(onlyOld.forOrganization(org.orgId)).rejects.toBeInstanceOf(UnknownMasterKeyError);
+    await expect(onlyOld.forOrganization(org.orgId as OrgId)).rejects.toBeInstanceOf(
+      UnknownMasterKeyError,
+    );
 
     // Running it again is a no-op.
     expect(await rotateMasterKey(rotatedConfig)).toEqual({

@@ -1,0 +1,65 @@
+import { Injectable } from '@nestjs/common';
+import { PrismaService } from '../database/prisma.service.js';
+import type { User } from '../generated/prisma/client.js';
+import { clientOf } from '../database/repository.js';
+import type { Tx } from '../database/tx.js';
+
+/** What GitHub (or development sign-in) tells about a user. */
+export interface UserProfile {
+  login: string;
+  name: string | null;
+  email: string | null;
+  avatarUrl: string | null;
+}
+
+/** Users: user-level data (not tenant-owned), keyed on the user's id, GitHub id or login. */
+@Injectable()
+export class UsersRepository {
+  constructor(private readonly prisma: PrismaService) {}
+
+  /** Renames away whoever else holds `login` (they renamed on GitHub and this person took it). */
+  async freeLogin(login: string, githubId: bigint, tx?: Tx): Promise<void> {
+    await clientOf(this.prisma, tx).user.updateMany({
+      where: { login, NOT: { githubId } },
+      data: { login: `${login}~renamed-${Date.now().toString(36)}` },
+    });
+  }
+
+  /** Creates or updates the user with this GitHub id, marking them signed in now. */
+  upsertByGithubId(githubId: bigint, profile: UserProfile, tx?: Tx): Promise<User> {
+    const data = { ...profile, lastLoginAt: new Date() };
+    return clientOf(this.prisma, tx).user.upsert({
+      where: { githubId },
+      create: { githubId, ...data },
+      update: data,
+    });
+  }
+
+  findByLogin(login: string): Promise<User | null> {
+    return this.prisma.user.findUnique({ where: { login } });
+  }
+
+  /** GitHub logins are case-insensitive. */
+  findByLoginIgnoringCase(login: string): Promise<User | null> {
+    return this.prisma.user.findFirst({ where: { login: { equals: login, mode: 'insensitive' } } });
+  }
+
+  markSignedIn(userId: string): Promise<User> {
+    return this.prisma.user.update({ where: { id: userId }, data: { lastLoginAt: new Date() } });
+  }
+
+  createSignedIn(login: string): Promise<User> {
+    return this.prisma.user.create({ data: { login, name: login, lastLoginAt: new Date() } });
+  }
+
+  /** The logins of these users, by id (for showing who did something). */
+  async loginsById(ids: string[]): Promise<Map<string, string>> {
+    const users = ids.length
+      ? await this.prisma.user.findMany({
+          where: { id: { in: ids } },
+          select: { id: true, login: true },
+        })
+      : [];
+    return new Map(users.map((u) => [u.id, u.login]));
+  }
+}

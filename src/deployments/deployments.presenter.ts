@@ -1,0 +1,22 @@
+import type { Deployment } from '../generated/prisma/client.js';
+
+/** A deployment as the API shows it. */
+export const presentDeployment = (d: Deployment) => ({
+  id: d.id,
+  project_id: d.projectId,
+  name: d.name,
+  slug: d.slug,
+  environment: d.environment,
+  branch: d.branch,
+  status: d.status,
+  status_message: d.statusMessage,
+  deployed_commit_sha: d.deployedCommitSha,
+  deployed_at: d.deployedAt?.toISOString() ?? null,
+  run_timeout_seconds: d.runTimeoutSeconds,
+  max_concurrent_runs: d.maxConcurrentRuns,
+  concurrency_policy: d.concurrencyPolicy,
+  missed_run_policy: d.missedRunPolicy,
+  spread_schedules: d.spreadSchedules,
+  created_at: d.createdAt.toISOString(),
+  updated_at: d.updatedAt.toISOString(),
+});
