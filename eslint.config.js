@@ -2,9 +2,6 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import { tenancyConfig } from './eslint/tenancy.js';
 
-/** Files still querying through PrismaService directly; each moves its queries into a repository (issue 10). */
-const legacyPrismaUsers = ['src/audit/audit.service.ts'];
-
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'src/generated/**', 'coverage/**', 'web/vendor/**'] },
   js.configs.recommended,
@@ -34,7 +31,7 @@ export default tseslint.config(
       ],
     },
   },
-  ...tenancyConfig(legacyPrismaUsers),
+  ...tenancyConfig(),
   {
     files: [
       'src/config/**',

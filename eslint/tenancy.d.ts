@@ -1,4 +1,4 @@
 import type { Linter } from 'eslint';
 
 export declare const tenancyRestrictedImports: Record<string, unknown>;
-export declare function tenancyConfig(legacyFiles?: string[]): Linter.Config[];
+export declare function tenancyConfig(): Linter.Config[];

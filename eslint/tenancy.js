@@ -30,14 +30,14 @@ export const tenancyRestrictedImports = {
 };
 
 /** Flat-config entries: the rule on application code, off for repositories, the database module and tests. */
-export function tenancyConfig(legacyFiles = []) {
+export function tenancyConfig() {
   return [
     {
       files: ['src/**/*.ts', 'worker/**/*.ts'],
       rules: { 'no-restricted-imports': ['error', tenancyRestrictedImports] },
     },
     {
-      files: ['src/**/*.repository.ts', 'src/database/**', ...legacyFiles],
+      files: ['src/**/*.repository.ts', 'src/database/**'],
       rules: { 'no-restricted-imports': 'off' },
     },
   ];

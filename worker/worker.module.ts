@@ -10,9 +10,9 @@ import { RunHandlers } from './handlers/run.handler.js';
 import { RunsWorkerModule } from '../src/runs/runs.module.js';
 import { SchedulesWorkerModule } from '../src/schedules/schedules-worker.module.js';
 import { ScheduleHandlers } from './handlers/schedule.handler.js';
-import { ProjectsModule } from '../src/projects/projects.module.js';
-import { DeploysModule } from '../src/deploys/deploys.module.js';
-import { NotificationsModule } from '../src/notifications/notifications.module.js';
+import { ProjectsCoreModule } from '../src/projects/projects.module.js';
+import { DeploysCoreModule } from '../src/deploys/deploys.module.js';
+import { NotificationsCoreModule } from '../src/notifications/notifications.module.js';
 import { NotificationHandlers } from './handlers/notification.handler.js';
 
 /** The queue worker: the same domain modules as the API, no HTTP. */
@@ -24,11 +24,11 @@ export class WorkerModule {
       imports: [
         ...(coreModules(config) ?? []),
         MaintenanceModule,
-        ProjectsModule,
-        DeploysModule,
+        ProjectsCoreModule,
+        DeploysCoreModule,
         RunsWorkerModule,
         SchedulesWorkerModule,
-        NotificationsModule,
+        NotificationsCoreModule,
       ],
       providers: [
         JobHandlerRegistry,

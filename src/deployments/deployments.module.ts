@@ -1,15 +1,22 @@
 import { Module } from '@nestjs/common';
-import { ProjectsModule } from '../projects/projects.module.js';
+import { ProjectsCoreModule } from '../projects/projects.module.js';
 import { DeploymentEvents } from './deployment-events.js';
 import { DeploymentsController } from './deployments.controller.js';
 import { DeploymentsRepository } from './deployments.repository.js';
 import { DeploymentsService } from './deployments.service.js';
 
-/** Deployments; what must follow their changes subscribes to DeploymentEvents (DeploysModule). */
+/** Deployments: providers only (services, repositories, events), for the API and the worker alike. */
 @Module({
-  imports: [ProjectsModule],
-  controllers: [DeploymentsController],
+  imports: [ProjectsCoreModule],
   providers: [DeploymentsService, DeploymentsRepository, DeploymentEvents],
   exports: [DeploymentsService, DeploymentsRepository, DeploymentEvents],
+})
+export class DeploymentsCoreModule {}
+
+/** Deployments; what must follow their changes subscribes to DeploymentEvents (DeploysModule). */
+@Module({
+  imports: [DeploymentsCoreModule],
+  controllers: [DeploymentsController],
+  exports: [DeploymentsCoreModule],
 })
 export class DeploymentsModule {}

@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
-import { DeploymentsModule } from '../deployments/deployments.module.js';
-import { ProjectsModule } from '../projects/projects.module.js';
-import { SchedulesModule } from '../schedules/schedules.module.js';
+import { DeploymentsCoreModule } from '../deployments/deployments.module.js';
+import { ProjectsCoreModule } from '../projects/projects.module.js';
+import { SchedulesCoreModule } from '../schedules/schedules.module.js';
 import { DeployEvents } from './deploy-events.js';
 import { DeployRunner } from './deploy-runner.js';
 import { DeploymentSubscriber } from './deployment-subscriber.js';
@@ -9,14 +9,21 @@ import { DeploysController } from './deploys.controller.js';
 import { DeploysRepository } from './deploys.repository.js';
 import { DeploysService } from './deploys.service.js';
 
+/** Deploys: providers only (services, repositories, events), for the API and the worker alike. */
+@Module({
+  imports: [DeploymentsCoreModule, ProjectsCoreModule, SchedulesCoreModule],
+  providers: [DeploysService, DeploysRepository, DeployEvents, DeployRunner, DeploymentSubscriber],
+  exports: [DeploysService, DeployEvents, DeployRunner],
+})
+export class DeploysCoreModule {}
+
 /**
  * Deploys: the API's requests and history, the worker's DeployRunner, and
  * their events. Follows deployment changes through DeploymentEvents.
  */
 @Module({
-  imports: [DeploymentsModule, ProjectsModule, SchedulesModule],
+  imports: [DeploysCoreModule],
   controllers: [DeploysController],
-  providers: [DeploysService, DeploysRepository, DeployEvents, DeployRunner, DeploymentSubscriber],
-  exports: [DeploysService, DeployEvents, DeployRunner],
+  exports: [DeploysCoreModule],
 })
 export class DeploysModule {}

@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { DeploysModule } from '../deploys/deploys.module.js';
+import { DeploysCoreModule } from '../deploys/deploys.module.js';
 import { GithubCoreModule } from './github-core.module.js';
 import { GithubInstallationsService } from './github-installations.service.js';
 import { GithubWebhooksController } from './github-webhooks.controller.js';
@@ -8,7 +8,7 @@ import { GithubController } from './github.controller.js';
 
 /** The API side of the GitHub App: install flow, linked installations, webhooks. */
 @Module({
-  imports: [GithubCoreModule, DeploysModule],
+  imports: [GithubCoreModule, DeploysCoreModule],
   controllers: [GithubController, GithubWebhooksController],
   providers: [GithubInstallationsService, GithubWebhooksService],
 })

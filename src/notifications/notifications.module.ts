@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { ProjectsModule } from '../projects/projects.module.js';
+import { ProjectsCoreModule } from '../projects/projects.module.js';
 import { EncryptionModule } from '../secrets/encryption.module.js';
 import { NotificationEventSubscriptions } from './event-subscriptions.js';
 import { NotificationDeliverer } from './notification-deliverer.js';
@@ -8,10 +8,9 @@ import { NotificationsController } from './notifications.controller.js';
 import { NotificationsRepository } from './notifications.repository.js';
 import { NotificationsService } from './notifications.service.js';
 
-/** Notification channels (API), `NotificationsService.emit`, and the worker's deliverer. */
+/** Notifications: providers only (services, repositories, events), for the API and the worker alike. */
 @Module({
-  imports: [EncryptionModule, ProjectsModule],
-  controllers: [NotificationsController],
+  imports: [EncryptionModule, ProjectsCoreModule],
   providers: [
     NotificationSettings,
     NotificationsRepository,
@@ -20,5 +19,13 @@ import { NotificationsService } from './notifications.service.js';
     NotificationEventSubscriptions,
   ],
   exports: [NotificationsService, NotificationDeliverer, NotificationSettings],
+})
+export class NotificationsCoreModule {}
+
+/** Notification channels (API), `NotificationsService.emit`, and the worker's deliverer. */
+@Module({
+  imports: [NotificationsCoreModule],
+  controllers: [NotificationsController],
+  exports: [NotificationsCoreModule],
 })
 export class NotificationsModule {}

@@ -10,9 +10,9 @@ import {
   repositoryPolicyProvider,
 } from '../github/github-core.module.js';
 
+/** Projects: providers only (services, repositories, events), for the API and the worker alike. */
 @Module({
   imports: [GithubCoreModule],
-  controllers: [ProjectsController],
   providers: [
     ProjectsService,
     ProjectsRepository,
@@ -21,5 +21,13 @@ import {
     cloneSourceProvider,
   ],
   exports: [ProjectsService, ProjectsRepository, RepositoryPolicy, CloneSourceProvider],
+})
+export class ProjectsCoreModule {}
+
+/** Projects over HTTP. */
+@Module({
+  imports: [ProjectsCoreModule],
+  controllers: [ProjectsController],
+  exports: [ProjectsCoreModule],
 })
 export class ProjectsModule {}

@@ -1,9 +1,9 @@
 import { Module } from '@nestjs/common';
 import { AppConfig } from '../config/app-config.js';
-import { DeploymentsModule } from '../deployments/deployments.module.js';
-import { ProjectsModule } from '../projects/projects.module.js';
+import { DeploymentsCoreModule } from '../deployments/deployments.module.js';
+import { ProjectsCoreModule } from '../projects/projects.module.js';
 import { ScheduleTimersRepository } from '../schedules/schedule-timers.repository.js';
-import { SecretsModule } from '../secrets/secrets.module.js';
+import { SecretsCoreModule } from '../secrets/secrets.module.js';
 import { EXECUTOR, createExecutor } from './executors/executor.provider.js';
 import { MeltanoStateRepository } from './meltano-state.repository.js';
 import { MeltanoStateService } from './meltano-state.service.js';
@@ -42,7 +42,7 @@ export class RunsCoreModule {}
 
 /** Runs as the API sees them: create, history, cancel, logs, state. */
 @Module({
-  imports: [RunsCoreModule, DeploymentsModule],
+  imports: [RunsCoreModule, DeploymentsCoreModule],
   controllers: [RunsController, StateController],
   providers: [RunsService, StateService],
   exports: [RunsService],
@@ -60,7 +60,7 @@ const workerSide = [
 
 /** Runs as the worker sees them (providers only, no controllers): admission, supervision, heartbeat, sweep. */
 @Module({
-  imports: [RunsCoreModule, ProjectsModule, SecretsModule],
+  imports: [RunsCoreModule, ProjectsCoreModule, SecretsCoreModule],
   providers: [
     ...workerSide,
     { provide: EXECUTOR, inject: [AppConfig], useFactory: createExecutor },

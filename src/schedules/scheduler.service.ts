@@ -1,4 +1,5 @@
 import { isUniqueViolation } from '../common/db-errors.js';
+import { effectiveOffsetSeconds } from './spread.js';
 import { Injectable, Logger } from '@nestjs/common';
 import type { OrgId } from '../database/org-id.js';
 import { SystemRepository } from '../database/system.repository.js';
@@ -210,10 +211,11 @@ export class SchedulerService {
         return;
       }
     }
-    const offsetMs = deployment.spreadSchedules ? schedule.offsetSeconds * 1000 : 0;
+    const offsetSeconds = effectiveOffsetSeconds(schedule, deployment);
+    const offsetMs = offsetSeconds * 1000;
     const waiting = [
       lateReason,
-      offsetMs ? `spread: starts ${schedule.offsetSeconds}s after its tick` : null,
+      offsetSeconds ? `spread: starts ${offsetSeconds}s after its tick` : null,
     ].filter(Boolean);
     try {
       const run = await this.factory.tick(

@@ -1,13 +1,21 @@
 import { Module } from '@nestjs/common';
-import { DeploymentsModule } from '../deployments/deployments.module.js';
+import { DeploymentsCoreModule } from '../deployments/deployments.module.js';
 import { SchedulesController } from './schedules.controller.js';
 import { SchedulesRepository } from './schedules.repository.js';
 import { SchedulesService } from './schedules.service.js';
 
+/** Schedules: providers only (services, repositories, events), for the API and the worker alike. */
 @Module({
-  imports: [DeploymentsModule],
-  controllers: [SchedulesController],
+  imports: [DeploymentsCoreModule],
   providers: [SchedulesService, SchedulesRepository],
   exports: [SchedulesService, SchedulesRepository],
+})
+export class SchedulesCoreModule {}
+
+/** Schedules over HTTP. */
+@Module({
+  imports: [SchedulesCoreModule],
+  controllers: [SchedulesController],
+  exports: [SchedulesCoreModule],
 })
 export class SchedulesModule {}

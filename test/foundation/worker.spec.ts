@@ -1,4 +1,5 @@
 import { QueueEvents } from 'bullmq';
+import { ModulesContainer } from '@nestjs/core';
 import { JobHandlerRegistry } from '../../src/queue/job-handlers.js';
 import { jobNames } from '../../src/queue/jobs.js';
 import { QueueService } from '../../src/queue/queue.service.js';
@@ -43,6 +44,16 @@ describe('worker', () => {
       worker = await startWorker(config);
     });
     afterAll(() => worker.stop());
+
+    it('loads no HTTP controller: the worker context holds providers only', () => {
+      const modules = [...worker.app.get(ModulesContainer).values()];
+      const controllers = modules.flatMap((m) => [...m.controllers.keys()].map(String));
+      expect(controllers).toEqual([]);
+      // …while it does hold the domain modules it serves jobs for.
+      expect(modules.map((m) => m.metatype.name)).toEqual(
+        expect.arrayContaining(['ProjectsCoreModule', 'DeploysCoreModule', 'RunsWorkerModule']),
+      );
+    });
 
     it('processes a job end to end: the sweep deletes log lines past the organization retention', async () => {
       const prisma = worker.app.get(PrismaService);
