@@ -24,6 +24,9 @@ import { WorkerRuntime } from '../worker/worker-runtime.js';
 import { TOKEN_PREFIX, hashToken, visiblePrefix } from '../src/auth/credentials.js';
 import { SchedulerService } from '../src/runs/scheduler.service.js';
 import { RunEvents } from '../src/runs/run-events.js';
+import { BillingGate } from '../src/billing/billing-gate.js';
+import { BillingRepository } from '../src/billing/billing.repository.js';
+import { UsageLedgerRepository } from '../src/billing/usage-ledger.repository.js';
 
 const median = (xs: number[]): number =>
   [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
@@ -161,7 +164,12 @@ async function main(): Promise<void> {
         enabled: true,
       })),
     });
-    const scheduler = new SchedulerService(prisma, queues, new RunEvents(prisma));
+    const billingGate = new BillingGate(
+      config,
+      new BillingRepository(prisma),
+      new UsageLedgerRepository(prisma),
+    );
+    const scheduler = new SchedulerService(prisma, queues, new RunEvents(prisma), billingGate);
     let t0 = Date.now();
     await scheduler.reconcile();
     const reconcileMs = Date.now() - t0;

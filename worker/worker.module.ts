@@ -13,6 +13,7 @@ import { DeploysModule } from '../src/deploys/deploys.module.js';
 import { DeployRunner } from '../src/deploys/deploy-runner.js';
 import { NotificationsModule } from '../src/notifications/notifications.module.js';
 import { NotificationHandlers } from './handlers/notification.handler.js';
+import { BillingHandlers } from './handlers/billing.handler.js';
 
 /** The queue worker: the same domain modules as the API, no HTTP. */
 @Module({})
@@ -36,6 +37,7 @@ export class WorkerModule {
         DeployHandlers,
         RunHandlers,
         NotificationHandlers,
+        BillingHandlers,
       ],
       exports: [WorkerRuntime, JobHandlerRegistry],
     };

@@ -12,12 +12,14 @@ import { pastCursor } from '../common/pagination.js';
 import type { OrgScope } from './org-access.js';
 import { roleRank } from './permissions.js';
 import { forgetMemberships } from './org-access.js';
+import { BillingService } from '../billing/billing.service.js';
 
 @Injectable()
 export class OrganizationsService {
   constructor(
     private readonly prisma: PrismaService,
     private readonly audit: AuditService,
+    private readonly billing: BillingService,
   ) {}
 
   async create(
@@ -138,6 +140,7 @@ export class OrganizationsService {
         `The organization has ${active} run(s) queued or running. Cancel them before deleting it.`,
       );
     }
+    await this.billing.beforeOrganizationDeleted(scope.orgId); // billing (issue 11): cancels its subscription
     await this.prisma.organization.delete({ where: { id: scope.organization.id } });
   }
 

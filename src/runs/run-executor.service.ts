@@ -29,6 +29,9 @@ import { RunLogWriter } from './run-log-writer.js';
 import { RunSignals } from './run-signals.js';
 import { RunsService } from './runs.service.js';
 import { EXECUTOR } from './executors/executor.provider.js';
+import { UsageLedgerRepository } from '../billing/usage-ledger.repository.js';
+import { orgIdOfRow } from '../database/org-id.js';
+import { asTx } from '../database/tx.js';
 
 type RunWithContext = Run & {
   deployment: Deployment & { project: Project; organization: Organization };
@@ -64,6 +67,7 @@ export class RunExecutor implements OnModuleDestroy {
     private readonly signals: RunSignals,
     private readonly events: RunEvents,
     private readonly runs: RunsService,
+    private readonly usageLedger: UsageLedgerRepository,
   ) {
     this.workerId = config.worker.id ?? `${hostname()}:${process.pid}`;
   }
@@ -338,15 +342,20 @@ export class RunExecutor implements OnModuleDestroy {
   }
 
   private async finish(run: Run, outcome: RunOutcome): Promise<void> {
-    const updated = await this.prisma.run.updateMany({
-      where: { id: run.id, status: { notIn: FINAL } },
-      data: {
-        status: outcome.status,
-        exitCode: outcome.exitCode,
-        statusReason: outcome.reason,
-        finishedAt: new Date(),
-        waitingReason: null,
-      },
+    // billing (issue 11): the run's ledger row commits in the transaction of its final status.
+    const updated = await this.prisma.$transaction(async (client) => {
+      const result = await client.run.updateMany({
+        where: { id: run.id, status: { notIn: FINAL } },
+        data: {
+          status: outcome.status,
+          exitCode: outcome.exitCode,
+          statusReason: outcome.reason,
+          finishedAt: new Date(),
+          waitingReason: null,
+        },
+      });
+      if (result.count) await this.usageLedger.recordForRun(orgIdOfRow(run), run, asTx(client));
+      return result;
     });
     if (!updated.count) return;
     await this.events.runFinished(run.id);

@@ -19,6 +19,7 @@ import type { OrgScope } from '../organizations/org-access.js';
 import { DeploymentsService } from '../deployments/deployments.service.js';
 import { RunSignals } from './run-signals.js';
 import { isFinal } from './runs.schemas.js';
+import { BillingGate } from '../billing/billing-gate.js';
 
 export interface RunFilter {
   projectRef?: string | undefined;
@@ -40,6 +41,7 @@ export class RunsService {
     private readonly deployments: DeploymentsService,
     private readonly audit: AuditService,
     private readonly signals: RunSignals,
+    private readonly billingGate: BillingGate,
   ) {}
 
   /** The timeout a run gets: the deployment's, capped by the organization's maximum. */
@@ -71,6 +73,7 @@ export class RunsService {
       if (existing) return { run: existing, created: false };
     }
     const { deployment } = await this.deployments.get(orgId, projectRef, deploymentRef);
+    await this.billingGate.assertMayRun(scope.orgId); // billing (issue 11): 402 past a billing limit
     if (!deployment.deployedCommitSha) {
       throw conflict(
         'This deployment has not deployed yet: wait for its first deploy to succeed (or fix it).',

@@ -7,6 +7,8 @@ import { SCHEDULE_TICK_KEY_PREFIX } from '../queue/jobs.js';
 import { nextFireTimes } from '../meltano/interval.js';
 import { RunsService } from './runs.service.js';
 import { RunEvents } from './run-events.js';
+import { BillingGate } from '../billing/billing-gate.js';
+import { orgIdOfRow } from '../database/org-id.js';
 
 const SCHEDULER_PREFIX = SCHEDULE_TICK_KEY_PREFIX;
 /** A tick handled later than this after its time counts as missed (no worker was there to fire it). */
@@ -35,6 +37,7 @@ export class SchedulerService {
     private readonly prisma: PrismaService,
     private readonly queues: QueueService,
     private readonly events: RunEvents,
+    private readonly billingGate: BillingGate,
   ) {}
 
   private get sentinelKey(): string {
@@ -114,7 +117,10 @@ export class SchedulerService {
       await this.recordMissed(schedule, now);
       return;
     }
-    await this.createTickRun(schedule, tickAt, null);
+    // billing (issue 11): past a billing limit the tick is recorded as skipped, with the reason.
+    const billingLimit = await this.billingGate.check(orgIdOfRow(schedule));
+    if (billingLimit) await this.createSkipped(schedule, tickAt, billingLimit);
+    else await this.createTickRun(schedule, tickAt, null);
     await this.advance(schedule.id, tickAt);
   }
 
