@@ -153,7 +153,7 @@ export async function startFakeStripe(): Promise<FakeStripe> {
       };
     }
     if (method === 'POST' && path === '/v1/billing/meter_events') {
-      const identifier = String(body.identifier ?? id('mev'));
+      const identifier = typeof body.identifier === 'string' ? body.identifier : id('mev');
       const payload = (body.payload ?? {}) as Record<string, string>;
       if (!payload.stripe_customer_id || !customers.has(payload.stripe_customer_id))
         return error(
