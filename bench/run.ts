@@ -30,6 +30,9 @@ import { RunFactory } from '../src/runs/run-factory.js';
 import { RunQueue } from '../src/runs/run-queue.js';
 import { RunsRepository } from '../src/runs/runs.repository.js';
 import { UsageRepository } from '../src/runs/usage.repository.js';
+import { BillingGate } from '../src/billing/billing-gate.js';
+import { BillingRepository } from '../src/billing/billing.repository.js';
+import { UsageLedgerRepository } from '../src/billing/usage-ledger.repository.js';
 
 const median = (xs: number[]): number =>
   [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
@@ -167,6 +170,11 @@ async function main(): Promise<void> {
         enabled: true,
       })),
     });
+    const billingGate = new BillingGate(
+      config,
+      new BillingRepository(prisma),
+      new UsageLedgerRepository(prisma),
+    );
     const runs = new RunsRepository(prisma);
     const system = new SystemRepository(prisma);
     const scheduler = new SchedulerService(
@@ -177,6 +185,7 @@ async function main(): Promise<void> {
       new RunQueue(queues),
       queues,
       new RunEvents(runs, new UsageRepository(prisma)),
+      billingGate,
     );
     let t0 = Date.now();
     await scheduler.reconcile();

@@ -17,10 +17,17 @@ import { SecretsModule } from './secrets/secrets.module.js';
 import { NotificationsModule } from './notifications/notifications.module.js';
 import { RunsModule } from './runs/runs.module.js';
 import { WebModule } from './web/web.module.js';
+import { BillingCoreModule, BillingModule } from './billing/billing.module.js';
 
 /** Modules shared by every entry point (API, worker, admin commands). */
 export function coreModules(config: AppConfig): DynamicModule['imports'] {
-  return [ConfigModule.forRoot(config), DatabaseModule, QueueModule, AuditModule];
+  return [
+    ConfigModule.forRoot(config),
+    DatabaseModule,
+    QueueModule,
+    AuditModule,
+    BillingCoreModule,
+  ];
 }
 
 /** The HTTP API. */
@@ -43,6 +50,7 @@ export class ApiModule {
         GithubModule,
         SecretsModule,
         NotificationsModule,
+        BillingModule,
         WebModule,
       ],
     };

@@ -14,6 +14,7 @@ import { ProjectsCoreModule } from '../src/projects/projects.module.js';
 import { DeploysCoreModule } from '../src/deploys/deploys.module.js';
 import { NotificationsCoreModule } from '../src/notifications/notifications.module.js';
 import { NotificationHandlers } from './handlers/notification.handler.js';
+import { BillingHandlers } from './handlers/billing.handler.js';
 
 /** The queue worker: the same domain modules as the API, no HTTP. */
 @Module({})
@@ -38,6 +39,7 @@ export class WorkerModule {
         RunHandlers,
         ScheduleHandlers,
         NotificationHandlers,
+        BillingHandlers,
       ],
       exports: [WorkerRuntime, JobHandlerRegistry],
     };

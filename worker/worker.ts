@@ -5,6 +5,7 @@ import type { Logger as PinoLogger } from 'pino';
 import { AppConfig } from '../src/config/app-config.js';
 import { createRootLogger, PinoNestLogger } from '../src/common/logger.js';
 import { QueueService } from '../src/queue/queue.service.js';
+import { recurringJobs } from '../src/queue/jobs.js';
 import { WorkerModule } from './worker.module.js';
 import { WorkerRuntime } from './worker-runtime.js';
 import { SchedulerService } from '../src/schedules/scheduler.service.js';
@@ -40,8 +41,11 @@ export async function startWorker(
   const scheduler = app.get(SchedulerService);
   const runs = app.get(RunSweep);
   const log = new Logger('worker');
-  // Housekeeping runs every minute; the fixed scheduler id keeps it to one across workers.
-  const upsertHousekeeping = () => queues.upsertRecurring('housekeeping');
+  // Recurring jobs (housekeeping, usage reporting…); fixed scheduler ids keep each to one across workers.
+  const upsertHousekeeping = async () => {
+    for (const key of Object.keys(recurringJobs) as (keyof typeof recurringJobs)[])
+      await queues.upsertRecurring(key);
+  };
   await app.get(WorkerHeartbeat).start();
   await upsertHousekeeping();
   // PostgreSQL is the source of truth: rebuild Redis's timers, record ticks missed while no worker

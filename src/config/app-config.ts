@@ -63,6 +63,10 @@ export const envSchema = z
     STRIPE_API_URL: url('https://api.stripe.com'),
     STRIPE_WEBHOOK_SECRET: optionalString,
     STRIPE_PRICE_ID: optionalString,
+    // billing (issue 11)
+    STRIPE_METER_EVENT_NAME: optionalString,
+    STRIPE_WEBHOOK_TOLERANCE_SECONDS: int(300, 1, 86_400),
+    BILLING_GRACE_DAYS: int(7, 0, 90),
     EXECUTOR: z.enum(['local', 'kubernetes']).default('local'),
     WORKER_CONCURRENCY: int(5, 1, 500),
     WORKER_ID: optionalString,
@@ -114,7 +118,25 @@ export const envSchema = z
       }
     }
     if (env.STRIPE_SECRET_KEY)
-      need(['STRIPE_WEBHOOK_SECRET', 'STRIPE_PRICE_ID'], 'when Stripe is configured');
+      need(
+        ['STRIPE_WEBHOOK_SECRET', 'STRIPE_PRICE_ID', 'STRIPE_METER_EVENT_NAME'],
+        'when Stripe is configured (STRIPE_SECRET_KEY set)',
+      );
+    if (env.STRIPE_PRICE_ID && !env.STRIPE_PRICE_ID.startsWith('price_'))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['STRIPE_PRICE_ID'],
+        message: 'must be a price id (price_…)',
+      });
+    if (
+      env.STRIPE_METER_EVENT_NAME &&
+      !/^[A-Za-z0-9_.:-]{1,100}$/.test(env.STRIPE_METER_EVENT_NAME)
+    )
+      ctx.addIssue({
+        code: 'custom',
+        path: ['STRIPE_METER_EVENT_NAME'],
+        message: "must be the meter's event name (letters, digits, _ . : -)",
+      });
     if (env.EXECUTOR === 'kubernetes') need(['K8S_API_URL'], 'when EXECUTOR=kubernetes');
     if (env.NODE_ENV === 'production') {
       need(['SESSION_SECRET', 'MASTER_KEY', 'PUBLIC_URL'], 'in production');
@@ -206,14 +228,20 @@ function toConfig(env: Env) {
           : undefined,
     },
     stripe:
-      env.STRIPE_SECRET_KEY && env.STRIPE_WEBHOOK_SECRET && env.STRIPE_PRICE_ID
+      env.STRIPE_SECRET_KEY &&
+      env.STRIPE_WEBHOOK_SECRET &&
+      env.STRIPE_PRICE_ID &&
+      env.STRIPE_METER_EVENT_NAME
         ? {
             secretKey: env.STRIPE_SECRET_KEY,
             apiUrl: env.STRIPE_API_URL,
             webhookSecret: env.STRIPE_WEBHOOK_SECRET,
             priceId: env.STRIPE_PRICE_ID,
+            meterEventName: env.STRIPE_METER_EVENT_NAME,
+            webhookToleranceSeconds: env.STRIPE_WEBHOOK_TOLERANCE_SECONDS,
           }
         : undefined,
+    billing: { graceDays: env.BILLING_GRACE_DAYS },
     worker: {
       concurrency: env.WORKER_CONCURRENCY,
       id: env.WORKER_ID,

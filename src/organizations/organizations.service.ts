@@ -16,6 +16,7 @@ import { roleRank } from './permissions.js';
 import { forgetMemberships } from './org-access.js';
 import { MembershipsRepository } from './memberships.repository.js';
 import { OrganizationsRepository } from './organizations.repository.js';
+import { BillingService } from '../billing/billing.service.js';
 
 @Injectable()
 export class OrganizationsService {
@@ -25,6 +26,7 @@ export class OrganizationsService {
     private readonly users: UsersRepository,
     private readonly transactions: Transactions,
     private readonly audit: AuditRepository,
+    private readonly billing: BillingService,
   ) {}
 
   async create(
@@ -124,6 +126,7 @@ export class OrganizationsService {
         `The organization has ${active} run(s) queued or running. Cancel them before deleting it.`,
       );
     }
+    await this.billing.beforeOrganizationDeleted(scope.orgId); // cancels its Stripe subscription
     await this.organizations.delete(scope.orgId);
   }
 

@@ -6,6 +6,7 @@ import type { Role } from '../generated/prisma/enums.js';
  */
 export const permissions = [
   'org:read',
+  'billing:read',
   'run:write',
   'schedule:toggle',
   'project:write',
@@ -21,7 +22,7 @@ export const permissions = [
 ] as const;
 export type Permission = (typeof permissions)[number];
 
-const viewer: Permission[] = ['org:read'];
+const viewer: Permission[] = ['org:read', 'billing:read'];
 const member: Permission[] = [...viewer, 'run:write', 'schedule:toggle'];
 const admin: Permission[] = [
   ...member,

@@ -8,7 +8,14 @@ import { z } from 'zod';
  * schemas when it takes a job, and refuses to boot if a job here has no
  * handler. No call site picks its own retry count or job id.
  */
-export const queueNames = ['deploys', 'runs', 'schedules', 'notifications', 'maintenance'] as const;
+export const queueNames = [
+  'deploys',
+  'runs',
+  'schedules',
+  'notifications',
+  'maintenance',
+  'billing',
+] as const;
 export type QueueName = (typeof queueNames)[number];
 
 const id = z.uuid();
@@ -88,6 +95,33 @@ export const jobDefinitions = {
     payload: deliveryPayload,
     policy: { attempts: 1, backoffMs: 1_000, jobId: (p) => p.deliveryId },
   }),
+  // ---- billing (issue 11) ----
+  /**
+   * Send the ledger's unreported rows to Stripe as meter events (one per
+   * row, the row id as identifier). One job at a time (fixed id); a Stripe
+   * failure stops the batch and the job is retried with backoff.
+   */
+  'billing.report-usage': job({
+    queue: 'billing',
+    payload: z.object({}),
+    policy: { attempts: 5, backoffMs: 30_000, jobId: () => 'billing-report-usage' },
+  }),
+  /** Daily: compare the ledger with what Stripe accepted and re-send what is missing. */
+  'billing.reconcile': job({
+    queue: 'billing',
+    payload: z.object({}),
+    policy: { attempts: 3, backoffMs: 60_000 },
+  }),
+  /** Cancel the Stripe subscription of an organization being deleted. */
+  'billing.cancel-subscription': job({
+    queue: 'billing',
+    payload: z.object({ organizationId: id, subscriptionId: z.string().min(1).max(255) }),
+    policy: {
+      attempts: 8,
+      backoffMs: 30_000,
+      jobId: (p) => `cancel-subscription-${p.subscriptionId}`,
+    },
+  }),
 } as const;
 
 export type JobName = keyof typeof jobDefinitions;
@@ -101,6 +135,10 @@ export const jobNames = Object.keys(jobDefinitions) as JobName[];
 export const recurringJobs = {
   /** Housekeeping every minute. */
   housekeeping: { job: 'maintenance.sweep', every: { everyMs: 60_000 } },
+  /** Usage to Stripe every minute (a no-op without Stripe). */
+  usageReport: { job: 'billing.report-usage', every: { everyMs: 60_000 } },
+  /** The daily reconciliation of the ledger with Stripe. */
+  usageReconcile: { job: 'billing.reconcile', every: { everyMs: 24 * 3600_000 } },
 } as const satisfies Record<string, { job: JobName; every: { everyMs: number } }>;
 
 /** The job scheduler key of a schedule's ticks (its tick time is read back from the job id). */

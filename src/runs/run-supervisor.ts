@@ -1,3 +1,5 @@
+import { Transactions } from '../database/transactions.js';
+import { UsageLedgerRepository } from '../billing/usage-ledger.repository.js';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { OrgId } from '../database/org-id.js';
 import type { Run } from '../generated/prisma/client.js';
@@ -44,6 +46,8 @@ export class RunSupervisor {
     private readonly preparation: RunPreparation,
     private readonly signals: RunSignals,
     private readonly events: RunEvents,
+    private readonly transactions: Transactions,
+    private readonly usageLedger: UsageLedgerRepository,
   ) {}
 
   get inFlight(): number {
@@ -182,8 +186,14 @@ export class RunSupervisor {
     }
   }
 
+  /** The final status, once, with the run's usage-ledger row in the same transaction (billing). */
   private async finish(orgId: OrgId, run: Run, outcome: RunOutcome): Promise<void> {
-    if (!(await this.runs.finish(orgId, run.id, outcome))) return;
+    const ended = await this.transactions.run(async (tx) => {
+      if (!(await this.runs.finish(orgId, run.id, outcome, tx))) return false;
+      await this.usageLedger.recordForRun(orgId, run, tx);
+      return true;
+    });
+    if (!ended) return;
     await this.events.runFinished(orgId, run.id);
     await this.admission.slotFreed(orgId);
   }

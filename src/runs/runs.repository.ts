@@ -238,8 +238,8 @@ export class RunsRepository {
   }
 
   /** Sets the final status, once: false when the run had already ended. */
-  async finish(orgId: OrgId, runId: string, end: RunOutcome): Promise<boolean> {
-    const { count } = await this.prisma.run.updateMany({
+  async finish(orgId: OrgId, runId: string, end: RunOutcome, tx?: Tx): Promise<boolean> {
+    const { count } = await clientOf(this.prisma, tx).run.updateMany({
       where: { organizationId: orgId, id: runId, status: { notIn: FINAL } },
       data: {
         status: end.status,

@@ -17,6 +17,7 @@ import { RunQueue } from './run-queue.js';
 import { RunSignals } from './run-signals.js';
 import { RunsRepository, type RunFilter } from './runs.repository.js';
 import { isFinal } from './runs.schemas.js';
+import { BillingGate } from '../billing/billing-gate.js';
 
 export type { RunFilter } from './runs.repository.js';
 
@@ -33,6 +34,7 @@ export class RunsService {
     private readonly deployments: DeploymentsService,
     private readonly audit: AuditRepository,
     private readonly signals: RunSignals,
+    private readonly billingGate: BillingGate,
   ) {}
 
   async createManual(
@@ -49,6 +51,7 @@ export class RunsService {
       if (existing) return { run: existing, created: false };
     }
     const { deployment } = await this.deployments.get(orgId, projectRef, deploymentRef);
+    await this.billingGate.assertMayRun(scope.orgId); // billing (issue 11): 402 past a billing limit
     if (!deployment.deployedCommitSha) {
       throw conflict(
         'This deployment has not deployed yet: wait for its first deploy to succeed (or fix it).',

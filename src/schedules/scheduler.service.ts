@@ -7,6 +7,7 @@ import { QueueService } from '../queue/queue.service.js';
 import { SCHEDULE_TICK_KEY_PREFIX } from '../queue/jobs.js';
 import { nextFireTimes } from '../meltano/interval.js';
 import { RunEvents } from '../runs/run-events.js';
+import { BillingGate } from '../billing/billing-gate.js';
 import { RunFactory } from '../runs/run-factory.js';
 import { RunQueue } from '../runs/run-queue.js';
 import { RunsRepository } from '../runs/runs.repository.js';
@@ -44,6 +45,7 @@ export class SchedulerService {
     private readonly runQueue: RunQueue,
     private readonly queues: QueueService,
     private readonly events: RunEvents,
+    private readonly billingGate: BillingGate,
   ) {}
 
   private get sentinelKey(): string {
@@ -112,7 +114,10 @@ export class SchedulerService {
       await this.recordMissed(orgId, schedule, now);
       return;
     }
-    await this.createTickRun(orgId, schedule, tickAt, null);
+    // Past a billing limit the tick is recorded as skipped, with the reason (one row per tick).
+    const billingLimit = await this.billingGate.check(orgId);
+    if (billingLimit) await this.createSkipped(orgId, schedule, tickAt, billingLimit);
+    else await this.createTickRun(orgId, schedule, tickAt, null);
     await this.schedules.advance(orgId, schedule.id, tickAt);
   }
 

@@ -140,6 +140,17 @@ const routes: RouteCase[] = [
   { method: 'delete', template: '/orgs/{org}/notifications/{id}', least: 'admin' },
   { method: 'get', template: '/orgs/{org}/notifications/{id}/deliveries', least: 'viewer' },
   { method: 'post', template: '/orgs/{org}/notifications/{id}/test', least: 'admin' },
+  // Billing (issue 11): reads for everyone in the organization, writes owner-only; no Stripe here (404).
+  { method: 'get', template: '/orgs/{org}/billing', least: 'viewer' },
+  {
+    method: 'patch',
+    template: '/orgs/{org}/billing',
+    body: { spend_cap_cents: 5000 },
+    least: 'owner',
+  },
+  { method: 'post', template: '/orgs/{org}/billing/checkout', least: 'owner', permitted: 404 },
+  { method: 'post', template: '/orgs/{org}/billing/portal', least: 'owner', permitted: 404 },
+  { method: 'get', template: '/orgs/{org}/usage', least: 'viewer' },
 ];
 
 const rank = { viewer: 0, member: 1, admin: 2, owner: 3 } as const;

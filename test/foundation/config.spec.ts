@@ -57,12 +57,12 @@ describe('configuration', () => {
     ).toBe('meltano-runs');
   });
 
-  it('requires Stripe webhook secret and price once a Stripe key is set', () => {
+  it('requires Stripe webhook secret, price and meter once a Stripe key is set', () => {
     expect(
       problemsOf({ STRIPE_SECRET_KEY: 'sk_test_x' })
         .map((p) => p.variable)
         .sort(),
-    ).toEqual(['STRIPE_PRICE_ID', 'STRIPE_WEBHOOK_SECRET']);
+    ).toEqual(['STRIPE_METER_EVENT_NAME', 'STRIPE_PRICE_ID', 'STRIPE_WEBHOOK_SECRET']);
   });
 
   it('refuses production without real secrets and refuses the development sign-in there', () => {
