@@ -249,6 +249,78 @@ export interface ApiPaths {
       };
     };
   };
+  '/orgs/{org}/billing': {
+    get: {
+      path: { org: string };
+      query: Record<string, never>;
+      headers: Record<string, never>;
+      body: never;
+      response: {
+        billing_account_number: string;
+        enforced: boolean;
+        plan: {
+          id: 'free' | 'usage';
+          name: string;
+          price_per_credit_cents: number | null;
+          free_allowance_credits: number;
+        };
+        period: string;
+        credits_used: number;
+        credits_left: number | null;
+        spend_cents: number;
+        spend_cap_cents: number | null;
+        payment_state: 'none' | 'ok' | 'past_due';
+        grace_ends_at: string | null;
+        subscription_status: string | null;
+        has_payment_method: boolean;
+        limit_reached: string | null;
+      };
+    };
+    patch: {
+      path: { org: string };
+      query: Record<string, never>;
+      headers: Record<string, never>;
+      body: { spend_cap_cents: number | null };
+      response: {
+        billing_account_number: string;
+        enforced: boolean;
+        plan: {
+          id: 'free' | 'usage';
+          name: string;
+          price_per_credit_cents: number | null;
+          free_allowance_credits: number;
+        };
+        period: string;
+        credits_used: number;
+        credits_left: number | null;
+        spend_cents: number;
+        spend_cap_cents: number | null;
+        payment_state: 'none' | 'ok' | 'past_due';
+        grace_ends_at: string | null;
+        subscription_status: string | null;
+        has_payment_method: boolean;
+        limit_reached: string | null;
+      };
+    };
+  };
+  '/orgs/{org}/billing/checkout': {
+    post: {
+      path: { org: string };
+      query: Record<string, never>;
+      headers: Record<string, never>;
+      body: { success_url?: string; cancel_url?: string };
+      response: { id: string; url: string };
+    };
+  };
+  '/orgs/{org}/billing/portal': {
+    post: {
+      path: { org: string };
+      query: Record<string, never>;
+      headers: Record<string, never>;
+      body: { return_url?: string };
+      response: { id: string; url: string };
+    };
+  };
   '/orgs/{org}/github/install': {
     get: {
       path: { org: string };
@@ -1323,6 +1395,43 @@ export interface ApiPaths {
         finished_at: string | null;
         duration_seconds: number | null;
         timeout_seconds: number;
+      };
+    };
+  };
+  '/orgs/{org}/usage': {
+    get: {
+      path: { org: string };
+      query: {
+        period?: string;
+        by?: 'project' | 'deployment' | 'schedule' | 'day';
+        page_size?: number;
+        page_token?: string;
+      };
+      headers: Record<string, never>;
+      body: never;
+      response: {
+        period: string;
+        by: 'project' | 'deployment' | 'schedule' | 'day';
+        total_credits: number;
+        totals: Array<{ key: string; name: string; credits: number; runs: number }>;
+        results: Array<{
+          id: string;
+          run_id: string;
+          project_id: string;
+          deployment_id: string;
+          schedule_id: string | null;
+          target: string;
+          period: string;
+          credits: number;
+          trigger: string;
+          status: string;
+          runs_per_day: number | null;
+          frequent: boolean;
+          billed_seconds: number;
+          finished_at: string;
+          reported_at: string | null;
+        }>;
+        pagination: { next_page_token: string | null; page_size: number } | null;
       };
     };
   };
