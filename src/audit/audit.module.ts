@@ -1,3 +1,4 @@
+// audit: who changed what, when and from where (written by services in the change's transaction; read by admins).
 import { Global, Module } from '@nestjs/common';
 import { AuditRepository } from './audit.repository.js';
 

@@ -1,3 +1,4 @@
+// auth: GitHub sign-in, sessions and CSRF, API tokens, CLI browser sign-in, rate limits; users (users.module.ts).
 import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { PassportModule } from '@nestjs/passport';

@@ -1,3 +1,4 @@
+// billing: credits priced as data, the usage ledger, Stripe customers/Checkout/Portal/meter events/webhooks, limits that pause work.
 import { Global, Module } from '@nestjs/common';
 import { BillingController } from './billing.controller.js';
 import { BillingGate } from './billing-gate.js';

@@ -1,3 +1,4 @@
+// config: the one zod schema of every environment variable (nothing else reads process.env).
 import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { AppConfig } from './app-config.js';
 

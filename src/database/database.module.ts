@@ -1,3 +1,4 @@
+// database: the one PrismaClient, OrgId, transactions, the cross-tenant SystemRepository, the offline migrator.
 import { Global, Module } from '@nestjs/common';
 import { PrismaService } from './prisma.service.js';
 import { SystemRepository } from './system.repository.js';

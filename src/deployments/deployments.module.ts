@@ -1,3 +1,4 @@
+// deployments: a project's Meltano environment + branch, its settings and limits; emits "deployment changed" events.
 import { Module } from '@nestjs/common';
 import { ProjectsCoreModule } from '../projects/projects.module.js';
 import { DeploymentEvents } from './deployment-events.js';

@@ -1,3 +1,4 @@
+// deploys: clone a deployment's branch head, read meltano.yml, sync its schedules; deploy history and requests.
 import { Module } from '@nestjs/common';
 import { DeploymentsCoreModule } from '../deployments/deployments.module.js';
 import { ProjectsCoreModule } from '../projects/projects.module.js';

@@ -1,3 +1,4 @@
+// github: the GitHub App (install flow, repository grants, webhooks, per-clone installation tokens).
 import { Module, type Provider } from '@nestjs/common';
 import { AppConfig } from '../config/app-config.js';
 import { CloneSourceProvider, OpenCloneSourceProvider } from '../projects/clone-source.js';

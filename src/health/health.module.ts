@@ -1,3 +1,4 @@
+// health: liveness and readiness (/healthz, /readyz naming the failed dependency).
 import { Module } from '@nestjs/common';
 import { HealthController } from './health.controller.js';
 import { HealthRepository } from './health.repository.js';

@@ -1,3 +1,4 @@
+// metrics: Prometheus /metrics (queue depths, request and run figures).
 import { Global, Module } from '@nestjs/common';
 import { MetricsController } from './metrics.controller.js';
 import { MetricsService } from './metrics.service.js';

@@ -1,3 +1,4 @@
+// notifications: channels (webhook, Slack, email), filters, deliveries with retries, test-send.
 import { Module } from '@nestjs/common';
 import { ProjectsCoreModule } from '../projects/projects.module.js';
 import { EncryptionModule } from '../secrets/encryption.module.js';

@@ -1,3 +1,4 @@
+// organizations: organizations (the billing account), members, invitations, roles and the access guard.
 import { Module } from '@nestjs/common';
 import { UsersModule } from '../auth/users.module.js';
 import { MembershipsRepository } from './memberships.repository.js';

@@ -1,3 +1,4 @@
+// projects: a repository + the folder holding meltano.yml; repository policy and clone sources.
 import { Module } from '@nestjs/common';
 import { ProjectsController } from './projects.controller.js';
 import { ProjectsRepository } from './projects.repository.js';

@@ -1,3 +1,4 @@
+// runs: the runs API and Meltano state (API side); admission, supervision, heartbeat, sweep (worker side); executors.
 import { Module } from '@nestjs/common';
 import { AppConfig } from '../config/app-config.js';
 import { DeploymentsCoreModule } from '../deployments/deployments.module.js';

@@ -1,3 +1,4 @@
+// schedules: editing, sync from meltano.yml, the spread rule, cron maths and BullMQ timers (scheduler, worker side).
 import { Module } from '@nestjs/common';
 import { DeploymentsCoreModule } from '../deployments/deployments.module.js';
 import { SchedulesController } from './schedules.controller.js';

@@ -1,3 +1,4 @@
+// secrets: envelope-encrypted secrets per project/deployment, log masking, the key wrapper.
 import { Module } from '@nestjs/common';
 import { DeploymentsCoreModule } from '../deployments/deployments.module.js';
 import { ProjectsCoreModule } from '../projects/projects.module.js';

@@ -1,3 +1,4 @@
+// web: serves the dashboard (static ES modules in web/) at /.
 import { Module } from '@nestjs/common';
 import { WebController } from './web.controller.js';
 
