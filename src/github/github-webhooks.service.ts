@@ -275,6 +275,26 @@ export class GithubWebhooksService {
   }
 
   /**
+   * Whether the deployment already runs `sha`, or has a deploy of it queued or
+   * running: a push re-sent under a new delivery id then queues nothing.
+   */
+  private async hasCommit(
+    deployment: { id: string; organizationId: string; deployedCommitSha: string | null },
+    sha: string,
+  ): Promise<boolean> {
+    if (deployment.deployedCommitSha === sha) return true;
+    const pending = await this.prisma.deploy.count({
+      where: {
+        organizationId: deployment.organizationId,
+        deploymentId: deployment.id,
+        commitSha: sha,
+        status: { in: ['queued', 'running'] },
+      },
+    });
+    return pending > 0;
+  }
+
+  /**
    * A push to a deployment's branch deploys it when it touches the project
    * (its root path or a file its include_paths match). When the payload
    * cannot say what changed (no commit list, more commits than GitHub lists,
@@ -322,6 +342,7 @@ export class GithubWebhooksService {
     for (const project of projects) {
       for (const deployment of project.deployments) {
         if (changed && !touches(changed, project.rootPath, deployment.includePaths)) continue;
+        if (await this.hasCommit(deployment, payload.after)) continue;
         const deploy = await this.deploys.request(deployment, 'push', null, payload.after);
         await this.audit.record(orgId, null, null, {
           action: 'deployment.deploy',
