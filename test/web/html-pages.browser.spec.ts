@@ -49,7 +49,8 @@ describe('HTML pages under the CSP, in Chromium', () => {
   it('renders the sign-in page with its own styles and no CSP violation', async () => {
     const { page, violations } = await open(`${base}/login`);
     await page.locator('h1', { hasText: 'Sign in' }).waitFor();
-    const font = await page.evaluate(() => getComputedStyle(document.body).fontFamily);
+    // Expressions as strings: the test's TypeScript has no DOM types.
+    const font = String(await page.evaluate('getComputedStyle(document.body).fontFamily'));
     expect(font).toContain('system-ui');
     expect(violations).toEqual([]);
     await page.close();
@@ -72,18 +73,15 @@ describe('HTML pages under the CSP, in Chromium', () => {
         refused.push(msg.text());
     });
     await page.goto(`${base}/healthz`);
+    const src = JSON.stringify(`${base.replace('127.0.0.1', 'localhost')}/login`);
     await page.evaluate(
-      (src) => {
-        const frame = document.createElement('iframe');
-        frame.src = src;
-        document.body.appendChild(frame);
-      },
-      `${base.replace('127.0.0.1', 'localhost')}/login`,
+      `(() => { const f = document.createElement('iframe'); f.src = ${src}; document.body.appendChild(f); })()`,
     );
     await page.waitForTimeout(500);
     const framed = page.frames().find((f) => f.url().includes('/login'));
-    const title = framed ? await framed.evaluate(() => document.title).catch(() => '') : '';
+    const title = framed ? await framed.evaluate('document.title').catch(() => '') : '';
     expect(title).not.toContain('Sign in');
+    expect(refused.join('\n')).toMatch(/frame-ancestors|X-Frame-Options/);
     await page.close();
   });
 });
