@@ -4,11 +4,20 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import fastifyCookie from '@fastify/cookie';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
+import type { FastifyRequest } from 'fastify';
 import type { Logger as PinoLogger } from 'pino';
 import { ApiModule } from './app.module.js';
 import { AppConfig } from './config/app-config.js';
-import { createRootLogger, PinoNestLogger } from './common/logger.js';
+import { createRootLogger, PinoNestLogger, redactUrl } from './common/logger.js';
 import { ProblemFilter } from './common/problem.filter.js';
+import {
+  BODY_LIMIT,
+  ROUTER_MAX_PARAM_LENGTH,
+  frameworkErrorProblem,
+  installInputGuard,
+  jsonParseProblem,
+} from './common/input-guard.js';
+import { installHtmlSecurityHeaders } from './common/security-headers.js';
 import { requestContext } from './common/request-context.js';
 import { MetricsService } from './metrics/metrics.service.js';
 
@@ -26,10 +35,15 @@ export async function createApiApp(
   const root = options.logger ?? createRootLogger(config.logLevel);
   const adapter = new FastifyAdapter({
     logger: false,
-    trustProxy: true,
-    bodyLimit: 1024 * 1024,
-    // Secret names and schedule names may be up to 255 characters in a path.
-    maxParamLength: 300,
+    // X-Forwarded-For is believed only from the proxies TRUST_PROXY names (default: nobody).
+    trustProxy: config.http.trustProxy,
+    bodyLimit: BODY_LIMIT,
+    // The input guard refuses parameters past MAX_PARAM_LENGTH with a 400 naming them;
+    // the router answers 414 (as problem+json) past this.
+    maxParamLength: ROUTER_MAX_PARAM_LENGTH,
+    // Malformed percent-encoding (400) and over-long parameters (414) are answered by the
+    // router before any hook: as problem+json too.
+    frameworkErrors: frameworkErrorProblem,
     // Honour a caller's X-Request-Id (e.g. from a load balancer) or mint one.
     genReqId: (req: { headers: Record<string, string | string[] | undefined> }) => {
       const given = req.headers['x-request-id'];
@@ -45,6 +59,17 @@ export async function createApiApp(
   });
   await app.register(fastifyCookie);
   const fastify = app.getHttpAdapter().getInstance();
+  // JSON parse errors (invalid, empty, __proto__ / constructor.prototype keys) name `body`.
+  const defaultJsonParser = fastify.getDefaultJsonParser('error', 'error');
+  app.useBodyParser('application/json', { bodyLimit: BODY_LIMIT }, (req, body, done) => {
+    const text = body.toString('utf8');
+    void defaultJsonParser(req as FastifyRequest, text, (err, parsed) => {
+      if (err) done(jsonParseProblem(err, text), undefined);
+      else done(null, parsed);
+    });
+  });
+  installInputGuard(fastify);
+  installHtmlSecurityHeaders(fastify);
   const metrics = app.get(MetricsService);
   const httpLog = root.child({ context: 'http' });
 
@@ -73,7 +98,7 @@ export async function createApiApp(
           request_id: req.id,
           method: req.method,
           route,
-          url: req.url,
+          url: redactUrl(req.url),
           status: reply.statusCode,
           ms: Math.round(reply.elapsedTime),
         },

@@ -33,15 +33,8 @@ import {
 import { presentToken, presentUser } from './auth.presenter.js';
 import { HttpStatus } from '@nestjs/common';
 import { escapeHtml, htmlPage } from '../common/html.js';
-
-/** Only same-site relative paths may be returned to after sign-in (no open redirects). */
-const safeReturnTo = (value: unknown): string =>
-  typeof value === 'string' &&
-  value.startsWith('/') &&
-  !value.startsWith('//') &&
-  !value.includes('\\')
-    ? value
-    : '/';
+import { AcceptsFormBody } from '../common/form-body.js';
+import { safeReturnTo } from '../common/safe-redirect.js';
 
 @ApiTags('auth')
 @Controller()
@@ -99,6 +92,7 @@ export class AuthController {
 
   @Public()
   @Post('auth/dev-login')
+  @AcceptsFormBody()
   @HttpCode(200)
   @ApiOperation({ summary: 'Development sign-in (refused when NODE_ENV=production)' })
   @ZodResponse(
@@ -161,6 +155,7 @@ export class AuthController {
 
   @Public()
   @Post('auth/cli')
+  @AcceptsFormBody()
   @ApiExcludeEndpoint()
   async cliLoginApprove(
     @Req() req: FastifyRequest & AuthenticatedRequest,

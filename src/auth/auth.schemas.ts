@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { loopbackCallbackUrl } from '../common/loopback-callback.js';
 
 export const devLoginBody = z.strictObject({
   login: z
@@ -23,10 +24,7 @@ export const createTokenBody = z.strictObject({
 });
 
 export const cliLoginQuery = z.object({
-  callback: z.url().refine((v) => {
-    const u = new URL(v);
-    return u.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(u.hostname);
-  }, 'must be an http://127.0.0.1:<port>/... or http://localhost:<port>/... URL'),
+  callback: loopbackCallbackUrl,
   state: z.string().min(8, 'must be at least 8 characters').max(200),
 });
 

@@ -80,3 +80,32 @@ export class PinoNestLogger implements LoggerService {
     this.write('fatal', message, rest);
   }
 }
+
+/** Query parameters whose values never reach a log line (OAuth codes, states, tokens, secrets). */
+const SECRET_QUERY_PARAM =
+  /^(?:code|state|token|access_token|refresh_token|id_token|client_secret|csrf_token|password|secret|api_key|signature|sig)$|secret|password|token$/i;
+const NEVER_SECRET = new Set(['page_token']);
+
+/** The URL with the values of secret-looking query parameters replaced by `[redacted]`. */
+export function redactUrl(url: string): string {
+  const q = url.indexOf('?');
+  if (q < 0) return url;
+  const pairs = url
+    .slice(q + 1)
+    .split('&')
+    .map((pair) => {
+      const eq = pair.indexOf('=');
+      if (eq < 0) return pair;
+      const rawName = pair.slice(0, eq);
+      let name = rawName;
+      try {
+        name = decodeURIComponent(rawName.replace(/\+/g, ' '));
+      } catch {
+        // an undecodable name is compared as sent
+      }
+      return SECRET_QUERY_PARAM.test(name) && !NEVER_SECRET.has(name)
+        ? `${rawName}=[redacted]`
+        : pair;
+    });
+  return `${url.slice(0, q)}?${pairs.join('&')}`;
+}

@@ -13,18 +13,40 @@ export interface Cursor {
 export const encodeCursor = (cursor: Cursor): string =>
   Buffer.from(JSON.stringify(cursor)).toString('base64url');
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f]/;
+/** Longer than any sort key a list issues (names are at most 255 characters). */
+const MAX_KEY_LENGTH = 1000;
+
+const forgedToken = () =>
+  validationFailed([{ field: 'query.page_token', message: 'is not a token this API issued' }]);
+
+/**
+ * The cursor a `page_token` holds, checked as far as it can be here: every
+ * row id is a UUID and keys are short strings without control characters
+ * (time keys are checked by `pastCursor`). Anything else is a 400 naming
+ * `query.page_token`, never a database error.
+ */
 export function decodeCursor(token: string | undefined): Cursor | undefined {
   if (!token) return undefined;
+  let parsed: Partial<Cursor> | null = null;
   try {
-    const parsed = JSON.parse(Buffer.from(token, 'base64url').toString()) as Partial<Cursor>;
-    if (typeof parsed.k === 'string' && typeof parsed.id === 'string')
-      return { k: parsed.k, id: parsed.id };
+    parsed = JSON.parse(Buffer.from(token, 'base64url').toString()) as Partial<Cursor> | null;
   } catch {
-    // fall through to the validation error
+    // refused below
   }
-  throw validationFailed([
-    { field: 'query.page_token', message: 'is not a token this API issued' },
-  ]);
+  if (
+    parsed &&
+    typeof parsed.k === 'string' &&
+    typeof parsed.id === 'string' &&
+    UUID.test(parsed.id) &&
+    parsed.k.length <= MAX_KEY_LENGTH &&
+    !CONTROL.test(parsed.k)
+  ) {
+    return { k: parsed.k, id: parsed.id };
+  }
+  throw forgedToken();
 }
 
 export interface Page<T> {
@@ -64,6 +86,7 @@ export function pastCursor(
 ): { OR?: Record<string, unknown>[] } {
   if (!cursor) return {};
   const key = asDate ? new Date(cursor.k) : cursor.k;
+  if (key instanceof Date && Number.isNaN(key.getTime())) throw forgedToken();
   const op = order === 'asc' ? 'gt' : 'lt';
   return { OR: [{ [field]: { [op]: key } }, { [field]: key, id: { [op]: cursor.id } }] };
 }

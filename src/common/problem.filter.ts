@@ -94,7 +94,8 @@ export class ProblemFilter implements ExceptionFilter {
         status: statusCode,
         detail: message,
         ...base,
-        ...(statusCode === 400 ? { errors: [{ field: 'body', message }] } : {}),
+        // The body is what Fastify refused (malformed, too large, of a type no parser takes).
+        ...([400, 413, 415].includes(statusCode) ? { errors: [{ field: 'body', message }] } : {}),
       };
     }
     return {

@@ -13,6 +13,58 @@ import { validationFailed, type FieldError } from './problem.js';
 
 type Location = 'body' | 'query' | 'params' | 'headers';
 
+/**
+ * Query numbers whose schema declares no maximum are PostgreSQL integers: a
+ * value past this (e.g. `after_seq=999999999999`) is a 400, not a database
+ * error. A schema that takes larger numbers says so with `.max()`.
+ */
+export const MAX_QUERY_NUMBER = 2_147_483_647;
+
+function unwrapped(schema: z.ZodType): z.ZodType {
+  let inner = schema;
+  for (let i = 0; i < 8; i++) {
+    if (
+      inner instanceof z.ZodDefault ||
+      inner instanceof z.ZodOptional ||
+      inner instanceof z.ZodNullable
+    ) {
+      inner = inner.unwrap() as z.ZodType;
+    } else if (inner instanceof z.ZodArray) {
+      inner = inner.element as z.ZodType;
+    } else {
+      break;
+    }
+  }
+  return inner;
+}
+
+/** Properties of a query schema that are numbers without a declared maximum. */
+function uncappedNumbers(schema: z.ZodType): string[] {
+  if (!(schema instanceof z.ZodObject)) return [];
+  return Object.entries(schema.shape as Record<string, z.ZodType>)
+    .filter(([, field]) => {
+      const inner = unwrapped(field);
+      return (
+        inner instanceof z.ZodNumber &&
+        !(inner._zod.def.checks ?? []).some((c) => c._zod.def.check === 'less_than')
+      );
+    })
+    .map(([name]) => name);
+}
+
+function queryNumberErrors(output: unknown, names: string[]): FieldError[] {
+  if (!names.length || !output || typeof output !== 'object') return [];
+  const errors: FieldError[] = [];
+  for (const name of names) {
+    const value = (output as Record<string, unknown>)[name];
+    const values = Array.isArray(value) ? (value as unknown[]) : [value];
+    if (values.some((v) => typeof v === 'number' && Math.abs(v) > MAX_QUERY_NUMBER)) {
+      errors.push({ field: `query.${name}`, message: `must be at most ${MAX_QUERY_NUMBER}` });
+    }
+  }
+  return errors;
+}
+
 /** Zod issues as field errors a client can show next to the right input. */
 export function toFieldErrors(error: z.ZodError, location: Location): FieldError[] {
   const errors: FieldError[] = [];
@@ -34,16 +86,22 @@ export function toFieldErrors(error: z.ZodError, location: Location): FieldError
 }
 
 export class ZodValidationPipe<S extends z.ZodType> implements PipeTransform<unknown, z.output<S>> {
+  private readonly uncapped: string[];
+
   constructor(
     private readonly schema: S,
     private readonly location: Location,
-  ) {}
+  ) {
+    this.uncapped = location === 'query' ? uncappedNumbers(schema) : [];
+  }
 
   transform(value: unknown): z.output<S> {
     // A missing JSON body arrives as undefined; validate it as an empty object so errors name fields.
     const input = this.location === 'body' && (value === undefined || value === null) ? {} : value;
     const result = this.schema.safeParse(input);
     if (!result.success) throw validationFailed(toFieldErrors(result.error, this.location));
+    const errors = queryNumberErrors(result.data, this.uncapped);
+    if (errors.length) throw validationFailed(errors);
     return result.data;
   }
 }
@@ -174,3 +232,18 @@ export function paginated<T extends z.ZodType>(item: T) {
       .nullable(),
   });
 }
+
+/** Largest Meltano state value stored (its JSON, UTF-8): 256 KiB. Meltano's own states are a few KiB. */
+export const MAX_STATE_VALUE_BYTES = 256 * 1024;
+
+/** A JSON object whose serialisation is at most `maxBytes` (UTF-8), so stored sizes stay bounded. */
+export const jsonObjectWithin = (maxBytes: number) =>
+  z.record(z.string(), z.unknown()).superRefine((value, ctx) => {
+    const bytes = Buffer.byteLength(JSON.stringify(value), 'utf8');
+    if (bytes > maxBytes) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `is ${bytes} bytes of JSON; at most ${maxBytes} bytes (${Math.round(maxBytes / 1024)} KiB) are stored`,
+      });
+    }
+  });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { createHash } from 'node:crypto';
+import { isIP } from 'node:net';
 
 /**
  * The one place that reads process.env. Every variable is declared here,
@@ -20,6 +21,45 @@ const bool = (fallback: boolean) =>
 const int = (fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
   z.coerce.number().int().min(min).max(max).default(fallback);
 const url = (fallback?: string) => (fallback ? z.url().default(fallback) : z.url());
+
+/** proxy-addr's names for address ranges, accepted in TRUST_PROXY. */
+const PROXY_RANGES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+function isAddressOrCidr(entry: string): boolean {
+  if (PROXY_RANGES.has(entry)) return true;
+  const [address = '', prefix, ...rest] = entry.split('/');
+  const family = isIP(address);
+  if (!family || rest.length) return false;
+  if (prefix === undefined) return true;
+  if (!/^\d{1,3}$/.test(prefix)) return false;
+  return Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
+/**
+ * TRUST_PROXY: whose X-Forwarded-For / -Proto / -Host to believe (Fastify's
+ * `trustProxy`). Off by default: the client address is the socket's. `true`
+ * trusts any peer (only behind a proxy that overwrites the header); otherwise
+ * a comma-separated list of proxy addresses, CIDRs or loopback, linklocal,
+ * uniquelocal.
+ */
+const trustProxy = z
+  .string()
+  .optional()
+  .transform((raw, ctx): boolean | string[] => {
+    const v = (raw ?? '').trim();
+    if (v === '' || v === 'false') return false;
+    if (v === 'true') return true;
+    const entries = v.split(',').map((e) => e.trim());
+    const bad = entries.filter((e) => !isAddressOrCidr(e));
+    if (bad.length) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `must be true, false or a comma-separated list of proxy addresses/CIDRs (loopback, linklocal, uniquelocal allowed); not ${bad.join(', ')}`,
+      });
+      return z.NEVER;
+    }
+    return entries;
+  });
 
 export const envSchema = z
   .object({
@@ -50,6 +90,7 @@ export const envSchema = z
     DEV_LOGIN_ENABLED: optionalString,
     SHUTDOWN_TIMEOUT_MS: int(30_000, 0),
     RATE_LIMIT_PER_MINUTE: int(600, 1),
+    TRUST_PROXY: trustProxy,
     METRICS_TOKEN: optionalString,
     GITHUB_WEB_URL: url('https://github.com'),
     GITHUB_API_URL: url('https://api.github.com'),
@@ -183,6 +224,8 @@ function toConfig(env: Env) {
       port: env.PORT,
       publicUrl,
       rateLimitPerMinute: env.RATE_LIMIT_PER_MINUTE,
+      /** Fastify's `trustProxy`: false, true or the trusted proxies' addresses/CIDRs. */
+      trustProxy: env.TRUST_PROXY,
       metricsToken: env.METRICS_TOKEN,
     },
     logLevel: env.LOG_LEVEL,

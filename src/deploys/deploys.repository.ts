@@ -46,6 +46,18 @@ export class DeploysRepository {
   }
 
   /** Deploys of the deployment still waiting in the queue give way to a newer one. */
+  /** Deploys of this commit that are queued or running. */
+  countPendingOfCommit(orgId: OrgId, deploymentId: string, sha: string): Promise<number> {
+    return this.prisma.deploy.count({
+      where: {
+        organizationId: orgId,
+        deploymentId,
+        commitSha: sha,
+        status: { in: ['queued', 'running'] },
+      },
+    });
+  }
+
   async supersedeQueued(orgId: OrgId, deploymentId: string, tx?: Tx): Promise<void> {
     await clientOf(this.prisma, tx).deploy.updateMany({
       where: { organizationId: orgId, deploymentId, status: 'queued' },

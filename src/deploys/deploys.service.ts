@@ -88,6 +88,16 @@ export class DeploysService {
   }
 
   /** An admin's redeploy: meltano.yml is read at the branch head again. */
+  /** True when the deployment already deployed this commit, or has a deploy of it queued or running. */
+  async hasCommit(
+    orgId: OrgId,
+    deployment: { id: string; deployedCommitSha: string | null },
+    sha: string,
+  ): Promise<boolean> {
+    if (deployment.deployedCommitSha === sha) return true;
+    return (await this.deploys.countPendingOfCommit(orgId, deployment.id, sha)) > 0;
+  }
+
   async redeploy(
     scope: OrgScope,
     origin: RequestOrigin,

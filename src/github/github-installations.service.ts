@@ -85,6 +85,9 @@ export class GithubInstallationsService {
       await this.organizationFor(actor, input),
     );
     if (!membership || !can(membership.role, 'github:write')) {
+      // Without a state the organization came from the installation: an outsider gets the
+      // same answer as for an installation linked nowhere, so ids cannot be probed.
+      if (!input.state && !membership) throw installationNotLinked();
       throw forbidden(
         'Only admins of the organization can link a GitHub App installation to it, and you are ' +
           'not (or no longer) one.',
@@ -178,15 +181,7 @@ export class GithubInstallationsService {
       input.installationId !== undefined
         ? await this.system.githubInstallationAcrossTenants(input.installationId)
         : null;
-    if (!existing) {
-      throw new ProblemException(
-        HttpStatus.BAD_REQUEST,
-        'invalid-state',
-        'Install the GitHub App from the organization’s GitHub settings (GET ' +
-          '/orgs/{org}/github/install) so the installation can be linked to it.',
-        [{ field: 'query.state', message: 'is required' }],
-      );
-    }
+    if (!existing) throw installationNotLinked();
     return existing.organizationId;
   }
 
@@ -252,3 +247,13 @@ export class GithubInstallationsService {
     });
   }
 }
+
+/** A setup without state for an installation this user cannot see linked (to any organization). */
+const installationNotLinked = (): ProblemException =>
+  new ProblemException(
+    HttpStatus.BAD_REQUEST,
+    'invalid-state',
+    'Install the GitHub App from the organization’s GitHub settings (GET ' +
+      '/orgs/{org}/github/install) so the installation can be linked to it.',
+    [{ field: 'query.state', message: 'is required' }],
+  );

@@ -331,6 +331,10 @@ export class GithubWebhooksService {
   }
 
   /**
+   * Whether the deployment already runs `sha`, or has a deploy of it queued or
+   * running: a push re-sent under a new delivery id then queues nothing.
+   */
+  /**
    * A push to a deployment's branch deploys it when it touches the project
    * (its root path or a file its include_paths match). When the payload
    * cannot say what changed (no commit list, more commits than GitHub lists,
@@ -372,6 +376,8 @@ export class GithubWebhooksService {
     for (const project of projects) {
       for (const deployment of project.deployments) {
         if (changed && !touches(changed, project.rootPath, deployment.includePaths)) continue;
+        // A re-sent push (new delivery id) of a commit already deployed or queued deploys nothing.
+        if (await this.deploys.hasCommit(orgId, deployment, payload.after)) continue;
         const deploy = await this.deploys.request(orgId, deployment, {
           trigger: 'push',
           actor: null,

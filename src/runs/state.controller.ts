@@ -3,7 +3,12 @@ import { ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { Origin, type RequestOrigin } from '../auth/actor.js';
 import { refParam } from '../common/slug.js';
-import { ZodParam, ZodValidationPipe } from '../common/zod.js';
+import {
+  MAX_STATE_VALUE_BYTES,
+  ZodParam,
+  ZodValidationPipe,
+  jsonObjectWithin,
+} from '../common/zod.js';
 import type { Prisma } from '../generated/prisma/client.js';
 import { CurrentOrg, RequirePermission, type OrgScope } from '../organizations/org-access.js';
 import { presentState, presentStateSummary } from './runs.presenter.js';
@@ -11,7 +16,9 @@ import { StateService } from './state.service.js';
 
 const stateId = z.string().min(1).max(500);
 const stateBody = z.strictObject({
-  value: z.record(z.string(), z.unknown()).describe('Meltano state, e.g. {"singer_state": {...}}'),
+  value: jsonObjectWithin(MAX_STATE_VALUE_BYTES).describe(
+    'Meltano state, e.g. {"singer_state": {...}}; at most 256 KiB of JSON',
+  ),
 });
 
 @ApiTags('state')

@@ -8,6 +8,7 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Public } from '../common/public.decorator.js';
 import { notFound } from '../common/problem.js';
+import { CONTENT_SECURITY_POLICY } from '../common/security-headers.js';
 
 /** `web/` at the repository (or image) root: found by walking up from this file, in src/ or dist/src/. */
 export function findWebRoot(from = path.dirname(fileURLToPath(import.meta.url))): string {
@@ -16,14 +17,6 @@ export function findWebRoot(from = path.dirname(fileURLToPath(import.meta.url)))
     if (path.dirname(dir) === dir) throw new Error('web/index.html not found above ' + from);
   }
 }
-
-export const CONTENT_SECURITY_POLICY = [
-  "default-src 'self'",
-  "base-uri 'none'",
-  "object-src 'none'",
-  "frame-ancestors 'none'",
-  "form-action 'self'",
-].join('; ');
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',

@@ -1,5 +1,6 @@
 import { createTestApp, type TestApp } from '../support/test-app.js';
 import { createRoleUsers, seedOrg, type RoleUsers, type SeededOrg } from '../support/fixtures.js';
+import { buildOpenApiDocument } from '../../src/app.js';
 
 type Method = 'post' | 'patch' | 'put' | 'delete' | 'get';
 interface BadCase {
@@ -427,6 +428,230 @@ describe('malformed input on every mutating route', () => {
       .send('{"name": ');
     expect(res.status).toBe(400);
     expect(res.headers['content-type']).toContain('application/problem+json');
+    expect(await snapshot(t)).toBe(before);
+  });
+});
+
+type AnyMethod = 'get' | 'post' | 'patch' | 'put' | 'delete';
+interface DocumentedRoute {
+  method: AnyMethod;
+  template: string;
+  pathParams: string[];
+  queryParams: string[];
+  /** Top-level properties of the JSON request body, when the route takes one. */
+  bodyProps: string[];
+}
+
+const UNUSED_UUID = '00000000-0000-4000-8000-000000000000';
+
+/** A valid value for every path parameter the OpenAPI document names. */
+function pathValues(o: SeededOrg & { notificationId?: string }): Record<string, string> {
+  return {
+    org: o.orgSlug,
+    project: o.projectSlug,
+    deployment: o.deploymentSlug,
+    schedule: encodeURIComponent(o.scheduleName),
+    userId: o.targetUserId,
+    invitationId: o.invitationId,
+    installation: UNUSED_UUID,
+    name: 'API_KEY',
+    deployId: o.deployId,
+    stateId: encodeURIComponent('prod:load'),
+    runId: o.finishedRunId,
+    id: o.notificationId ?? UNUSED_UUID,
+    tokenId: UNUSED_UUID,
+  };
+}
+
+function fill(template: string, values: Record<string, string>): string {
+  return template.replace(/\{(\w+)\}/g, (_m, key: string) => {
+    const value = values[key];
+    if (value === undefined) throw new Error(`no value for {${key}} in ${template}`);
+    return value;
+  });
+}
+
+interface OpenApiOperation {
+  parameters?: { in: string; name: string }[];
+  requestBody?: { content?: Record<string, { schema?: { properties?: Record<string, unknown> } }> };
+}
+
+function documentedRoutes(document: { paths: Record<string, unknown> }): DocumentedRoute[] {
+  return Object.entries(document.paths).flatMap(([template, ops]) =>
+    Object.entries(ops as Record<string, OpenApiOperation>).map(([method, op]) => ({
+      method: method as AnyMethod,
+      template,
+      pathParams: (op.parameters ?? []).filter((p) => p.in === 'path').map((p) => p.name),
+      queryParams: (op.parameters ?? []).filter((p) => p.in === 'query').map((p) => p.name),
+      bodyProps: Object.keys(
+        op.requestBody?.content?.['application/json']?.schema?.properties ?? {},
+      ),
+    })),
+  );
+}
+
+/** Routes an HTML form posts to: they take form-encoded bodies too. */
+const FORM_ROUTES = new Set(['POST /auth/dev-login']);
+
+describe('hostile input on every route of the OpenAPI document (4xx naming the field, nothing stored)', () => {
+  let t: TestApp;
+  let users: RoleUsers;
+  let org: SeededOrg & { notificationId: string };
+  let routes: DocumentedRoute[];
+  beforeAll(async () => {
+    t = await createTestApp({ RATE_LIMIT_PER_MINUTE: '100000' });
+    users = await createRoleUsers(t.prisma);
+    const seeded = await seedOrg(t.prisma, users);
+    const channel = await t.http
+      .post(`/orgs/${seeded.orgSlug}/notifications`)
+      .set('authorization', users.owner.bearer)
+      .send({
+        kind: 'webhook',
+        target: 'https://hooks.example.com/x',
+        filters: [{ events: ['run.failed'] }],
+      })
+      .expect(201);
+    org = { ...seeded, notificationId: channel.body.id as string };
+    routes = documentedRoutes(buildOpenApiDocument(t.app, t.config));
+  });
+  afterAll(() => t.close());
+
+  const label = (r: DocumentedRoute) => `${r.method.toUpperCase()} ${r.template}`;
+  const send = (r: DocumentedRoute, url: string) =>
+    t.http[r.method](url).set('authorization', users.owner.bearer);
+
+  async function expectRefused(
+    res: {
+      status: number;
+      headers: Record<string, string>;
+      body: { errors?: { field: string }[] };
+    },
+    status: number,
+    field: string,
+    route: string,
+  ): Promise<void> {
+    const fields = (res.body.errors ?? []).map((e) => e.field);
+    expect([route, res.status, res.headers['content-type'], fields]).toEqual([
+      route,
+      status,
+      expect.stringContaining('application/problem+json'),
+      expect.arrayContaining([field]),
+    ]);
+  }
+
+  it('finds the routes it drives', () => {
+    expect(routes.filter((r) => r.pathParams.length).length).toBeGreaterThan(50);
+    expect(routes.filter((r) => r.method !== 'get').length).toBeGreaterThan(30);
+    expect(routes.filter((r) => r.queryParams.includes('page_token')).length).toBeGreaterThan(8);
+  });
+
+  it('a NUL or control character in any path parameter → 400 naming path.<name>', async () => {
+    const before = await snapshot(t);
+    for (const route of routes) {
+      for (const param of route.pathParams) {
+        for (const bad of ['a%00b', '%0Aa', 'a%7F']) {
+          const url = fill(route.template, { ...pathValues(org), [param]: bad });
+          await expectRefused(
+            await send(route, url),
+            400,
+            `path.${param}`,
+            `${label(route)} ${bad}`,
+          );
+        }
+      }
+    }
+    expect(await snapshot(t)).toBe(before);
+  });
+
+  it('an over-long path parameter → 400 naming path.<name>; past the router’s limit 414 problem+json', async () => {
+    const before = await snapshot(t);
+    for (const route of routes) {
+      for (const param of route.pathParams) {
+        const url = fill(route.template, { ...pathValues(org), [param]: 'a'.repeat(600) });
+        await expectRefused(await send(route, url), 400, `path.${param}`, label(route));
+        const longer = fill(route.template, { ...pathValues(org), [param]: 'a'.repeat(1200) });
+        await expectRefused(await send(route, longer), 414, 'path', label(route));
+      }
+    }
+    expect(await snapshot(t)).toBe(before);
+  });
+
+  it('a NUL or control character in any query parameter → 400 naming query.<name>', async () => {
+    const before = await snapshot(t);
+    for (const route of routes) {
+      for (const param of route.queryParams) {
+        const url = `${fill(route.template, pathValues(org))}?${param}=x%00y`;
+        await expectRefused(await send(route, url), 400, `query.${param}`, label(route));
+      }
+    }
+    expect(await snapshot(t)).toBe(before);
+  });
+
+  it('a forged page_token (id not a UUID, key not a date) → 400 naming query.page_token on every list', async () => {
+    const token = (cursor: unknown) => Buffer.from(JSON.stringify(cursor)).toString('base64url');
+    const forged = [
+      token({ k: '2026-01-01T00:00:00.000Z', id: 'not-a-uuid' }),
+      token({ k: 'yesterday-ish', id: UNUSED_UUID }),
+      token({ k: 'a\u0000b', id: UNUSED_UUID }),
+      token({ k: 1, id: UNUSED_UUID }),
+      token(null),
+    ];
+    const lists = routes.filter((r) => r.queryParams.includes('page_token'));
+    for (const route of lists) {
+      for (const pageToken of forged) {
+        const url = `${fill(route.template, pathValues(org))}?page_token=${pageToken}`;
+        const res = await send(route, url);
+        // A name-sorted list takes any string key: only the id and the type make it forged.
+        if (res.status === 200) {
+          expect(Buffer.from(pageToken, 'base64url').toString()).toContain('yesterday-ish');
+          continue;
+        }
+        await expectRefused(res, 400, 'query.page_token', label(route));
+      }
+    }
+  });
+
+  it('a form-encoded or text body on any JSON route → 415 problem+json, nothing applied', async () => {
+    const before = await snapshot(t);
+    for (const route of routes.filter((r) => r.method !== 'get' && !FORM_ROUTES.has(label(r)))) {
+      const url = fill(route.template, pathValues(org));
+      const form = await send(route, url).type('form').send('name=formed&role=owner&value=x');
+      await expectRefused(form, 415, 'body', label(route));
+      const text = await send(route, url).set('content-type', 'text/plain').send('name=x');
+      await expectRefused(text, 415, 'body', label(route));
+    }
+    expect(await snapshot(t)).toBe(before);
+  });
+
+  it('__proto__ / constructor.prototype keys, invalid or empty JSON on any mutating route → 400 naming body', async () => {
+    const before = await snapshot(t);
+    const bodies = [
+      '{"__proto__": {"isAdmin": true}, "name": "x"}',
+      '{"constructor": {"prototype": {"isAdmin": true}}, "name": "x"}',
+      '{"name": ',
+      '',
+    ];
+    for (const route of routes.filter((r) => r.method !== 'get')) {
+      const url = fill(route.template, pathValues(org));
+      for (const body of bodies) {
+        const res = await send(route, url).set('content-type', 'application/json').send(body);
+        await expectRefused(res, 400, 'body', `${label(route)} ${body}`);
+      }
+    }
+    expect(await snapshot(t)).toBe(before);
+  });
+
+  it('a NUL character in any body field (or nested key) → 400 naming it', async () => {
+    const before = await snapshot(t);
+    for (const route of routes.filter((r) => r.bodyProps.length)) {
+      const url = fill(route.template, pathValues(org));
+      for (const prop of route.bodyProps) {
+        const res = await send(route, url).send({ [prop]: 'x\u0000y' });
+        await expectRefused(res, 400, `body.${prop}`, label(route));
+        const nested = await send(route, url).send({ [prop]: { ok: ['fine', 'x\u0000'] } });
+        await expectRefused(nested, 400, `body.${prop}.ok.1`, label(route));
+      }
+    }
     expect(await snapshot(t)).toBe(before);
   });
 });

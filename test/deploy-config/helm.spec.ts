@@ -229,6 +229,19 @@ describe.each(renders)('helm chart rendered with $name', (r) => {
     ]);
   });
 
+  it('trusts X-Forwarded-For only from its ingress, and only when it has one', () => {
+    const api = find(r, 'Deployment', 'mc-api').spec.template.spec.containers[0] as Container;
+    const env = containerEnv(api, r.secret);
+    const config = loadConfig(env);
+    if (!r.objects.some((o) => o.kind === 'Ingress')) {
+      // No ingress: the API sees its clients directly, forwarded headers are ignored.
+      expect(env.TRUST_PROXY).toBeUndefined();
+      return expect(config.http.trustProxy).toBe(false);
+    }
+    expect(env.TRUST_PROXY).toBe('loopback,uniquelocal');
+    expect(config.http.trustProxy).toEqual(['loopback', 'uniquelocal']);
+  });
+
   it('keeps API pods available through voluntary disruptions', () => {
     const pdb = find(r, 'PodDisruptionBudget', 'mc-api');
     const api = find(r, 'Deployment', 'mc-api');

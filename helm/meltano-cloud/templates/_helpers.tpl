@@ -48,6 +48,12 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 - name: PUBLIC_URL
   value: {{ .Values.publicUrl | quote }}
 {{- end }}
+{{- if .Values.ingress.enabled }}
+{{- if .Values.ingress.trustProxy }}
+- name: TRUST_PROXY
+  value: {{ .Values.ingress.trustProxy | quote }}
+{{- end }}
+{{- end }}
 {{- if eq .Values.executor.type "kubernetes" }}
 - name: K8S_API_URL
   value: {{ .Values.executor.kubernetes.apiUrl | quote }}

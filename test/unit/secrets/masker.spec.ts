@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 import { MASK, SecretMasker } from '../../../src/secrets/masker.js';
 
 describe('SecretMasker', () => {
@@ -74,7 +75,7 @@ describe('SecretMasker', () => {
     expect(m.maskLine('pa$$word $1')).toBe(`${MASK} $1`);
   });
 
-  it('is fast: 100 secrets over 20k log lines well under a second', () => {
+  it('masks 100 secrets over 20k log lines in one precompiled regex pass per line', () => {
     const secrets = Array.from(
       { length: 100 },
       (_, i) => `secret-value-${i}-${'x'.repeat(i % 30)}`,
@@ -85,10 +86,20 @@ describe('SecretMasker', () => {
       (_, i) =>
         `2026-01-01T00:00:00Z INFO extractor row ${i} value=${i % 500 === 0 ? secrets[i % 100] : 'plain'} ${'.'.repeat(80)}`,
     );
-    const started = performance.now();
+    // The cost is counted, not timed: masking a line is exactly one String#replace with the
+    // one regex built in the constructor, whatever the number of secrets.
+    const replace = jest.spyOn(String.prototype, 'replace');
     let masked = 0;
-    for (const line of lines) if (m.maskLine(line).includes(MASK)) masked++;
+    let patterns: Set<unknown>;
+    try {
+      for (const line of lines) if (m.maskLine(line).includes(MASK)) masked++;
+      expect(replace).toHaveBeenCalledTimes(lines.length);
+      patterns = new Set(replace.mock.calls.map(([pattern]) => pattern));
+    } finally {
+      replace.mockRestore();
+    }
     expect(masked).toBe(40);
-    expect(performance.now() - started).toBeLessThan(1000);
+    expect(patterns.size).toBe(1);
+    expect([...patterns][0]).toBeInstanceOf(RegExp);
   });
 });
