@@ -4,7 +4,7 @@ import { orgIdOfRow, type OrgId } from '../database/org-id.js';
 import { clientOf } from '../database/repository.js';
 import type { Tx } from '../database/tx.js';
 import { Prisma, type Run, type UsageLedgerEntry } from '../generated/prisma/client.js';
-import { runsPerDay } from '../meltano/interval.js';
+import { runsPerDay } from '../schedules/interval.js';
 import { pastCursor, type Cursor } from '../common/pagination.js';
 import { billedSecondsOf, billingPeriodOf, priceRun } from './pricing.js';
 

@@ -7,7 +7,7 @@
  * `schedulesForEnvironment` picks the schedules that run in one environment; and
  * `assertEnvironmentExists` rejects an environment the project does not define.
  */
-import { intervalToCron } from './interval.js';
+import { intervalToCron } from '../schedules/interval.js';
 import {
   CLOUD_ANNOTATION,
   MELTANO_FILE,

@@ -1,5 +1,5 @@
 import type { Deployment, Schedule } from '../generated/prisma/client.js';
-import { nextFireTimes, runsPerDay } from '../meltano/interval.js';
+import { nextFireTimes, runsPerDay } from './interval.js';
 import { effectiveOffsetSeconds } from './spread.js';
 
 /** When a schedule fires next, including the deployment's spread offset. */

@@ -5,7 +5,7 @@ import type { OrgId } from '../database/org-id.js';
 import { SystemRepository } from '../database/system.repository.js';
 import { QueueService } from '../queue/queue.service.js';
 import { SCHEDULE_TICK_KEY_PREFIX } from '../queue/jobs.js';
-import { nextFireTimes } from '../meltano/interval.js';
+import { nextFireTimes } from './interval.js';
 import { RunEvents } from '../runs/run-events.js';
 import { BillingGate } from '../billing/billing-gate.js';
 import { RunFactory } from '../runs/run-factory.js';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isValidTimezone } from '../meltano/interval.js';
+import { isValidTimezone } from './interval.js';
 import { pageQuery } from '../common/zod.js';
 
 export const timezone = z

@@ -1,4 +1,4 @@
-import { runsPerDay } from '../../../src/meltano/interval.js';
+import { runsPerDay } from '../../../src/schedules/interval.js';
 import { plans, planOf, spendCents, TENTHS_PER_CREDIT } from '../../../src/billing/plans.js';
 import {
   billedSecondsOf,

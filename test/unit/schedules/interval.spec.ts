@@ -4,7 +4,7 @@ import {
   isValidTimezone,
   nextFireTimes,
   runsPerDay,
-} from '../../../src/meltano/interval.js';
+} from '../../../src/schedules/interval.js';
 
 const iso = (dates: Date[]) => dates.map((date) => date.toISOString());
 
