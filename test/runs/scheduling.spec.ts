@@ -148,6 +148,12 @@ describe('scheduling with real Redis and BullMQ', () => {
     const scheduler = worker.app.get(SchedulerService);
     const hour = 3600_000;
     const thisHour = Math.floor(Date.now() / hour) * hour;
+    // The policy is set before the schedule exists: the worker's own housekeeping may catch up
+    // its missed ticks at any moment, and must do so under the policy the test asserts.
+    await t.prisma.deployment.update({
+      where: { id: org.deploymentId },
+      data: { missedRunPolicy: 'run_once' },
+    });
     const hourly = await t.prisma.schedule.create({
       data: {
         organizationId: org.orgId,
@@ -158,10 +164,6 @@ describe('scheduling with real Redis and BullMQ', () => {
         enabled: true,
         lastTickAt: new Date(thisHour - 4 * hour),
       },
-    });
-    await t.prisma.deployment.update({
-      where: { id: org.deploymentId },
-      data: { missedRunPolicy: 'run_once' },
     });
     // A worker comes back and BullMQ hands it a tick long past its time.
     await scheduler.tick(orgId(), hourly.id, new Date(thisHour - hour));
