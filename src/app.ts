@@ -40,7 +40,7 @@ export async function createApiApp(
     bodyLimit: BODY_LIMIT,
     // The input guard refuses parameters past MAX_PARAM_LENGTH with a 400 naming them;
     // the router answers 414 (as problem+json) past this.
-    maxParamLength: ROUTER_MAX_PARAM_LENGTH,
+    routerOptions: { maxParamLength: ROUTER_MAX_PARAM_LENGTH },
     // Malformed percent-encoding (400) and over-long parameters (414) are answered by the
     // router before any hook: as problem+json too.
     frameworkErrors: frameworkErrorProblem,
