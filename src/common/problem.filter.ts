@@ -7,6 +7,7 @@ import {
   Logger,
 } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { unavailableDependency } from './db-errors.js';
 import { PROBLEM_BASE, ProblemException, type ProblemDocument } from './problem.js';
 import { currentRequestId } from './request-context.js';
 
@@ -25,6 +26,15 @@ const titles: Record<number, string> = {
   503: 'Service Unavailable',
 };
 
+/** Seconds a client should wait before retrying while PostgreSQL or Redis is unreachable. */
+export const UNAVAILABLE_RETRY_AFTER_SECONDS = 5;
+
+const unavailableDetail: Record<string, string> = {
+  database: 'The database is unreachable or restarting. Retry shortly.',
+  redis: 'The queue (Redis) is unreachable or restarting. Retry shortly.',
+  dependency: 'A service this API depends on is unreachable. Retry shortly.',
+};
+
 const typeForStatus = (status: number): string =>
   (titles[status] ?? 'error').toLowerCase().replace(/\s+/g, '-');
 
@@ -38,10 +48,20 @@ export class ProblemFilter implements ExceptionFilter {
     const reply = http.getResponse<FastifyReply>();
     const request = http.getRequest<FastifyRequest>();
     const body = this.toProblem(exception, request);
-    if (body.status >= 500)
+    const unavailable = body.type === PROBLEM_BASE + 'dependency-unavailable';
+    if (unavailable)
+      // An outage, not a bug: logged once per request, without the stack.
+      this.logger.warn(
+        `${String(body.dependency)} unavailable: ${exception instanceof Error ? exception.message : String(exception)}`,
+      );
+    else if (body.status >= 500)
       this.logger.error(exception instanceof Error ? exception : String(exception));
     const headers =
-      exception instanceof ProblemException ? exception.extensions.headers : undefined;
+      exception instanceof ProblemException
+        ? exception.extensions.headers
+        : unavailable
+          ? { 'retry-after': String(UNAVAILABLE_RETRY_AFTER_SECONDS) }
+          : undefined;
     if (headers && typeof headers === 'object') {
       for (const [k, v] of Object.entries(headers as Record<string, string>))
         void reply.header(k, v);
@@ -96,6 +116,19 @@ export class ProblemFilter implements ExceptionFilter {
         ...base,
         // The body is what Fastify refused (malformed, too large, of a type no parser takes).
         ...([400, 413, 415].includes(statusCode) ? { errors: [{ field: 'body', message }] } : {}),
+      };
+    }
+    // PostgreSQL or Redis down, restarting or shutting down: the client may retry (503 + Retry-After).
+    const dependency = unavailableDependency(exception);
+    if (dependency) {
+      return {
+        type: PROBLEM_BASE + 'dependency-unavailable',
+        title: titles[503] ?? 'Service Unavailable',
+        status: HttpStatus.SERVICE_UNAVAILABLE,
+        detail: unavailableDetail[dependency],
+        ...base,
+        dependency,
+        retry_after_seconds: UNAVAILABLE_RETRY_AFTER_SECONDS,
       };
     }
     return {
