@@ -15,6 +15,15 @@ async function main(): Promise<void> {
     throw err;
   }
   const logger = createRootLogger(config.logLevel).child({ process: 'worker' });
+  // A promise nobody handled is a bug, logged loudly; it must not take down every run in flight
+  // (the runs' own code retries database and Redis failures). Tests boot the worker through
+  // startWorker, without this handler, so Jest still fails on such a rejection.
+  process.on('unhandledRejection', (reason: unknown) => {
+    logger.fatal(
+      { err: reason instanceof Error ? reason : new Error(String(reason)) },
+      'unhandled promise rejection (a bug): the worker keeps running',
+    );
+  });
   const worker = await startWorker(config, logger);
   let stopping = false;
   const shutdown = (signal: string): void => {

@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import type { OrgId } from '../database/org-id.js';
 import type { LogLine } from './executors/executor.js';
 import type { NewLogLine, RunLogsRepository } from './run-logs.repository.js';
@@ -8,16 +9,43 @@ export interface LineMasker {
 
 const MAX_LINE = 16_384;
 const SERVICE_PREFIX = '[meltano-cloud]';
+const BATCH = 500;
+
+/** How failed writes are retried (a database restart, a broken connection). */
+export interface LogWriteRetry {
+  /** First wait after a failure; doubled after each one up to `maxDelayMs`. */
+  baseDelayMs: number;
+  maxDelayMs: number;
+  /** Attempts of one flush before it gives up for now (the lines stay buffered, retried later). */
+  attempts: number;
+  /** Lines kept while writes fail; past this, further output is counted and dropped. */
+  maxBuffered: number;
+}
+
+const defaultRetry: LogWriteRetry = {
+  baseDelayMs: 250,
+  maxDelayMs: 5_000,
+  attempts: 12,
+  maxBuffered: 20_000,
+};
+
+const logger = new Logger('RunLogWriter');
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
 /**
  * Buffers a run's output and writes it in batches, in order, with a
  * sequence number per line. Secret values are masked before anything is
- * stored.
+ * stored. A failed write (PostgreSQL restarting) never throws: the lines
+ * stay buffered (bounded) and are written again with backoff, and a write
+ * that did land is not stored twice (the repository skips known sequence
+ * numbers).
  */
 export class RunLogWriter {
   private buffer: NewLogLine[] = [];
   private timer: NodeJS.Timeout | undefined;
-  private flushing: Promise<void> = Promise.resolve();
+  private draining: Promise<void> | null = null;
+  /** Output refused because the buffer was full while writes failed. */
+  private dropped = 0;
 
   constructor(
     private readonly logs: RunLogsRepository,
@@ -26,6 +54,7 @@ export class RunLogWriter {
     private readonly masker: LineMasker,
     private seq: number,
     private readonly flushEveryMs = 250,
+    private readonly retry: LogWriteRetry = defaultRetry,
   ) {}
 
   static async open(
@@ -53,6 +82,10 @@ export class RunLogWriter {
       line.timestamp <= this.skipThrough
     )
       return;
+    if (this.buffer.length >= this.retry.maxBuffered) {
+      this.dropped++;
+      return;
+    }
     const masked = this.masker.maskLine(line.line);
     this.buffer.push({
       seq: ++this.seq,
@@ -60,6 +93,8 @@ export class RunLogWriter {
       timestamp: line.timestamp,
       line: masked.length > MAX_LINE ? `${masked.slice(0, MAX_LINE)}… [line truncated]` : masked,
     });
+    // While a flush is under way it takes these lines too.
+    if (this.draining) return;
     if (this.buffer.length >= 200) void this.flush();
     else this.timer ??= setTimeout(() => void this.flush(), this.flushEveryMs);
   }
@@ -69,16 +104,60 @@ export class RunLogWriter {
     this.write({ stream: 'stderr', line: `${SERVICE_PREFIX} ${message}`, timestamp: new Date() });
   }
 
+  /**
+   * Writes what is buffered. Never rejects: when the database stays
+   * unreachable through every attempt, it resolves with the lines still
+   * buffered and a later flush (already scheduled) writes them.
+   */
   flush(): Promise<void> {
     clearTimeout(this.timer);
     this.timer = undefined;
-    const batch = this.buffer;
-    this.buffer = [];
-    // Chained so batches land in order even when flushes overlap.
-    this.flushing = this.flushing.then(async () => {
-      if (!batch.length) return;
-      await this.logs.append(this.orgId, this.runId, batch);
-    });
-    return this.flushing;
+    // One drain at a time keeps batches in order; lines written meanwhile go in the next one.
+    if (this.draining) return this.draining.then(() => this.flush());
+    if (!this.buffer.length) return Promise.resolve();
+    const draining = this.drain()
+      .catch((err: unknown) => logger.error(`run ${this.runId}: log writer: ${String(err)}`))
+      .finally(() => {
+        this.draining = null;
+        // Lines written as the drain ended wait for the next timer.
+        if (this.buffer.length)
+          this.timer ??= setTimeout(() => void this.flush(), this.flushEveryMs);
+      });
+    this.draining = draining;
+    return draining;
+  }
+
+  private async drain(): Promise<void> {
+    let failures = 0;
+    while (this.buffer.length) {
+      const batch = this.buffer.slice(0, BATCH);
+      try {
+        await this.logs.append(this.orgId, this.runId, batch);
+      } catch (err) {
+        failures++;
+        const message = err instanceof Error ? err.message : String(err);
+        if (failures >= this.retry.attempts) {
+          logger.error(
+            `run ${this.runId}: ${this.buffer.length} log lines not stored after ${failures} attempts (${message}); retrying later`,
+          );
+          this.timer ??= setTimeout(() => void this.flush(), this.retry.maxDelayMs);
+          this.timer.unref();
+          return;
+        }
+        const delay = Math.min(this.retry.baseDelayMs * 2 ** (failures - 1), this.retry.maxDelayMs);
+        logger.warn(
+          `run ${this.runId}: storing ${batch.length} log lines failed (${message}); retry ${failures} in ${delay} ms`,
+        );
+        await sleep(delay);
+        continue;
+      }
+      this.buffer.splice(0, batch.length);
+      failures = 0;
+      if (this.dropped && this.buffer.length < this.retry.maxBuffered) {
+        const dropped = this.dropped;
+        this.dropped = 0;
+        this.note(`${dropped} lines of output were not stored: the database was unreachable`);
+      }
+    }
   }
 }

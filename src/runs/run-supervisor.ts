@@ -1,3 +1,4 @@
+import { unavailableDependency } from '../common/db-errors.js';
 import { Transactions } from '../database/transactions.js';
 import { UsageLedgerRepository } from '../billing/usage-ledger.repository.js';
 import { Inject, Injectable, Logger } from '@nestjs/common';
@@ -23,6 +24,9 @@ import { WorkerHeartbeat } from './worker-heartbeat.js';
 
 const WAIT_RETRY_MS = 5_000;
 const CANCEL_POLL_MS = 3_000;
+/** A final status that PostgreSQL could not take (restarting) is written again, this many times. */
+const FINISH_ATTEMPTS = 10;
+const FINISH_RETRY_MAX_MS = 5_000;
 
 /**
  * The worker side of a run once it is taken: admission, execution through
@@ -166,7 +170,11 @@ export class RunSupervisor {
       if (cancelled) return;
       cancelled = true;
       writer.note('cancel requested: stopping the run');
-      void handle.cancel();
+      handle
+        .cancel()
+        .catch((err: unknown) =>
+          this.logger.warn(`cancel of run ${run.id} failed: ${String(err)}`),
+        );
     };
     const unsubscribe = await this.signals.onCancel(run.id, cancel);
     // Pub/sub can miss a message (reconnects): the flag in PostgreSQL is checked too.
@@ -188,14 +196,33 @@ export class RunSupervisor {
 
   /** The final status, once, with the run's usage-ledger row in the same transaction (billing). */
   private async finish(orgId: OrgId, run: Run, outcome: RunOutcome): Promise<void> {
-    const ended = await this.transactions.run(async (tx) => {
-      if (!(await this.runs.finish(orgId, run.id, outcome, tx))) return false;
-      await this.usageLedger.recordForRun(orgId, run, tx);
-      return true;
-    });
+    const ended = await this.whileUnavailable(`final status of run ${run.id}`, () =>
+      this.transactions.run(async (tx) => {
+        if (!(await this.runs.finish(orgId, run.id, outcome, tx))) return false;
+        await this.usageLedger.recordForRun(orgId, run, tx);
+        return true;
+      }),
+    );
     if (!ended) return;
     await this.events.runFinished(orgId, run.id);
     await this.admission.slotFreed(orgId);
+  }
+
+  /** Runs `write` again with backoff while PostgreSQL or Redis is unreachable (a restart); other errors throw. */
+  private async whileUnavailable<T>(what: string, write: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await write();
+      } catch (err) {
+        const dependency = unavailableDependency(err);
+        if (!dependency || attempt >= FINISH_ATTEMPTS) throw err;
+        const delay = Math.min(250 * 2 ** attempt, FINISH_RETRY_MAX_MS);
+        this.logger.warn(
+          `${what}: ${dependency} unavailable (${String(err)}); retry in ${delay} ms`,
+        );
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
   }
 }
 

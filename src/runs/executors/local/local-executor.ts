@@ -52,7 +52,9 @@ export class LocalExecutor implements Executor {
       killGraceMs: this.killGraceMs,
     });
     this.active.set(dir, run);
-    void run.outcome.finally(() => this.active.delete(dir));
+    void run.outcome
+      .catch(() => undefined) // the supervisor awaits the outcome itself
+      .finally(() => this.active.delete(dir));
     return { ref: formatRef(dir), outcome: run.outcome, cancel: () => run.cancel() };
   }
 
