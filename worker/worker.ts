@@ -59,9 +59,15 @@ export async function startWorker(
     void (async () => {
       if (await scheduler.redisLostState()) {
         log.warn('Redis lost its scheduler state: rebuilding it from PostgreSQL');
+        // Ticks up to now had no timer (the new timers fire only after it): they are missed.
+        const lostUntil = new Date();
         await upsertHousekeeping();
         await scheduler.reconcile();
-        await runs.sweep();
+        // Recorded as missed under each deployment's missed-run policy, as at start-up.
+        const missed = await scheduler.catchUpMissed(lostUntil, { redisLost: true });
+        // Every queue job went with Redis: queued runs come back at once, runs in flight are taken over.
+        const { orphaned, requeued } = await runs.sweep(lostUntil);
+        log.warn({ msg: 'rebuilt after Redis lost its state', missed, orphaned, requeued });
       }
     })().catch((err: unknown) => log.warn(`watchdog: ${String(err)}`));
   }, options.watchdogMs ?? 15_000);

@@ -24,7 +24,13 @@ export class RunSweep {
     @Inject(EXECUTOR) private readonly executor: Executor,
   ) {}
 
-  async sweep(): Promise<{ orphaned: number; requeued: number }> {
+  /**
+   * `queuedBefore`: queued runs older than this are queued again (a no-op for those whose job
+   * lives). After a Redis wipe every job is gone: the watchdog passes the moment it noticed.
+   */
+  async sweep(
+    queuedBefore = new Date(Date.now() - STALE_AFTER_MS),
+  ): Promise<{ orphaned: number; requeued: number }> {
     let orphaned = 0;
     for (const run of await this.system.inFlightRunsAcrossTenants()) {
       if (run.workerId && (await this.heartbeat.isAlive(run.workerId))) continue;
@@ -32,10 +38,7 @@ export class RunSweep {
       // Taken over through the queue (bounded by worker concurrency), not inline: following a run takes as long as the run.
       await this.queue.enqueue(run.organizationId, run.id);
     }
-    const stale = await this.system.staleQueuedRunsAcrossTenants(
-      new Date(Date.now() - STALE_AFTER_MS),
-      STALE_BATCH,
-    );
+    const stale = await this.system.staleQueuedRunsAcrossTenants(queuedBefore, STALE_BATCH);
     for (const run of stale) {
       // A no-op while the run's job lives (waiting, delayed or active): only lost jobs come back.
       await this.queue.enqueue(run.organizationId, run.id);

@@ -121,12 +121,18 @@ export class SchedulerService {
     await this.schedules.advance(orgId, schedule.id, tickAt);
   }
 
-  /** At worker start and periodically: ticks that passed while no worker ran are recorded, then run once late or skipped. */
-  async catchUpMissed(now = new Date()): Promise<number> {
+  /**
+   * At worker start and periodically: ticks that passed while no worker ran are recorded, then run
+   * once late or skipped. After Redis lost its state (`redisLost`), every tick up to `now` whose
+   * timer was gone is missed, not only those older than LATE_AFTER_MS: pass the moment the timers
+   * were rebuilt as `now` (ticks after it fire from the new timers).
+   */
+  async catchUpMissed(now = new Date(), options: { redisLost?: boolean } = {}): Promise<number> {
     const schedules = await this.system.timedSchedulesAcrossTenants();
     let recorded = 0;
     for (const s of schedules)
-      if (this.firesOnTimer(s)) recorded += await this.recordMissed(s.organizationId, s, now);
+      if (this.firesOnTimer(s))
+        recorded += await this.recordMissed(s.organizationId, s, now, options.redisLost);
     return recorded;
   }
 
@@ -134,13 +140,15 @@ export class SchedulerService {
     orgId: OrgId,
     schedule: ScheduleWithContext,
     now: Date,
+    redisLost = false,
   ): Promise<number> {
     if (!schedule.cron) return 0;
     if (!schedule.lastTickAt) {
       await this.schedules.advance(orgId, schedule.id, now);
       return 0;
     }
-    const cutoff = now.getTime() - LATE_AFTER_MS;
+    const cutoff = now.getTime() - (redisLost ? 0 : LATE_AFTER_MS);
+    const why = redisLost ? 'Redis had lost its timers' : 'no worker was running';
     // Walk forward in batches and stop at the cutoff: a schedule off for a year must not cost a year of ticks.
     const ticks: Date[] = [];
     let from = schedule.lastTickAt;
@@ -163,15 +171,10 @@ export class SchedulerService {
           orgId,
           schedule,
           tick,
-          `late: missed at ${tick.toISOString()} while no worker was running`,
+          `late: missed at ${tick.toISOString()} while ${why}`,
         );
       } else {
-        await this.createSkipped(
-          orgId,
-          schedule,
-          tick,
-          `missed: no worker was running at ${tick.toISOString()}`,
-        );
+        await this.createSkipped(orgId, schedule, tick, `missed: ${why} at ${tick.toISOString()}`);
       }
     }
     await this.schedules.advance(orgId, schedule.id, last);
@@ -180,6 +183,7 @@ export class SchedulerService {
       schedule: schedule.id,
       count: ticks.length,
       runLate,
+      why,
     });
     return recordedTicks.length;
   }

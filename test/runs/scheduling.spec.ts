@@ -144,6 +144,63 @@ describe('scheduling with real Redis and BullMQ', () => {
     expect(rebuilt).toMatchObject({ pattern: '0 0 * * *' });
   });
 
+  it('records the ticks that fell while Redis had lost its state, and runs what lost its job', async () => {
+    const minute = 60_000;
+    await t.prisma.deployment.update({
+      where: { id: org.deploymentId },
+      data: { missedRunPolicy: 'skip' },
+    });
+    // Accounted for up to the previous minute: this minute's tick fell while the timers were gone.
+    const thisMinute = Math.floor(Date.now() / minute) * minute;
+    const everyMinute = await t.prisma.schedule.create({
+      data: {
+        organizationId: org.orgId,
+        deploymentId: org.deploymentId,
+        name: 'every minute',
+        interval: '* * * * *',
+        cron: '* * * * *',
+        enabled: true,
+        lastTickAt: new Date(thisMinute - minute),
+      },
+    });
+    // A queued run whose queue job goes with Redis (its age is under the sweep's usual minute).
+    const queued = await t.prisma.run.create({
+      data: {
+        organizationId: org.orgId,
+        deploymentId: org.deploymentId,
+        target: 'daily load',
+        trigger: 'manual',
+        status: 'queued',
+        timeoutSeconds: 60,
+      },
+    });
+    const redis = queues.connection;
+    await redis.del(...(await redis.keys(`${queues.prefix}:*`)));
+    // The tick is younger than the 90 s after which the housekeeping would count it missed, and
+    // the rebuilt timer only fires from the next minute on: only the watchdog's catch-up records it.
+    const missed = await waitFor(
+      () =>
+        t.prisma.run.findFirst({
+          where: { scheduleId: everyMinute.id, tickAt: new Date(thisMinute) },
+        }),
+      10_000,
+      'the tick missed while Redis had lost its state',
+    );
+    expect(missed.status).toBe('skipped');
+    expect(missed.statusReason).toMatch(/^missed: Redis had lost its timers at /);
+    // The queued run's job is back, and the worker takes it to a final status (the clone fails).
+    const ran = await waitFor(
+      async () => {
+        const r = await t.prisma.run.findUniqueOrThrow({ where: { id: queued.id } });
+        return r.status === 'failed' ? r : null;
+      },
+      15_000,
+      'the queued run to run',
+    );
+    expect(ran.statusReason).toMatch(/clone/);
+    await t.prisma.schedule.update({ where: { id: everyMinute.id }, data: { enabled: false } });
+  });
+
   it('records ticks missed while no worker ran, and runs the latest once late when the deployment says so', async () => {
     const scheduler = worker.app.get(SchedulerService);
     const hour = 3600_000;
