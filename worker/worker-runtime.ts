@@ -80,24 +80,39 @@ export class WorkerRuntime {
 
   /**
    * Drains: stop taking jobs, let jobs in hand finish within the shutdown
-   * timeout; jobs still running after that are released and picked up again
-   * by another worker once their lock expires.
+   * timeout, then return even if some are still running, so the process
+   * exits on time. Those jobs are handed back: their locks are no longer
+   * renewed once the process is gone, and another worker's stalled-job check
+   * takes them again. A run is never started twice (its state machine only
+   * starts a queued run; a running one is re-attached or failed "worker lost").
    */
   async stop(): Promise<void> {
     const workers = this.workers.splice(0);
     if (!workers.length) return;
     this.logger.log('draining: no new jobs, waiting for jobs in hand');
     await Promise.all(workers.map((w) => w.pause(true).catch(() => undefined)));
-    const graceful = Promise.all(workers.map((w) => w.close()));
+    // close() waits for the jobs in hand; a second close(true) would only return this same promise
+    // (BullMQ keeps the first), so the timeout is enforced here, by not waiting any longer.
+    const graceful = Promise.all(workers.map((w) => w.close())).then(
+      () => false,
+      (err: unknown) => {
+        this.logger.warn(`closing the queue workers failed: ${String(err)}`);
+        return false;
+      },
+    );
+    let timer: NodeJS.Timeout | undefined;
     const timedOut = await Promise.race([
-      graceful.then(() => false),
-      new Promise<boolean>((resolve) =>
-        setTimeout(() => resolve(true), this.config.shutdownTimeoutMs).unref(),
-      ),
+      graceful,
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(true), this.config.shutdownTimeoutMs);
+        timer.unref();
+      }),
     ]);
+    clearTimeout(timer);
     if (timedOut) {
-      this.logger.warn('shutdown timeout: handing unfinished jobs back to the queue');
-      await Promise.all(workers.map((w) => w.close(true)));
+      this.logger.warn(
+        `shutdown timeout (${this.config.shutdownTimeoutMs} ms): handing unfinished jobs back to the queue`,
+      );
     }
   }
 }

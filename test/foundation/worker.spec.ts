@@ -170,4 +170,37 @@ describe('worker', () => {
     );
     await queues.onModuleDestroy();
   });
+
+  it('holds the shutdown timeout: stop returns while a job in hand never finishes, and hands it back', async () => {
+    const shortConfig = testConfig(db.url, { SHUTDOWN_TIMEOUT_MS: '200' });
+    const queues = new QueueService(shortConfig);
+    const registry = new JobHandlerRegistry();
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    let jobStarted!: () => void;
+    const started = new Promise<void>((r) => (jobStarted = r));
+    let handlerDone = false;
+    for (const name of jobNames.filter((n) => n !== 'maintenance.sweep'))
+      registry.register(name, async () => undefined);
+    registry.register('maintenance.sweep', async () => {
+      jobStarted();
+      await released; // a run that outlasts the timeout
+      handlerDone = true;
+    });
+    const runtime = new WorkerRuntime(shortConfig, queues, registry);
+    await runtime.start(['maintenance']);
+    await queues.queue('maintenance').add('maintenance.sweep', {}, { jobId: 'outlasts-timeout' });
+    await started;
+    // A second close() on a BullMQ worker returns the first one: stop must not wait on it.
+    await runtime.stop();
+    expect(handlerDone).toBe(false);
+    // Handed back unfinished: neither completed nor failed (the next worker takes it once our lock lapses).
+    const job = await queues.queue('maintenance').getJob('outlasts-timeout');
+    expect(await job?.getState()).toBe('active');
+    release();
+    for (let i = 0; i < 50 && (await job?.getState()) === 'active'; i++)
+      await new Promise((r) => setTimeout(r, 100));
+    expect(handlerDone).toBe(true);
+    await queues.onModuleDestroy();
+  });
 });
