@@ -938,6 +938,7 @@ export interface ApiPaths {
         finished_at: string | null;
         duration_seconds: number | null;
         timeout_seconds: number;
+        credits?: number | null;
       };
     };
   };
@@ -1257,6 +1258,7 @@ export interface ApiPaths {
           finished_at: string | null;
           duration_seconds: number | null;
           timeout_seconds: number;
+          credits?: number | null;
         }>;
         pagination: { next_page_token: string | null; page_size: number } | null;
       };
@@ -1297,6 +1299,7 @@ export interface ApiPaths {
         finished_at: string | null;
         duration_seconds: number | null;
         timeout_seconds: number;
+        credits?: number | null;
       };
     };
   };
@@ -1335,6 +1338,7 @@ export interface ApiPaths {
         finished_at: string | null;
         duration_seconds: number | null;
         timeout_seconds: number;
+        credits?: number | null;
       };
     };
   };
@@ -1395,6 +1399,7 @@ export interface ApiPaths {
         finished_at: string | null;
         duration_seconds: number | null;
         timeout_seconds: number;
+        credits?: number | null;
       };
     };
   };
