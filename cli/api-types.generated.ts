@@ -448,6 +448,7 @@ export interface ApiPaths {
               | 'run.timed_out'
               | 'schedule.skipped'
               | 'deploy.failed'
+              | 'billing.limit_reached'
             >;
             deployment?: string;
             schedule?: string;
@@ -476,6 +477,7 @@ export interface ApiPaths {
             | 'run.timed_out'
             | 'schedule.skipped'
             | 'deploy.failed'
+            | 'billing.limit_reached'
           >;
           deployment?: string;
           schedule?: string;
@@ -495,6 +497,7 @@ export interface ApiPaths {
             | 'run.timed_out'
             | 'schedule.skipped'
             | 'deploy.failed'
+            | 'billing.limit_reached'
           >;
           deployment?: string;
           schedule?: string;
@@ -526,6 +529,7 @@ export interface ApiPaths {
             | 'run.timed_out'
             | 'schedule.skipped'
             | 'deploy.failed'
+            | 'billing.limit_reached'
           >;
           deployment?: string;
           schedule?: string;
@@ -551,6 +555,7 @@ export interface ApiPaths {
             | 'run.timed_out'
             | 'schedule.skipped'
             | 'deploy.failed'
+            | 'billing.limit_reached'
           >;
           deployment?: string;
           schedule?: string;
@@ -570,6 +575,7 @@ export interface ApiPaths {
             | 'run.timed_out'
             | 'schedule.skipped'
             | 'deploy.failed'
+            | 'billing.limit_reached'
           >;
           deployment?: string;
           schedule?: string;
