@@ -23,6 +23,8 @@ export const ROUTES = {
   listOrgs: 'GET /orgs',
   createOrg: 'POST /orgs',
   getOrg: 'GET /orgs/{org}',
+  getBilling: 'GET /orgs/{org}/billing',
+  getUsage: 'GET /orgs/{org}/usage',
   listProjects: 'GET /orgs/{org}/projects',
   getProject: 'GET /orgs/{org}/projects/{project}',
   createProject: 'POST /orgs/{org}/projects',

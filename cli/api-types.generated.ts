@@ -448,6 +448,7 @@ export interface ApiPaths {
               | 'run.timed_out'
               | 'schedule.skipped'
               | 'deploy.failed'
+              | 'billing.limit_reached'
             >;
             deployment?: string;
             schedule?: string;
@@ -476,6 +477,7 @@ export interface ApiPaths {
             | 'run.timed_out'
             | 'schedule.skipped'
             | 'deploy.failed'
+            | 'billing.limit_reached'
           >;
           deployment?: string;
           schedule?: string;
@@ -495,6 +497,7 @@ export interface ApiPaths {
             | 'run.timed_out'
             | 'schedule.skipped'
             | 'deploy.failed'
+            | 'billing.limit_reached'
           >;
           deployment?: string;
           schedule?: string;
@@ -526,6 +529,7 @@ export interface ApiPaths {
             | 'run.timed_out'
             | 'schedule.skipped'
             | 'deploy.failed'
+            | 'billing.limit_reached'
           >;
           deployment?: string;
           schedule?: string;
@@ -551,6 +555,7 @@ export interface ApiPaths {
             | 'run.timed_out'
             | 'schedule.skipped'
             | 'deploy.failed'
+            | 'billing.limit_reached'
           >;
           deployment?: string;
           schedule?: string;
@@ -570,6 +575,7 @@ export interface ApiPaths {
             | 'run.timed_out'
             | 'schedule.skipped'
             | 'deploy.failed'
+            | 'billing.limit_reached'
           >;
           deployment?: string;
           schedule?: string;
@@ -938,6 +944,7 @@ export interface ApiPaths {
         finished_at: string | null;
         duration_seconds: number | null;
         timeout_seconds: number;
+        credits?: number | null;
       };
     };
   };
@@ -1257,6 +1264,7 @@ export interface ApiPaths {
           finished_at: string | null;
           duration_seconds: number | null;
           timeout_seconds: number;
+          credits?: number | null;
         }>;
         pagination: { next_page_token: string | null; page_size: number } | null;
       };
@@ -1297,6 +1305,7 @@ export interface ApiPaths {
         finished_at: string | null;
         duration_seconds: number | null;
         timeout_seconds: number;
+        credits?: number | null;
       };
     };
   };
@@ -1335,6 +1344,7 @@ export interface ApiPaths {
         finished_at: string | null;
         duration_seconds: number | null;
         timeout_seconds: number;
+        credits?: number | null;
       };
     };
   };
@@ -1395,6 +1405,7 @@ export interface ApiPaths {
         finished_at: string | null;
         duration_seconds: number | null;
         timeout_seconds: number;
+        credits?: number | null;
       };
     };
   };

@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import type { Context } from './context.js';
 import { authCommands } from './commands/auth.js';
+import { orgBillingCommand, usageCommand } from './commands/billing.js';
 import { configCommand } from './commands/config.js';
 import { example } from './commands/common.js';
 import { deploymentCommand, orgCommand, projectCommand } from './commands/resources.js';
@@ -54,7 +55,8 @@ export function createProgram(ctx: Context, options: ProgramOptions = {}): Comma
 
   for (const cmd of [
     ...authCommands(ctx),
-    orgCommand(ctx),
+    orgCommand(ctx).addCommand(orgBillingCommand(ctx)),
+    usageCommand(ctx),
     projectCommand(ctx),
     deploymentCommand(ctx),
     scheduleCommand(ctx),

@@ -8,6 +8,7 @@ import { projectView } from './view-project.js';
 import { deploymentView } from './view-deployment.js';
 import { runsView, runView } from './view-runs.js';
 import { membersView, auditView } from './view-members.js';
+import { billingView } from './view-billing.js';
 
 const routes = [
   [/^\/$/, homeView],
@@ -19,6 +20,7 @@ const routes = [
   [/^\/o\/([^/]+)\/runs\/([^/]+)$/, runView],
   [/^\/o\/([^/]+)\/members$/, membersView],
   [/^\/o\/([^/]+)\/audit$/, auditView],
+  [/^\/o\/([^/]+)\/billing$/, billingView],
 ];
 
 const state = { me: null, orgs: [], current: null };
@@ -70,6 +72,8 @@ function renderHeader(org, path) {
       ['Runs', `${base}/runs`, (p) => p.includes('/runs')],
       ['Members', `${base}/members`, (p) => p.endsWith('/members')],
     ];
+    if (can(org.role, 'billing:read'))
+      links.push(['Billing', `${base}/billing`, (p) => p.endsWith('/billing')]);
     if (can(org.role, 'audit:read'))
       links.push(['Audit log', `${base}/audit`, (p) => p.endsWith('/audit')]);
     replace(

@@ -296,6 +296,9 @@ export async function runView(ctx) {
         h('div', {}, h('dt', {}, 'Commit'), h('dd', {}, sha(run.commit_sha))),
         h('div', {}, h('dt', {}, 'Duration'), h('dd', {}, duration(runSeconds(run)))),
         h('div', {}, h('dt', {}, 'Timeout'), h('dd', {}, duration(run.timeout_seconds))),
+        typeof run.credits === 'number'
+          ? h('div', {}, h('dt', {}, 'Credits'), h('dd', { class: 'num' }, run.credits.toFixed(1)))
+          : null,
         h(
           'div',
           {},
@@ -387,8 +390,16 @@ export async function runView(ctx) {
     source.addEventListener('end', (e) => {
       ended = true;
       source.close();
-      run = JSON.parse(e.data);
+      run = { ...run, ...JSON.parse(e.data) };
       draw();
+      // The run as GET shows it carries what it cost (credits, from the usage ledger).
+      get(api)
+        .then((full) => {
+          if (ctx.signal.aborted) return;
+          run = full;
+          draw();
+        })
+        .catch(() => undefined);
       logState.textContent = lastSeq
         ? `Run ${run.status.replace('_', ' ')}: end of log.`
         : `Run ${run.status.replace('_', ' ')}: no log lines.`;

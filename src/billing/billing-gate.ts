@@ -1,4 +1,4 @@
-import { HttpStatus, Injectable } from '@nestjs/common';
+import { HttpStatus, Injectable, Optional } from '@nestjs/common';
 import { AppConfig } from '../config/app-config.js';
 import type { OrgId } from '../database/org-id.js';
 import { ProblemException } from '../common/problem.js';
@@ -6,6 +6,7 @@ import { BillingRepository, type BillingState } from './billing.repository.js';
 import { UsageLedgerRepository } from './usage-ledger.repository.js';
 import { planOf, spendCents, TENTHS_PER_CREDIT, type Plan } from './plans.js';
 import { billingPeriodOf } from './pricing.js';
+import { BillingAlerts } from './billing-alerts.js';
 
 export interface BillingStanding {
   state: BillingState;
@@ -58,6 +59,7 @@ export class BillingGate {
     private readonly config: AppConfig,
     private readonly billing: BillingRepository,
     private readonly ledger: UsageLedgerRepository,
+    @Optional() private readonly alerts?: BillingAlerts,
   ) {}
 
   get enforced(): boolean {
@@ -83,7 +85,10 @@ export class BillingGate {
   /** Null when work may start; otherwise the reason ("billing limit reached: …"). */
   async check(orgId: OrgId, now = new Date()): Promise<string | null> {
     if (!this.enforced) return null;
-    return (await this.standing(orgId, now))?.limit ?? null;
+    const standing = await this.standing(orgId, now);
+    if (!standing) return null;
+    await this.alerts?.observe(standing, now); // owners hear of a new limit once per episode
+    return standing.limit;
   }
 
   /** For manual runs: refuses with 402 problem+json saying what to do. */

@@ -1,6 +1,8 @@
 // billing: credits priced as data, the usage ledger, Stripe customers/Checkout/Portal/meter events/webhooks, limits that pause work.
 import { Global, Module } from '@nestjs/common';
 import { BillingController } from './billing.controller.js';
+import { BillingAlerts } from './billing-alerts.js';
+import { BillingAlertsRepository } from './billing-alerts.repository.js';
 import { BillingGate } from './billing-gate.js';
 import { BillingRepository } from './billing.repository.js';
 import { BillingService } from './billing.service.js';
@@ -13,6 +15,8 @@ import { UsageReporter } from './usage-reporter.js';
 const core = [
   BillingRepository,
   UsageLedgerRepository,
+  BillingAlertsRepository,
+  BillingAlerts,
   BillingGate,
   StripeGateway,
   BillingService,

@@ -17,6 +17,8 @@ export interface BillingState {
   spendCapCents: number | null;
   paymentState: 'none' | 'ok' | 'past_due';
   graceEndsAt: Date | null;
+  /** The limit episode owners were last told about (see BillingAlerts). */
+  limitNotice?: string | null;
 }
 
 export type BillingChange = Partial<
@@ -54,6 +56,7 @@ export class BillingRepository {
         ? b?.paymentState
         : 'none') as BillingState['paymentState'],
       graceEndsAt: b?.graceEndsAt ?? null,
+      limitNotice: b?.limitNotice ?? null,
     };
   }
 

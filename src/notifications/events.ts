@@ -8,6 +8,7 @@ export const notificationEventTypes = [
   'run.timed_out',
   'schedule.skipped',
   'deploy.failed',
+  'billing.limit_reached',
 ] as const;
 export type NotificationEventType = (typeof notificationEventTypes)[number];
 
@@ -15,7 +16,7 @@ export type NotificationEventType = (typeof notificationEventTypes)[number];
 export const TEST_EVENT_TYPE = 'notification.test';
 
 export interface NotificationSubject {
-  kind: 'run' | 'deploy';
+  kind: 'run' | 'deploy' | 'billing';
   id: string;
   /** Where a person can see it. */
   url: string;
@@ -29,8 +30,9 @@ export interface NotificationSubject {
 /** An event reported through `NotificationsService.emit`. */
 export interface NotificationEvent {
   type: NotificationEventType;
-  projectId: string;
-  deploymentId: string;
+  /** Null for events of the whole organization (billing): only its organization-wide channels hear them. */
+  projectId: string | null;
+  deploymentId: string | null;
   deploymentSlug?: string;
   scheduleName?: string | null;
   subject: NotificationSubject;
@@ -100,6 +102,7 @@ export interface EventData {
   schedule: string | null;
   run?: Record<string, unknown>;
   deploy?: Record<string, unknown>;
+  billing?: Record<string, unknown>;
   /** Test sends only. */
   message?: string;
 }

@@ -9,6 +9,7 @@ const headlines: Record<string, string> = {
   'run.timed_out': 'Run timed out',
   'schedule.skipped': 'Scheduled run skipped',
   'deploy.failed': 'Deploy failed',
+  'billing.limit_reached': 'Work paused: billing limit reached',
   [TEST_EVENT_TYPE]: 'Test notification',
 };
 const emoji: Record<string, string> = {
@@ -18,6 +19,7 @@ const emoji: Record<string, string> = {
   'run.timed_out': ':hourglass:',
   'schedule.skipped': ':fast_forward:',
   'deploy.failed': ':warning:',
+  'billing.limit_reached': ':credit_card:',
   [TEST_EVENT_TYPE]: ':bell:',
 };
 
@@ -39,7 +41,7 @@ interface Summary {
 
 function summarize(envelope: WebhookEnvelope): Summary {
   const data: EventData = envelope.data;
-  const subject = data.run ?? data.deploy ?? {};
+  const subject = data.run ?? data.deploy ?? data.billing ?? {};
   const place = [data.project?.name, data.deployment?.name].filter(Boolean).join(' / ');
   const where = data.schedule ? `${place} (${data.schedule})`.trim() : place;
   return {
@@ -74,7 +76,9 @@ export function slackMessage(envelope: WebhookEnvelope): {
   const context = [
     s.status ? `Status: *${slackEscape(s.status)}*` : undefined,
     s.commit ? `Commit: \`${slackEscape(s.commit.slice(0, 12))}\`` : undefined,
-    s.url ? `<${s.url}|View ${envelope.data.deploy ? 'deploy' : 'run'}>` : undefined,
+    s.url
+      ? `<${s.url}|View ${envelope.data.billing ? 'billing' : envelope.data.deploy ? 'deploy' : 'run'}>`
+      : undefined,
   ].filter((v): v is string => v !== undefined);
   if (context.length)
     blocks.push({
@@ -103,7 +107,7 @@ export function emailMessage(
     ['Status', s.status],
     ['Reason', s.reason],
     ['Commit', s.commit],
-    [data.deploy ? 'Deploy' : 'Run', s.id],
+    [data.billing ? 'Episode' : data.deploy ? 'Deploy' : 'Run', s.id],
     ['When', envelope.created_at],
   ];
   const body = rows
@@ -115,7 +119,14 @@ export function emailMessage(
     ...(data.message ? [data.message, ''] : []),
     ...body,
     '',
-    ...(s.url ? [`View the ${data.deploy ? 'deploy' : 'run'} and its log: ${s.url}`, ''] : []),
+    ...(s.url
+      ? [
+          data.billing
+            ? `See billing and usage: ${s.url}`
+            : `View the ${data.deploy ? 'deploy' : 'run'} and its log: ${s.url}`,
+          '',
+        ]
+      : []),
     '-- ',
     `You receive this because ${recipient} is a notification recipient of ${data.organization.name} on meltano-cloud.`,
     `Event ${envelope.type}, id ${envelope.id}.`,

@@ -2,6 +2,7 @@
 import { Module } from '@nestjs/common';
 import { ProjectsCoreModule } from '../projects/projects.module.js';
 import { EncryptionModule } from '../secrets/encryption.module.js';
+import { BillingLimitNotices } from './billing-limit-notices.js';
 import { NotificationEventSubscriptions } from './event-subscriptions.js';
 import { NotificationDeliverer } from './notification-deliverer.js';
 import { NotificationSettings } from './notification-settings.js';
@@ -18,6 +19,7 @@ import { NotificationsService } from './notifications.service.js';
     NotificationsService,
     NotificationDeliverer,
     NotificationEventSubscriptions,
+    BillingLimitNotices,
   ],
   exports: [NotificationsService, NotificationDeliverer, NotificationSettings],
 })

@@ -58,7 +58,7 @@ export class NotificationsRepository {
   }
 
   /** Active channels of the organization and of this project, oldest first. */
-  activeChannels(orgId: OrgId, projectId: string): Promise<NotificationChannel[]> {
+  activeChannels(orgId: OrgId, projectId: string | null): Promise<NotificationChannel[]> {
     return this.prisma.notificationChannel.findMany({
       where: { organizationId: orgId, active: true, OR: [{ projectId: null }, { projectId }] },
       orderBy: { createdAt: 'asc' },

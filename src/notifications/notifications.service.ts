@@ -137,8 +137,8 @@ export class NotificationsService {
   private async eventData(orgId: OrgId, event: NotificationEvent): Promise<EventData> {
     const [organization, project, deployment] = await Promise.all([
       this.notifications.organizationRef(orgId),
-      this.notifications.projectRef(orgId, event.projectId),
-      this.notifications.deploymentRef(orgId, event.deploymentId),
+      event.projectId ? this.notifications.projectRef(orgId, event.projectId) : null,
+      event.deploymentId ? this.notifications.deploymentRef(orgId, event.deploymentId) : null,
     ]);
     if (!organization) throw notFound('Organization');
     return {
@@ -146,7 +146,7 @@ export class NotificationsService {
       project,
       deployment:
         deployment ??
-        (event.deploymentSlug
+        (event.deploymentSlug && event.deploymentId
           ? { id: event.deploymentId, slug: event.deploymentSlug, name: event.deploymentSlug }
           : null),
       schedule: event.scheduleName ?? null,

@@ -7,7 +7,8 @@ import { decodeCursor, toPage } from '../common/pagination.js';
 import { refParam } from '../common/slug.js';
 import { ZodBody, ZodHeader, ZodParam, ZodQuery, ZodResponse, paginated } from '../common/zod.js';
 import { CurrentOrg, RequirePermission, type OrgScope } from '../organizations/org-access.js';
-import { presentLogLine, presentRun } from './runs.presenter.js';
+import { UsageLedgerRepository } from '../billing/usage-ledger.repository.js';
+import { presentLogLine, presentRun, presentRunWithCredits } from './runs.presenter.js';
 import { RunsService } from './runs.service.js';
 import {
   isFinal,
@@ -30,7 +31,10 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 @ApiTags('runs')
 @Controller('orgs/:org')
 export class RunsController {
-  constructor(private readonly runs: RunsService) {}
+  constructor(
+    private readonly runs: RunsService,
+    private readonly ledger: UsageLedgerRepository,
+  ) {}
 
   @Post('projects/:project/deployments/:deployment/runs')
   @RequirePermission('run:write')
@@ -119,7 +123,11 @@ export class RunsController {
     @ZodParam('runId', z.uuid()) runId: string,
     @CurrentOrg() scope: OrgScope,
   ) {
-    return presentRun(await this.runs.get(scope.orgId, runId));
+    const [run, usage] = await Promise.all([
+      this.runs.get(scope.orgId, runId),
+      this.ledger.forRun(scope.orgId, runId),
+    ]);
+    return presentRunWithCredits(run, usage);
   }
 
   @Post('runs/:runId/cancel')

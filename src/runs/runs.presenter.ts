@@ -1,3 +1,4 @@
+import { TENTHS_PER_CREDIT } from '../billing/plans.js';
 import type { MeltanoState, Run } from '../generated/prisma/client.js';
 
 export const presentRun = (r: Run) => ({
@@ -28,6 +29,12 @@ export const presentRun = (r: Run) => ({
         )
       : null,
   timeout_seconds: r.timeoutSeconds,
+});
+
+/** One run with what it cost: `credits` from its usage ledger row (null until it has one). */
+export const presentRunWithCredits = (r: Run, usage: { creditsTenths: number } | null) => ({
+  ...presentRun(r),
+  credits: usage ? usage.creditsTenths / TENTHS_PER_CREDIT : null,
 });
 
 export const presentLogLine = (l: {

@@ -96,4 +96,11 @@ export const runOut = z.object({
   finished_at: z.string().nullable(),
   duration_seconds: z.number().nullable(),
   timeout_seconds: z.number(),
+  credits: z
+    .number()
+    .nullable()
+    .optional()
+    .describe(
+      'Credits the run cost, from the usage ledger (GET of one run; null until it finished)',
+    ),
 });

@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "organization_billing" ADD COLUMN     "limit_notice" TEXT;
