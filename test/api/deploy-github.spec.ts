@@ -3,6 +3,7 @@ import { startWorker, type RunningWorker } from '../../worker/worker.js';
 import type { FakeRepository } from '../support/fake-github.js';
 import { pushPayload, webhookDelivery } from '../support/github-payloads.js';
 import {
+  createWarehouseProject,
   linkInstallation,
   postWebhook,
   settledDeploy,
@@ -71,11 +72,7 @@ describe('deploys from a GitHub App repository, end to end through the worker', 
     fake.addRepository('acme/neighbour');
     await repo.commit('main', { 'meltano/meltano.yml': MELTANO_YML, 'README.md': '# warehouse\n' });
     await linkInstallation(t.prisma, org.orgId, INSTALLATION, [repo]);
-    await http
-      .post(`/orgs/${org.orgSlug}/projects`)
-      .set('authorization', users.admin.bearer)
-      .send({ name: 'Warehouse', repository: 'acme/warehouse', root_path: 'meltano' })
-      .expect(201);
+    await createWarehouseProject({ fake, t, http, users, org });
     base = `/orgs/${org.orgSlug}/projects/warehouse`;
   }, 60_000);
   afterAll(async () => {

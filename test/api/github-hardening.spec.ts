@@ -3,6 +3,7 @@ import type { FakeRepository } from '../support/fake-github.js';
 import { pushPayload } from '../support/github-payloads.js';
 import { createRoleUsers, seedOrg } from '../support/fixtures.js';
 import {
+  createWarehouseDeployment,
   deliverAppWebhook,
   linkInstallation,
   startGitHubAppOrg,
@@ -55,23 +56,7 @@ describe('issue 14: GitHub webhooks and installation setup give nothing away and
     });
     repo = fake.addRepository('acme/warehouse');
     await linkInstallation(t.prisma, org.orgId, INSTALLATION, [repo]);
-    const project = await http
-      .post(`/orgs/${org.orgSlug}/projects`)
-      .set('authorization', users.admin.bearer)
-      .send({ name: 'Warehouse', repository: 'acme/warehouse', root_path: 'meltano' })
-      .expect(201);
-    const deployment = await t.prisma.deployment.create({
-      data: {
-        organizationId: org.orgId,
-        projectId: project.body.id as string,
-        name: 'prod',
-        slug: 'prod',
-        environment: 'prod',
-        branch: 'main',
-        status: 'ready',
-      },
-    });
-    deploymentId = deployment.id;
+    ({ deploymentId } = await createWarehouseDeployment({ fake, t, http, users, org }));
     // Another organization has the other installation linked.
     const other = await seedOrg(t.prisma, await createRoleUsers(t.prisma));
     await linkInstallation(t.prisma, other.orgId, OTHER_INSTALLATION, [], 'elsewhere');

@@ -13,6 +13,7 @@ import {
   type RepositoryEventInput,
 } from '../support/github-payloads.js';
 import {
+  createWarehouseDeployment,
   deliverAppWebhook,
   linkInstallation,
   postWebhook,
@@ -100,25 +101,10 @@ describe('GitHub App webhooks: grants kept current, deploy on push', () => {
     other = fake.addRepository('acme/other');
     // Linked as the setup callback would (github.spec.ts covers it end to end).
     await linkInstallation(t.prisma, org.orgId, INSTALLATION, [repo, other]);
-    const created = await http
-      .post(`/orgs/${org.orgSlug}/projects`)
-      .set('authorization', users.admin.bearer)
-      .send({ name: 'Warehouse', repository: 'acme/warehouse', root_path: 'meltano' })
-      .expect(201);
-    projectId = created.body.id;
-    const deployment = await t.prisma.deployment.create({
-      data: {
-        organizationId: org.orgId,
-        projectId,
-        name: 'prod',
-        slug: 'prod',
-        environment: 'prod',
-        branch: 'main',
-        status: 'ready',
-        includePaths: ['../shared/*.meltano.yml'],
-      },
-    });
-    deploymentId = deployment.id;
+    ({ projectId, deploymentId } = await createWarehouseDeployment(
+      { fake, t, http, users, org },
+      { includePaths: ['../shared/*.meltano.yml'] },
+    ));
   });
   afterAll(async () => {
     await t.close();

@@ -8,7 +8,13 @@ import {
   type FakeGitHubOptions,
   type FakeRepository,
 } from './fake-github.js';
-import { createRoleUsers, seedOrg, type RoleUsers, type SeededOrg } from './fixtures.js';
+import {
+  createProdDeployment,
+  createRoleUsers,
+  seedOrg,
+  type RoleUsers,
+  type SeededOrg,
+} from './fixtures.js';
 import { webhookDelivery, type WebhookDelivery } from './github-payloads.js';
 import { createTestApp, type TestApp } from './test-app.js';
 
@@ -97,6 +103,29 @@ export async function linkInstallation(
       },
     });
   }
+}
+
+/** The admin creates project Warehouse on acme/warehouse (root `meltano`); returns its id. */
+export async function createWarehouseProject({ http, users, org }: GitHubAppOrg): Promise<string> {
+  const created = await http
+    .post(`/orgs/${org.orgSlug}/projects`)
+    .set('authorization', users.admin.bearer)
+    .send({ name: 'Warehouse', repository: 'acme/warehouse', root_path: 'meltano' })
+    .expect(201);
+  return created.body.id as string;
+}
+
+/** {@link createWarehouseProject} with a ready `prod` deployment; returns both ids. */
+export async function createWarehouseDeployment(
+  app: GitHubAppOrg,
+  data: { includePaths?: string[] } = {},
+): Promise<{ projectId: string; deploymentId: string }> {
+  const projectId = await createWarehouseProject(app);
+  const deployment = await createProdDeployment(app.t.prisma, app.org.orgId, projectId, {
+    status: 'ready',
+    ...data,
+  });
+  return { projectId, deploymentId: deployment.id };
 }
 
 /** Posts a signed webhook delivery to the API. */
