@@ -1,6 +1,7 @@
 import supertest from 'supertest';
 import { createTestApp, type TestApp } from '../support/test-app.js';
-import { startFakeGitHub, type FakeGitHub } from '../support/fake-github.js';
+import type { FakeGitHub } from '../support/fake-github.js';
+import { startGitHubTestApp } from '../support/github-app.js';
 import { hashToken } from '../../src/auth/credentials.js';
 
 const octocat = { id: 583231, login: 'octocat', name: 'The Octocat', email: 'octocat@github.com' };
@@ -29,14 +30,10 @@ describe('sign-in and credentials', () => {
   let gh: FakeGitHub;
   let t: TestApp;
   beforeAll(async () => {
-    gh = await startFakeGitHub({ clientId: 'Iv1.test', clientSecret: 'shh-secret' });
-    t = await createTestApp({
-      GITHUB_OAUTH_CLIENT_ID: 'Iv1.test',
-      GITHUB_OAUTH_CLIENT_SECRET: 'shh-secret',
-      GITHUB_WEB_URL: gh.url,
-      GITHUB_API_URL: gh.apiUrl,
-      RATE_LIMIT_PER_MINUTE: '100000',
-    });
+    ({ fake: gh, t } = await startGitHubTestApp({
+      github: { clientId: 'Iv1.test', clientSecret: 'shh-secret' },
+      oauthOnly: true,
+    }));
   });
   afterAll(async () => {
     await t.close();

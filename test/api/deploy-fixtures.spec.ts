@@ -1,13 +1,14 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { MELTANO_FIXTURES } from '../support/fixture-paths.js';
 import path from 'node:path';
-import supertest from 'supertest';
 import { parseAllDocuments } from 'yaml';
-import type { Deploy } from '../../src/generated/prisma/client.js';
 import { startWorker, type RunningWorker } from '../../worker/worker.js';
-import { startFakeGitHub, type FakeGitHub } from '../support/fake-github.js';
-import { createRoleUsers, seedOrg, type RoleUsers, type SeededOrg } from '../support/fixtures.js';
-import { createTestApp, type TestApp } from '../support/test-app.js';
+import {
+  linkInstallation,
+  settledDeploy,
+  startGitHubAppOrg,
+  type GitHubAppOrg,
+} from '../support/github-app.js';
 
 /**
  * Every real-world project in test/fixtures/meltano-projects, committed
@@ -42,17 +43,6 @@ interface Fixture {
   /** Schedule name → environments of its `meltano.cloud` annotation, when annotated. */
   annotated: Map<string, string[]>;
 }
-
-const githubAppEnv = (fake: FakeGitHub): Record<string, string> => ({
-  GITHUB_APP_ID: String(fake.appId),
-  GITHUB_APP_SLUG: fake.appSlug,
-  GITHUB_APP_PRIVATE_KEY: fake.appPrivateKeyPem,
-  GITHUB_APP_WEBHOOK_SECRET: fake.webhookSecret,
-  GITHUB_WEB_URL: fake.url,
-  GITHUB_API_URL: fake.apiUrl,
-  GITHUB_OAUTH_CLIENT_ID: fake.clientId,
-  GITHUB_OAUTH_CLIENT_SECRET: fake.clientSecret,
-});
 
 function walk(root: string, dir = ''): string[] {
   return readdirSync(path.join(root, dir), { withFileTypes: true }).flatMap((entry) => {
@@ -130,41 +120,22 @@ function runnable(schedule: ExpectedSchedule, expected: Expected): boolean {
   return intervalOk && taskOk;
 }
 
-const FINAL = new Set(['succeeded', 'failed', 'superseded']);
-
 describe('deploying the real-world meltano.yml fixtures', () => {
   const fixtures = loadFixtures();
-  let fake: FakeGitHub;
-  let t: TestApp;
+  // Set in beforeAll.
+  let { fake, t, http, users, org } = {} as GitHubAppOrg;
   let worker: RunningWorker;
-  let http: supertest.Agent;
-  let users: RoleUsers;
-  let org: SeededOrg;
   const INSTALLATION = 7401;
   const deploys = new Map<string, { deployId: string; project: string; environment: string }>();
 
-  async function settled(deployId: string): Promise<Deploy> {
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      const deploy = await t.prisma.deploy.findUniqueOrThrow({ where: { id: deployId } });
-      if (FINAL.has(deploy.status)) return deploy;
-      if (Date.now() > deadline) throw new Error(`deploy ${deployId} still ${deploy.status}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
+  const settled = (deployId: string) => settledDeploy(t.prisma, deployId, 60_000);
 
   beforeAll(async () => {
     expect(fixtures.length).toBeGreaterThanOrEqual(18);
-    fake = await startFakeGitHub();
-    t = await createTestApp({
-      RATE_LIMIT_PER_MINUTE: '100000',
-      WORKER_CONCURRENCY: '6',
-      ...githubAppEnv(fake),
-    });
+    ({ fake, t, http, users, org } = await startGitHubAppOrg({
+      env: { WORKER_CONCURRENCY: '6' },
+    }));
     worker = await startWorker(t.config);
-    http = supertest.agent(t.app.getHttpServer());
-    users = await createRoleUsers(t.prisma);
-    org = await seedOrg(t.prisma, users);
     // Fixtures with include_paths (and every fourth one) at the root of a repository of their
     // own; the others in subfolders of one shared repository (one commit instead of many).
     const atRoot = (f: Fixture, i: number) => f.expected.include_paths.length > 0 || i % 4 === 0;
@@ -179,15 +150,7 @@ describe('deploying the real-world meltano.yml fixtures', () => {
       account: { login: 'fixtures', id: 4242, type: 'Organization' },
       repositories: repoNames,
     });
-    const linked = await t.prisma.githubInstallation.create({
-      data: {
-        organizationId: org.orgId,
-        installationId: BigInt(INSTALLATION),
-        accountLogin: 'fixtures',
-        accountType: 'Organization',
-      },
-    });
-    await Promise.all(
+    const repos = await Promise.all(
       repoNames.map(async (name) => {
         const repo = fake.addRepository(name);
         const files: Record<string, Buffer | string> = { 'README.md': `# ${name}\n` };
@@ -197,17 +160,10 @@ describe('deploying the real-world meltano.yml fixtures', () => {
           }
         }
         await repo.commit('main', files);
-        await t.prisma.githubRepository.create({
-          data: {
-            organizationId: org.orgId,
-            installationId: linked.id,
-            githubRepoId: BigInt(repo.id),
-            fullName: repo.fullName,
-            defaultBranch: 'main',
-          },
-        });
+        return repo;
       }),
     );
+    await linkInstallation(t.prisma, org.orgId, INSTALLATION, repos, 'fixtures');
     await Promise.all(
       placed.map(async ({ fixture, repo, rootPath }, i) => {
         const project = await http

@@ -1,22 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import supertest from 'supertest';
-import type { Deploy } from '../../src/generated/prisma/client.js';
 import { startWorker, type RunningWorker } from '../../worker/worker.js';
-import { startFakeGitHub, type FakeGitHub, type FakeRepository } from '../support/fake-github.js';
+import type { FakeRepository } from '../support/fake-github.js';
 import { pushPayload, webhookDelivery } from '../support/github-payloads.js';
-import { createRoleUsers, seedOrg, type RoleUsers, type SeededOrg } from '../support/fixtures.js';
-import { createTestApp, type TestApp } from '../support/test-app.js';
-
-const githubAppEnv = (fake: FakeGitHub): Record<string, string> => ({
-  GITHUB_APP_ID: String(fake.appId),
-  GITHUB_APP_SLUG: fake.appSlug,
-  GITHUB_APP_PRIVATE_KEY: fake.appPrivateKeyPem,
-  GITHUB_APP_WEBHOOK_SECRET: fake.webhookSecret,
-  GITHUB_WEB_URL: fake.url,
-  GITHUB_API_URL: fake.apiUrl,
-  GITHUB_OAUTH_CLIENT_ID: fake.clientId,
-  GITHUB_OAUTH_CLIENT_SECRET: fake.clientSecret,
-});
+import {
+  createWarehouseProject,
+  linkInstallation,
+  postWebhook,
+  settledDeploy,
+  startGitHubAppOrg,
+  type GitHubAppOrg,
+} from '../support/github-app.js';
 
 const MELTANO_YML = `version: 1
 default_environment: dev
@@ -49,28 +42,15 @@ schedules:
         environments: [staging]
 `;
 
-const FINAL = new Set(['succeeded', 'failed', 'superseded']);
-
 describe('deploys from a GitHub App repository, end to end through the worker', () => {
-  let fake: FakeGitHub;
-  let t: TestApp;
+  // Set in beforeAll.
+  let { fake, t, http, users, org } = {} as GitHubAppOrg;
   let worker: RunningWorker;
-  let http: supertest.Agent;
-  let users: RoleUsers;
-  let org: SeededOrg;
   let repo: FakeRepository;
   let base: string;
   const INSTALLATION = 6301;
 
-  async function settled(deployId: string): Promise<Deploy> {
-    const deadline = Date.now() + 25_000;
-    for (;;) {
-      const deploy = await t.prisma.deploy.findUniqueOrThrow({ where: { id: deployId } });
-      if (FINAL.has(deploy.status)) return deploy;
-      if (Date.now() > deadline) throw new Error(`deploy ${deployId} still ${deploy.status}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
+  const settled = (deployId: string) => settledDeploy(t.prisma, deployId, 25_000);
 
   const schedules = async () =>
     (
@@ -81,12 +61,8 @@ describe('deploys from a GitHub App repository, end to end through the worker', 
     ).body.results as { name: string; interval: string; archived: boolean }[];
 
   beforeAll(async () => {
-    fake = await startFakeGitHub();
-    t = await createTestApp({ RATE_LIMIT_PER_MINUTE: '100000', ...githubAppEnv(fake) });
+    ({ fake, t, http, users, org } = await startGitHubAppOrg());
     worker = await startWorker(t.config);
-    http = supertest.agent(t.app.getHttpServer());
-    users = await createRoleUsers(t.prisma);
-    org = await seedOrg(t.prisma, users);
     fake.addInstallation({
       id: INSTALLATION,
       account: { login: 'acme', id: 501, type: 'Organization' },
@@ -95,28 +71,8 @@ describe('deploys from a GitHub App repository, end to end through the worker', 
     repo = fake.addRepository('acme/warehouse');
     fake.addRepository('acme/neighbour');
     await repo.commit('main', { 'meltano/meltano.yml': MELTANO_YML, 'README.md': '# warehouse\n' });
-    const linked = await t.prisma.githubInstallation.create({
-      data: {
-        organizationId: org.orgId,
-        installationId: BigInt(INSTALLATION),
-        accountLogin: 'acme',
-        accountType: 'Organization',
-      },
-    });
-    await t.prisma.githubRepository.create({
-      data: {
-        organizationId: org.orgId,
-        installationId: linked.id,
-        githubRepoId: BigInt(repo.id),
-        fullName: repo.fullName,
-        defaultBranch: 'main',
-      },
-    });
-    await http
-      .post(`/orgs/${org.orgSlug}/projects`)
-      .set('authorization', users.admin.bearer)
-      .send({ name: 'Warehouse', repository: 'acme/warehouse', root_path: 'meltano' })
-      .expect(201);
+    await linkInstallation(t.prisma, org.orgId, INSTALLATION, [repo]);
+    await createWarehouseProject({ fake, t, http, users, org });
     base = `/orgs/${org.orgSlug}/projects/warehouse`;
   }, 60_000);
   afterAll(async () => {
@@ -194,11 +150,7 @@ describe('deploys from a GitHub App repository, end to end through the worker', 
       fake.webhookSecret,
       randomUUID(),
     );
-    const res = await http
-      .post('/github/webhooks')
-      .set(delivery.headers)
-      .send(delivery.body)
-      .expect(200);
+    const res = await postWebhook(http, delivery).expect(200);
     expect(res.body.deploys).toHaveLength(1);
     const deploy = await settled(res.body.deploys[0]);
     expect(deploy).toMatchObject({ status: 'succeeded', trigger: 'push', commitSha: after });
@@ -244,7 +196,7 @@ describe('deploys from a GitHub App repository, end to end through the worker', 
       },
       fake.webhookSecret,
     );
-    await http.post('/github/webhooks').set(added.headers).send(added.body).expect(200);
+    await postWebhook(http, added).expect(200);
     const again = await http
       .post(`${base}/deployments/prod/deploys`)
       .set('authorization', users.admin.bearer)

@@ -1,30 +1,20 @@
 import { randomUUID } from 'node:crypto';
-import supertest from 'supertest';
-import { startFakeGitHub, type FakeGitHub, type FakeRepository } from '../support/fake-github.js';
-import { pushPayload, webhookDelivery } from '../support/github-payloads.js';
-import { createRoleUsers, seedOrg, type RoleUsers, type SeededOrg } from '../support/fixtures.js';
-import { createTestApp, type TestApp } from '../support/test-app.js';
+import type { FakeRepository } from '../support/fake-github.js';
+import { pushPayload } from '../support/github-payloads.js';
+import { createRoleUsers, seedOrg } from '../support/fixtures.js';
+import {
+  createWarehouseDeployment,
+  deliverAppWebhook,
+  linkInstallation,
+  startGitHubAppOrg,
+  type GitHubAppOrg,
+} from '../support/github-app.js';
 
 /** Issue 14, web security: replayed pushes and installation-id probing. */
 
-const githubAppEnv = (fake: FakeGitHub): Record<string, string> => ({
-  GITHUB_APP_ID: String(fake.appId),
-  GITHUB_APP_SLUG: fake.appSlug,
-  GITHUB_APP_PRIVATE_KEY: fake.appPrivateKeyPem,
-  GITHUB_APP_WEBHOOK_SECRET: fake.webhookSecret,
-  GITHUB_WEB_URL: fake.url,
-  GITHUB_API_URL: fake.apiUrl,
-  GITHUB_OAUTH_CLIENT_ID: fake.clientId,
-  GITHUB_OAUTH_CLIENT_SECRET: fake.clientSecret,
-  RATE_LIMIT_PER_MINUTE: '100000',
-});
-
 describe('issue 14: GitHub webhooks and installation setup give nothing away and repeat nothing', () => {
-  let fake: FakeGitHub;
-  let t: TestApp;
-  let http: supertest.Agent;
-  let users: RoleUsers;
-  let org: SeededOrg;
+  // Set in beforeAll.
+  let { fake, t, http, users, org } = {} as GitHubAppOrg;
   let repo: FakeRepository;
   let deploymentId: string;
   const INSTALLATION = 7301;
@@ -32,12 +22,8 @@ describe('issue 14: GitHub webhooks and installation setup give nothing away and
   const UNLINKED_INSTALLATION = 7303;
   const sha = (c: string) => c.repeat(40).slice(0, 40);
 
-  const deliver = (event: string, payload: unknown, deliveryId = randomUUID()) => {
-    const delivery = webhookDelivery(event, payload, fake.webhookSecret, deliveryId, {
-      targetId: fake.appId,
-    });
-    return http.post('/github/webhooks').set(delivery.headers).send(delivery.body);
-  };
+  const deliver = (event: string, payload: unknown, deliveryId = randomUUID()) =>
+    deliverAppWebhook(http, fake, event, payload, deliveryId);
   const push = (after: string) =>
     pushPayload({
       repository: { id: repo.id, fullName: repo.fullName },
@@ -55,11 +41,7 @@ describe('issue 14: GitHub webhooks and installation setup give nothing away and
     });
 
   beforeAll(async () => {
-    fake = await startFakeGitHub();
-    t = await createTestApp(githubAppEnv(fake));
-    http = supertest.agent(t.app.getHttpServer());
-    users = await createRoleUsers(t.prisma);
-    org = await seedOrg(t.prisma, users);
+    ({ fake, t, http, users, org } = await startGitHubAppOrg());
     const account = { login: 'acme', id: 501, type: 'Organization' } as const;
     fake.addInstallation({ id: INSTALLATION, account, repositories: ['acme/warehouse'] });
     fake.addInstallation({
@@ -73,50 +55,11 @@ describe('issue 14: GitHub webhooks and installation setup give nothing away and
       repositories: [],
     });
     repo = fake.addRepository('acme/warehouse');
-    const linked = await t.prisma.githubInstallation.create({
-      data: {
-        organizationId: org.orgId,
-        installationId: BigInt(INSTALLATION),
-        accountLogin: 'acme',
-        accountType: 'Organization',
-      },
-    });
-    await t.prisma.githubRepository.create({
-      data: {
-        organizationId: org.orgId,
-        installationId: linked.id,
-        githubRepoId: BigInt(repo.id),
-        fullName: repo.fullName,
-        defaultBranch: 'main',
-      },
-    });
-    const project = await http
-      .post(`/orgs/${org.orgSlug}/projects`)
-      .set('authorization', users.admin.bearer)
-      .send({ name: 'Warehouse', repository: 'acme/warehouse', root_path: 'meltano' })
-      .expect(201);
-    const deployment = await t.prisma.deployment.create({
-      data: {
-        organizationId: org.orgId,
-        projectId: project.body.id as string,
-        name: 'prod',
-        slug: 'prod',
-        environment: 'prod',
-        branch: 'main',
-        status: 'ready',
-      },
-    });
-    deploymentId = deployment.id;
+    await linkInstallation(t.prisma, org.orgId, INSTALLATION, [repo]);
+    ({ deploymentId } = await createWarehouseDeployment({ fake, t, http, users, org }));
     // Another organization has the other installation linked.
     const other = await seedOrg(t.prisma, await createRoleUsers(t.prisma));
-    await t.prisma.githubInstallation.create({
-      data: {
-        organizationId: other.orgId,
-        installationId: BigInt(OTHER_INSTALLATION),
-        accountLogin: 'elsewhere',
-        accountType: 'Organization',
-      },
-    });
+    await linkInstallation(t.prisma, other.orgId, OTHER_INSTALLATION, [], 'elsewhere');
   });
   afterAll(async () => {
     await t.close();

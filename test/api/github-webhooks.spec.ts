@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import supertest from 'supertest';
 import { QueueService } from '../../src/queue/queue.service.js';
-import { startFakeGitHub, type FakeGitHub, type FakeRepository } from '../support/fake-github.js';
+import type { FakeRepository } from '../support/fake-github.js';
 import {
   ZERO_SHA,
   installationPayload,
@@ -11,27 +10,20 @@ import {
   webhookDelivery,
   type InstallationInput,
   type PushCommitInput,
+  type RepositoryEventInput,
 } from '../support/github-payloads.js';
-import { createRoleUsers, seedOrg, type RoleUsers, type SeededOrg } from '../support/fixtures.js';
-import { createTestApp, type TestApp } from '../support/test-app.js';
-
-const githubAppEnv = (fake: FakeGitHub): Record<string, string> => ({
-  GITHUB_APP_ID: String(fake.appId),
-  GITHUB_APP_SLUG: fake.appSlug,
-  GITHUB_APP_PRIVATE_KEY: fake.appPrivateKeyPem,
-  GITHUB_APP_WEBHOOK_SECRET: fake.webhookSecret,
-  GITHUB_WEB_URL: fake.url,
-  GITHUB_API_URL: fake.apiUrl,
-  GITHUB_OAUTH_CLIENT_ID: fake.clientId,
-  GITHUB_OAUTH_CLIENT_SECRET: fake.clientSecret,
-});
+import {
+  createWarehouseDeployment,
+  deliverAppWebhook,
+  linkInstallation,
+  postWebhook,
+  startGitHubAppOrg,
+  type GitHubAppOrg,
+} from '../support/github-app.js';
 
 describe('GitHub App webhooks: grants kept current, deploy on push', () => {
-  let fake: FakeGitHub;
-  let t: TestApp;
-  let http: supertest.Agent;
-  let users: RoleUsers;
-  let org: SeededOrg;
+  // Set in beforeAll.
+  let { fake, t, http, users, org } = {} as GitHubAppOrg;
   let repo: FakeRepository;
   let other: FakeRepository;
   let projectId: string;
@@ -40,14 +32,33 @@ describe('GitHub App webhooks: grants kept current, deploy on push', () => {
   const account = { login: 'acme', id: 501, type: 'Organization' } as const;
   const installation: InstallationInput = { id: INSTALLATION, account };
 
-  function deliver(event: string, payload: unknown, deliveryId = randomUUID()) {
-    const delivery = webhookDelivery(event, payload, fake.webhookSecret, deliveryId, {
-      targetId: fake.appId,
-    });
-    return http.post('/github/webhooks').set(delivery.headers).send(delivery.body);
-  }
+  const deliver = (event: string, payload: unknown, deliveryId = randomUUID()) =>
+    deliverAppWebhook(http, fake, event, payload, deliveryId);
 
   const server = () => ({ webUrl: fake.url, apiUrl: fake.apiUrl });
+
+  /** An `installation` event of INSTALLATION. */
+  const installationEvent = (action: 'suspend' | 'unsuspend' | 'deleted') =>
+    deliver('installation', installationPayload({ action, installation, server: server() }));
+
+  /** INSTALLATION's grant of `repo` taken away or given back. */
+  const repoGrant = (action: 'added' | 'removed') =>
+    deliver(
+      'installation_repositories',
+      installationRepositoriesPayload({
+        action,
+        installation,
+        repositories: [{ id: repo.id, fullName: repo.fullName }],
+        server: server(),
+      }),
+    );
+
+  /** A `repository` event delivered to INSTALLATION. */
+  const repositoryEvent = (event: RepositoryEventInput) =>
+    deliver(
+      'repository',
+      repositoryPayload({ ...event, installationId: INSTALLATION, server: server() }),
+    );
 
   async function project() {
     const res = await http
@@ -80,11 +91,7 @@ describe('GitHub App webhooks: grants kept current, deploy on push', () => {
   const sha = (c: string) => c.repeat(40).slice(0, 40);
 
   beforeAll(async () => {
-    fake = await startFakeGitHub();
-    t = await createTestApp({ RATE_LIMIT_PER_MINUTE: '100000', ...githubAppEnv(fake) });
-    http = supertest.agent(t.app.getHttpServer());
-    users = await createRoleUsers(t.prisma);
-    org = await seedOrg(t.prisma, users);
+    ({ fake, t, http, users, org } = await startGitHubAppOrg());
     fake.addInstallation({
       id: INSTALLATION,
       account,
@@ -93,44 +100,11 @@ describe('GitHub App webhooks: grants kept current, deploy on push', () => {
     repo = fake.addRepository('acme/warehouse');
     other = fake.addRepository('acme/other');
     // Linked as the setup callback would (github.spec.ts covers it end to end).
-    const linked = await t.prisma.githubInstallation.create({
-      data: {
-        organizationId: org.orgId,
-        installationId: BigInt(INSTALLATION),
-        accountLogin: 'acme',
-        accountType: 'Organization',
-      },
-    });
-    for (const r of [repo, other]) {
-      await t.prisma.githubRepository.create({
-        data: {
-          organizationId: org.orgId,
-          installationId: linked.id,
-          githubRepoId: BigInt(r.id),
-          fullName: r.fullName,
-          defaultBranch: 'main',
-        },
-      });
-    }
-    const created = await http
-      .post(`/orgs/${org.orgSlug}/projects`)
-      .set('authorization', users.admin.bearer)
-      .send({ name: 'Warehouse', repository: 'acme/warehouse', root_path: 'meltano' })
-      .expect(201);
-    projectId = created.body.id;
-    const deployment = await t.prisma.deployment.create({
-      data: {
-        organizationId: org.orgId,
-        projectId,
-        name: 'prod',
-        slug: 'prod',
-        environment: 'prod',
-        branch: 'main',
-        status: 'ready',
-        includePaths: ['../shared/*.meltano.yml'],
-      },
-    });
-    deploymentId = deployment.id;
+    await linkInstallation(t.prisma, org.orgId, INSTALLATION, [repo, other]);
+    ({ projectId, deploymentId } = await createWarehouseDeployment(
+      { fake, t, http, users, org },
+      { includePaths: ['../shared/*.meltano.yml'] },
+    ));
   });
   afterAll(async () => {
     await t.close();
@@ -141,7 +115,7 @@ describe('GitHub App webhooks: grants kept current, deploy on push', () => {
     it('refuses a bad or missing signature with 401', async () => {
       const payload = installationPayload({ action: 'suspend', installation, server: server() });
       const forged = webhookDelivery('installation', payload, 'not-the-secret');
-      const res = await http.post('/github/webhooks').set(forged.headers).send(forged.body);
+      const res = await postWebhook(http, forged);
       expect(res.status).toBe(401);
       expect(res.headers['content-type']).toMatch(/application\/problem\+json/);
       expect(res.body.detail).toMatch(/X-Hub-Signature-256/);
@@ -194,15 +168,7 @@ describe('GitHub App webhooks: grants kept current, deploy on push', () => {
         },
       });
       fake.revoke(INSTALLATION, 'acme/warehouse');
-      await deliver(
-        'installation_repositories',
-        installationRepositoriesPayload({
-          action: 'removed',
-          installation,
-          repositories: [{ id: repo.id, fullName: repo.fullName }],
-          server: server(),
-        }),
-      ).expect(200);
+      await repoGrant('removed').expect(200);
       expect((await project()).repository_access).toBe('lost');
       const repos = await http
         .get(`/orgs/${org.orgSlug}/repositories`)
@@ -219,15 +185,7 @@ describe('GitHub App webhooks: grants kept current, deploy on push', () => {
       expect(await pushDeploys()).toHaveLength(0);
 
       fake.grant(INSTALLATION, 'acme/warehouse');
-      await deliver(
-        'installation_repositories',
-        installationRepositoriesPayload({
-          action: 'added',
-          installation,
-          repositories: [{ id: repo.id, fullName: repo.fullName }],
-          server: server(),
-        }),
-      ).expect(200);
+      await repoGrant('added').expect(200);
       expect((await project()).repository_access).toBe('granted');
       const linked = await t.prisma.project.findUniqueOrThrow({ where: { id: legacy.id } });
       expect(linked).toMatchObject({ repository: 'acme/warehouse', repositoryAccess: 'granted' });
@@ -245,10 +203,7 @@ describe('GitHub App webhooks: grants kept current, deploy on push', () => {
 
     it('follows suspension and unsuspension of the installation', async () => {
       fake.suspendInstallation(INSTALLATION);
-      await deliver(
-        'installation',
-        installationPayload({ action: 'suspend', installation, server: server() }),
-      ).expect(200);
+      await installationEvent('suspend').expect(200);
       expect((await project()).repository_access).toBe('lost');
       const list = await http
         .get(`/orgs/${org.orgSlug}/github/installations`)
@@ -261,25 +216,17 @@ describe('GitHub App webhooks: grants kept current, deploy on push', () => {
         .expect(200, { results: [] });
 
       fake.unsuspendInstallation(INSTALLATION);
-      await deliver(
-        'installation',
-        installationPayload({ action: 'unsuspend', installation, server: server() }),
-      ).expect(200);
+      await installationEvent('unsuspend').expect(200);
       expect((await project()).repository_access).toBe('granted');
     });
 
     it('follows a rename and a transfer of the repository', async () => {
       fake.renameRepository('acme/warehouse', 'acme/lakehouse');
-      await deliver(
-        'repository',
-        repositoryPayload({
-          action: 'renamed',
-          repository: { id: repo.id, fullName: 'acme/lakehouse' },
-          previousName: 'warehouse',
-          installationId: INSTALLATION,
-          server: server(),
-        }),
-      ).expect(200);
+      await repositoryEvent({
+        action: 'renamed',
+        repository: { id: repo.id, fullName: 'acme/lakehouse' },
+        previousName: 'warehouse',
+      }).expect(200);
       expect(await project()).toMatchObject({
         repository: 'acme/lakehouse',
         repository_access: 'granted',
@@ -290,29 +237,19 @@ describe('GitHub App webhooks: grants kept current, deploy on push', () => {
       expect(row.fullName).toBe('acme/lakehouse');
 
       fake.renameRepository('acme/lakehouse', 'acme-data/lakehouse');
-      await deliver(
-        'repository',
-        repositoryPayload({
-          action: 'transferred',
-          repository: { id: repo.id, fullName: 'acme-data/lakehouse' },
-          previousOwner: { login: 'acme', id: 501 },
-          installationId: INSTALLATION,
-          server: server(),
-        }),
-      ).expect(200);
+      await repositoryEvent({
+        action: 'transferred',
+        repository: { id: repo.id, fullName: 'acme-data/lakehouse' },
+        previousOwner: { login: 'acme', id: 501 },
+      }).expect(200);
       expect((await project()).repository).toBe('acme-data/lakehouse');
       // Back to its first name for the push tests.
       fake.renameRepository('acme-data/lakehouse', 'acme/warehouse');
-      await deliver(
-        'repository',
-        repositoryPayload({
-          action: 'renamed',
-          repository: { id: repo.id, fullName: 'acme/warehouse' },
-          previousName: 'lakehouse',
-          installationId: INSTALLATION,
-          server: server(),
-        }),
-      ).expect(200);
+      await repositoryEvent({
+        action: 'renamed',
+        repository: { id: repo.id, fullName: 'acme/warehouse' },
+        previousName: 'lakehouse',
+      }).expect(200);
       expect((await project()).repository).toBe('acme/warehouse');
     });
 
@@ -323,15 +260,10 @@ describe('GitHub App webhooks: grants kept current, deploy on push', () => {
         .send({ name: 'Other', repository: 'acme/other' })
         .expect(201);
       fake.removeRepository('acme/other');
-      await deliver(
-        'repository',
-        repositoryPayload({
-          action: 'deleted',
-          repository: { id: other.id, fullName: 'acme/other' },
-          installationId: INSTALLATION,
-          server: server(),
-        }),
-      ).expect(200);
+      await repositoryEvent({
+        action: 'deleted',
+        repository: { id: other.id, fullName: 'acme/other' },
+      }).expect(200);
       const res = await http
         .get(`/orgs/${org.orgSlug}/projects/${created.body.id}`)
         .set('authorization', users.viewer.bearer)
@@ -437,10 +369,7 @@ describe('GitHub App webhooks: grants kept current, deploy on push', () => {
 
   it('unlinks the installation when it is deleted on GitHub', async () => {
     fake.removeInstallation(INSTALLATION);
-    await deliver(
-      'installation',
-      installationPayload({ action: 'deleted', installation, server: server() }),
-    ).expect(200);
+    await installationEvent('deleted').expect(200);
     expect((await project()).repository_access).toBe('lost');
     expect(await t.prisma.githubInstallation.count()).toBe(0);
     await deliver(

@@ -1,28 +1,10 @@
-import supertest from 'supertest';
-import { startFakeGitHub, type FakeGitHub, type FakeGitHubUser } from '../support/fake-github.js';
-import { createRoleUsers, seedOrg, type RoleUsers, type SeededOrg } from '../support/fixtures.js';
-import { createTestApp, type TestApp } from '../support/test-app.js';
-
-/** The App's settings for a test app talking to the fake GitHub. */
-function githubAppEnv(fake: FakeGitHub): Record<string, string> {
-  return {
-    GITHUB_APP_ID: String(fake.appId),
-    GITHUB_APP_SLUG: fake.appSlug,
-    GITHUB_APP_PRIVATE_KEY: fake.appPrivateKeyPem,
-    GITHUB_APP_WEBHOOK_SECRET: fake.webhookSecret,
-    GITHUB_WEB_URL: fake.url,
-    GITHUB_API_URL: fake.apiUrl,
-    GITHUB_OAUTH_CLIENT_ID: fake.clientId,
-    GITHUB_OAUTH_CLIENT_SECRET: fake.clientSecret,
-  };
-}
+import type { FakeGitHubUser } from '../support/fake-github.js';
+import { seedOrg } from '../support/fixtures.js';
+import { startGitHubAppOrg, type GitHubAppOrg } from '../support/github-app.js';
 
 describe('GitHub App: install flow, granted repositories, projects', () => {
-  let fake: FakeGitHub;
-  let t: TestApp;
-  let http: supertest.Agent;
-  let users: RoleUsers;
-  let org: SeededOrg;
+  // Set in beforeAll.
+  let { fake, t, http, users, org } = {} as GitHubAppOrg;
   let ghAdmin: FakeGitHubUser;
   let ghStranger: FakeGitHubUser;
   const INSTALLATION = 4101;
@@ -58,12 +40,28 @@ describe('GitHub App: install flow, granted repositories, projects', () => {
       Object.fromEntries(Object.entries(params).map(([k, v]) => [k, String(v)])),
     ).toString()}`;
 
+  /** The admin reaching the setup URL for INSTALLATION with the code GitHub gave `user`. */
+  const setup = async (
+    status: number,
+    params: { state?: string; setup_action?: string },
+    user = ghAdmin,
+  ) =>
+    http
+      .get(
+        setupUrl({
+          installation_id: INSTALLATION,
+          setup_action: 'install',
+          ...params,
+          code: await userCode(user),
+        }),
+      )
+      .set('authorization', users.admin.bearer)
+      .expect(status);
+
   beforeAll(async () => {
-    fake = await startFakeGitHub({ clientId: 'Iv1.app-client', clientSecret: 'app-client-secret' });
-    t = await createTestApp({ RATE_LIMIT_PER_MINUTE: '100000', ...githubAppEnv(fake) });
-    http = supertest.agent(t.app.getHttpServer());
-    users = await createRoleUsers(t.prisma);
-    org = await seedOrg(t.prisma, users);
+    ({ fake, t, http, users, org } = await startGitHubAppOrg({
+      github: { clientId: 'Iv1.app-client', clientSecret: 'app-client-secret' },
+    }));
     ghAdmin = { id: 8101, login: users.admin.login };
     ghStranger = { id: 8102, login: 'someone-else' };
     // The admin signed in with GitHub: the setup checks the code is theirs.
@@ -105,17 +103,7 @@ describe('GitHub App: install flow, granted repositories, projects', () => {
     ]);
 
     const ownersState = await installState(users.owner.bearer);
-    const foreign = await http
-      .get(
-        setupUrl({
-          installation_id: INSTALLATION,
-          setup_action: 'install',
-          state: ownersState,
-          code: await userCode(ghAdmin),
-        }),
-      )
-      .set('authorization', users.admin.bearer)
-      .expect(403);
+    const foreign = await setup(403, { state: ownersState });
     expect(foreign.body.detail).toMatch(/started by another user/);
 
     const noCode = await http
@@ -125,17 +113,7 @@ describe('GitHub App: install flow, granted repositories, projects', () => {
     expect(noCode.body.detail).toMatch(/Request user authorization \(OAuth\) during installation/);
 
     // A GitHub user who cannot administer the installation (and is not the signed-in user).
-    const wrongUser = await http
-      .get(
-        setupUrl({
-          installation_id: INSTALLATION,
-          setup_action: 'install',
-          state,
-          code: await userCode(ghStranger),
-        }),
-      )
-      .set('authorization', users.admin.bearer)
-      .expect(403);
+    const wrongUser = await setup(403, { state }, ghStranger);
     expect(wrongUser.body.detail).toMatch(/signed in to GitHub as someone-else/);
 
     // The signed-in member is not an admin of the organization any more.
@@ -143,17 +121,7 @@ describe('GitHub App: install flow, granted repositories, projects', () => {
       where: { organizationId: org.orgId, userId: users.admin.id },
       data: { role: 'member' },
     });
-    const demoted = await http
-      .get(
-        setupUrl({
-          installation_id: INSTALLATION,
-          setup_action: 'install',
-          state,
-          code: await userCode(ghAdmin),
-        }),
-      )
-      .set('authorization', users.admin.bearer)
-      .expect(403);
+    const demoted = await setup(403, { state });
     expect(demoted.body.detail).toMatch(/Only admins/);
     await t.prisma.membership.updateMany({
       where: { organizationId: org.orgId, userId: users.admin.id },
@@ -167,17 +135,7 @@ describe('GitHub App: install flow, granted repositories, projects', () => {
     fake.installation(INSTALLATION)!.admins = [users.owner.login];
     try {
       const state = await installState(users.admin.bearer);
-      const res = await http
-        .get(
-          setupUrl({
-            installation_id: INSTALLATION,
-            setup_action: 'install',
-            state,
-            code: await userCode(ghAdmin),
-          }),
-        )
-        .set('authorization', users.admin.bearer)
-        .expect(403);
+      const res = await setup(403, { state });
       expect(res.body.detail).toMatch(/cannot administer installation 4101/);
     } finally {
       fake.installation(INSTALLATION)!.admins = [users.admin.login, users.owner.login];
@@ -186,17 +144,7 @@ describe('GitHub App: install flow, granted repositories, projects', () => {
 
   it('links the installation and syncs its repositories from the API', async () => {
     const state = await installState(users.admin.bearer);
-    const res = await http
-      .get(
-        setupUrl({
-          installation_id: INSTALLATION,
-          setup_action: 'install',
-          state,
-          code: await userCode(ghAdmin),
-        }),
-      )
-      .set('authorization', users.admin.bearer)
-      .expect(200);
+    const res = await setup(200, { state });
     expect(res.body).toMatchObject({
       installation_id: INSTALLATION,
       account_login: 'acme',
@@ -248,16 +196,7 @@ describe('GitHub App: install flow, granted repositories, projects', () => {
       .expect(302);
     expect(res.headers.location).toBe('/');
     fake.revoke(INSTALLATION, 'acme/secret');
-    await http
-      .get(
-        setupUrl({
-          installation_id: INSTALLATION,
-          setup_action: 'update',
-          code: await userCode(ghAdmin),
-        }),
-      )
-      .set('authorization', users.admin.bearer)
-      .expect(200);
+    await setup(200, { setup_action: 'update' });
     const secret = await t.prisma.githubRepository.findFirst({
       where: { fullName: 'acme/secret' },
     });
@@ -318,17 +257,7 @@ describe('GitHub App: install flow, granted repositories, projects', () => {
       .set('authorization', users.admin.bearer)
       .expect(302);
     const state = new URL(res.headers.location as string).searchParams.get('state')!;
-    const conflict = await http
-      .get(
-        setupUrl({
-          installation_id: INSTALLATION,
-          setup_action: 'install',
-          state,
-          code: await userCode(ghAdmin),
-        }),
-      )
-      .set('authorization', users.admin.bearer)
-      .expect(409);
+    const conflict = await setup(409, { state });
     expect(conflict.body.detail).toMatch(/already linked to another organization/);
   });
 
@@ -358,17 +287,7 @@ describe('GitHub App: install flow, granted repositories, projects', () => {
 
     // Linking it again restores the project's access.
     const state = await installState(users.admin.bearer);
-    await http
-      .get(
-        setupUrl({
-          installation_id: INSTALLATION,
-          setup_action: 'install',
-          state,
-          code: await userCode(ghAdmin),
-        }),
-      )
-      .set('authorization', users.admin.bearer)
-      .expect(200);
+    await setup(200, { state });
     const again = await http
       .get(`/orgs/${org.orgSlug}/projects/data`)
       .set('authorization', users.viewer.bearer)

@@ -3,7 +3,8 @@ import supertest from 'supertest';
 import { createApiApp } from '../../src/app.js';
 import { createRootLogger } from '../../src/common/logger.js';
 import { CONTENT_SECURITY_POLICY } from '../../src/common/security-headers.js';
-import { startFakeGitHub, type FakeGitHub } from '../support/fake-github.js';
+import type { FakeGitHub } from '../support/fake-github.js';
+import { startGitHubTestApp } from '../support/github-app.js';
 import {
   createRoleUsers,
   createUserWithToken,
@@ -327,14 +328,10 @@ describe('issue 14: web security', () => {
   let gh: FakeGitHub;
   let t: TestApp;
   beforeAll(async () => {
-    gh = await startFakeGitHub({ clientId: 'Iv1.hardening', clientSecret: 'hardening-secret' });
-    t = await createTestApp({
-      GITHUB_OAUTH_CLIENT_ID: 'Iv1.hardening',
-      GITHUB_OAUTH_CLIENT_SECRET: 'hardening-secret',
-      GITHUB_WEB_URL: gh.url,
-      GITHUB_API_URL: gh.apiUrl,
-      RATE_LIMIT_PER_MINUTE: '100000',
-    });
+    ({ fake: gh, t } = await startGitHubTestApp({
+      github: { clientId: 'Iv1.hardening', clientSecret: 'hardening-secret' },
+      oauthOnly: true,
+    }));
   });
   afterAll(async () => {
     await t.close();

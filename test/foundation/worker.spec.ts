@@ -7,6 +7,7 @@ import { WorkerRuntime } from '../../worker/worker-runtime.js';
 import { startWorker, type RunningWorker } from '../../worker/worker.js';
 import { PrismaService } from '../../src/database/prisma.service.js';
 import type { AppConfig } from '../../src/config/app-config.js';
+import { createProdDeployment } from '../support/fixtures.js';
 import { createTestDatabase, testConfig, type TestDatabase } from '../support/test-env.js';
 
 describe('worker', () => {
@@ -68,16 +69,7 @@ describe('worker', () => {
       const project = await prisma.project.create({
         data: { organizationId: org.id, name: 'p', slug: 'p', repository: 'acme/p' },
       });
-      const deployment = await prisma.deployment.create({
-        data: {
-          organizationId: org.id,
-          projectId: project.id,
-          name: 'prod',
-          slug: 'prod',
-          environment: 'prod',
-          branch: 'main',
-        },
-      });
+      const deployment = await createProdDeployment(prisma, org.id, project.id);
       const run = await prisma.run.create({
         data: {
           organizationId: org.id,

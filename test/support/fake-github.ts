@@ -1453,22 +1453,30 @@ class Hub implements FakeGitHub {
     };
   }
 
-  private userEndpoint(req: IncomingMessage, res: ServerResponse, emails: boolean): void {
+  /** The user and grant behind a user's OAuth token; answers 401/403 and returns undefined otherwise. */
+  private oauthUser(req: IncomingMessage, res: ServerResponse) {
     const auth = parseAuthorization(req);
     if (!auth || (auth.scheme !== 'bearer' && auth.scheme !== 'token')) {
       apiError(res, 401, 'Requires authentication');
-      return;
+      return undefined;
     }
     if (this.tokens.has(auth.credentials)) {
       apiError(res, 403, 'Resource not accessible by integration');
-      return;
+      return undefined;
     }
     const grant = this.oauthTokens.get(auth.credentials);
     const user = grant ? this.users.get(grant.userId) : undefined;
     if (!grant || !user) {
       apiError(res, 401, 'Bad credentials');
-      return;
+      return undefined;
     }
+    return { grant, user };
+  }
+
+  private userEndpoint(req: IncomingMessage, res: ServerResponse, emails: boolean): void {
+    const signedIn = this.oauthUser(req, res);
+    if (!signedIn) return;
+    const { grant, user } = signedIn;
     const headers = {
       'X-OAuth-Scopes': grant.scopes.join(', '),
       'X-Accepted-OAuth-Scopes': emails ? 'user, user:email' : '',
@@ -1494,21 +1502,9 @@ class Hub implements FakeGitHub {
 
   /** Installations the OAuth token's user may administer: on their own account, or as an admin. */
   private userInstallations(req: IncomingMessage, res: ServerResponse, url: URL): void {
-    const auth = parseAuthorization(req);
-    if (!auth || (auth.scheme !== 'bearer' && auth.scheme !== 'token')) {
-      apiError(res, 401, 'Requires authentication');
-      return;
-    }
-    if (this.tokens.has(auth.credentials)) {
-      apiError(res, 403, 'Resource not accessible by integration');
-      return;
-    }
-    const grant = this.oauthTokens.get(auth.credentials);
-    const user = grant ? this.users.get(grant.userId) : undefined;
-    if (!grant || !user) {
-      apiError(res, 401, 'Bad credentials');
-      return;
-    }
+    const signedIn = this.oauthUser(req, res);
+    if (!signedIn) return;
+    const { user } = signedIn;
     const login = user.login.toLowerCase();
     const mine = [...this.installations.values()]
       .filter(

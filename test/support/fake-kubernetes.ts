@@ -183,6 +183,13 @@ function labelMatcher(
     });
 }
 
+/** The `labelSelector` and `fieldSelector` of a list or watch request, together. */
+function selectorMatcher(query: Record<string, string>): (object: KubeObject) => boolean {
+  const labels = labelMatcher(query.labelSelector);
+  const fields = fieldMatcher(query.fieldSelector);
+  return (o) => labels(o.metadata?.labels) && fields(o);
+}
+
 function fieldMatcher(selector: string | undefined): (object: KubeObject) => boolean {
   const terms = (selector ?? '')
     .split(',')
@@ -702,10 +709,9 @@ export async function startFakeKubernetes(
     namespace: string,
     query: Record<string, string>,
   ): void {
-    const labels = labelMatcher(query.labelSelector);
-    const fields = fieldMatcher(query.fieldSelector);
+    const matches = selectorMatcher(query);
     const items = [...stores[resource].values()]
-      .filter((o) => o.metadata?.namespace === namespace && labels(o.metadata?.labels) && fields(o))
+      .filter((o) => o.metadata?.namespace === namespace && matches(o))
       .map((o) => {
         // List items carry no kind/apiVersion.
         const { kind: _kind, apiVersion: _apiVersion, ...rest } = clone(o);
@@ -725,14 +731,7 @@ export async function startFakeKubernetes(
     namespace: string,
     query: Record<string, string>,
   ): void {
-    const labels = labelMatcher(query.labelSelector);
-    const fields = fieldMatcher(query.fieldSelector);
-    const watcher: Watcher = {
-      resource,
-      namespace,
-      matches: (o) => labels(o.metadata?.labels) && fields(o),
-      res,
-    };
+    const watcher: Watcher = { resource, namespace, matches: selectorMatcher(query), res };
     res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
     res.flushHeaders();
     const since = query.resourceVersion;

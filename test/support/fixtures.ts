@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { PrismaService } from '../../src/database/prisma.service.js';
+import type { Prisma } from '../../src/generated/prisma/client.js';
 import type { Role } from '../../src/generated/prisma/enums.js';
 import { TOKEN_PREFIX, hashToken, visiblePrefix } from '../../src/auth/credentials.js';
 
@@ -61,6 +62,25 @@ export interface SeededOrg {
   deployId: string;
 }
 
+/** A deployment named `prod` (environment prod, branch main) of the project, with `data` on top. */
+export const createProdDeployment = (
+  prisma: PrismaService,
+  organizationId: string,
+  projectId: string,
+  data: Partial<Prisma.DeploymentUncheckedCreateInput> = {},
+) =>
+  prisma.deployment.create({
+    data: {
+      organizationId,
+      projectId,
+      name: 'prod',
+      slug: 'prod',
+      environment: 'prod',
+      branch: 'main',
+      ...data,
+    },
+  });
+
 /** An organization where each role user holds that role, with a project, deployment and schedules. */
 export async function seedOrg(prisma: PrismaService, users: RoleUsers): Promise<SeededOrg> {
   const slug = `org-${suffix()}`;
@@ -88,19 +108,11 @@ export async function seedOrg(prisma: PrismaService, users: RoleUsers): Promise<
       rootPath: 'data',
     },
   });
-  const deployment = await prisma.deployment.create({
-    data: {
-      organizationId: org.id,
-      projectId: project.id,
-      name: 'prod',
-      slug: 'prod',
-      environment: 'prod',
-      branch: 'main',
-      status: 'ready',
-      meltanoJobs: { load: ['tap-x target-y'] },
-      deployedCommitSha: 'd'.repeat(40),
-      meltanoEnvironments: ['dev', 'prod'],
-    },
+  const deployment = await createProdDeployment(prisma, org.id, project.id, {
+    status: 'ready',
+    meltanoJobs: { load: ['tap-x target-y'] },
+    deployedCommitSha: 'd'.repeat(40),
+    meltanoEnvironments: ['dev', 'prod'],
   });
   const schedule = await prisma.schedule.create({
     data: {

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { createProdDeployment } from '../support/fixtures.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 
 /**
@@ -121,20 +122,12 @@ describe('dashboard in Chromium', () => {
   it('lists deployments and schedules, and a schedule toggle persists', async () => {
     const org = await t.prisma.organization.findFirstOrThrow({ where: { slug: 'acme-data' } });
     const project = await t.prisma.project.findFirstOrThrow({ where: { organizationId: org.id } });
-    const deployment = await t.prisma.deployment.create({
-      data: {
-        organizationId: org.id,
-        projectId: project.id,
-        name: 'prod',
-        slug: 'prod',
-        environment: 'prod',
-        branch: 'main',
-        status: 'ready',
-        deployedCommitSha: '3f2a9c1d0b8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a',
-        deployedAt: new Date(),
-        meltanoJobs: { load: ['tap-x target-y'] },
-        meltanoEnvironments: ['prod'],
-      },
+    const deployment = await createProdDeployment(t.prisma, org.id, project.id, {
+      status: 'ready',
+      deployedCommitSha: '3f2a9c1d0b8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a',
+      deployedAt: new Date(),
+      meltanoJobs: { load: ['tap-x target-y'] },
+      meltanoEnvironments: ['prod'],
     });
     const schedule = await t.prisma.schedule.create({
       data: {

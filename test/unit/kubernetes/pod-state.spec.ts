@@ -1,4 +1,4 @@
-import type { V1Job, V1Pod } from '@kubernetes/client-node';
+import type { V1ContainerState, V1ContainerStatus, V1Job, V1Pod } from '@kubernetes/client-node';
 import { parseLogLine, sinceTimeFor } from '../../../src/runs/executors/kubernetes/pod-logs.js';
 import {
   describeFailure,
@@ -56,6 +56,15 @@ describe('podProblem and describeFailure', () => {
     },
     status,
   });
+  /** The Pod's `meltano` container in `state`. */
+  const meltano = (state: V1ContainerState): V1ContainerStatus => ({
+    name: 'meltano',
+    image: '',
+    imageID: '',
+    ready: false,
+    restartCount: 0,
+    state,
+  });
   const failed = {
     reason: 'BackoffLimitExceeded',
     message: 'Job has reached the specified backoff limit',
@@ -63,18 +72,7 @@ describe('podProblem and describeFailure', () => {
 
   it('treats image pull failures as fatal and unschedulable Pods as stuck', () => {
     const waiting = (reason: string) =>
-      pod({
-        containerStatuses: [
-          {
-            name: 'meltano',
-            image: '',
-            imageID: '',
-            ready: false,
-            restartCount: 0,
-            state: { waiting: { reason } },
-          },
-        ],
-      });
+      pod({ containerStatuses: [meltano({ waiting: { reason } })] });
     expect(podProblem(waiting('ErrImagePull'))).toEqual({
       kind: 'fatal',
       reason: 'image not found / cannot be pulled: meltano/meltano:v3',
@@ -93,16 +91,7 @@ describe('podProblem and describeFailure', () => {
 
   it('names the limit the Pod actually had when it ran out of memory', () => {
     const oom = pod({
-      containerStatuses: [
-        {
-          name: 'meltano',
-          image: '',
-          imageID: '',
-          ready: false,
-          restartCount: 0,
-          state: { terminated: { exitCode: 137, reason: 'OOMKilled' } },
-        },
-      ],
+      containerStatuses: [meltano({ terminated: { exitCode: 137, reason: 'OOMKilled' } })],
     });
     expect(describeFailure(oom, failed, '2Gi', null)).toMatchObject({
       exitCode: 137,

@@ -62,6 +62,21 @@ function git(cwd: string, ...args: string[]): string {
   ).trim();
 }
 
+/** Gives `use` a fixture before the file's tests and disposes of it after them. */
+export function withFixture(use: (fixture: Fixture) => void): void {
+  let fixture: Fixture;
+  beforeAll(async () => {
+    fixture = await createFixture();
+    use(fixture);
+  });
+  afterAll(async () => {
+    await fixture.dispose();
+  });
+}
+
+/** The run directory named by a handle's ref (`<host>:<dir>`). */
+export const dirOf = (ref: string) => ref.slice(ref.indexOf(':') + 1);
+
 /** A repository with two commits of data/meltano.yml, as a bare repo reachable by a file:// URL. */
 export async function createFixture(): Promise<Fixture> {
   const root = await mkdtemp(join(tmpdir(), 'mc-local-executor-'));

@@ -1,20 +1,10 @@
 import { readdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { createFixture, recorder, type Fixture } from './helpers.js';
+import { dirOf, recorder, withFixture, type Fixture } from './helpers.js';
 
 let fx: Fixture;
-
-beforeAll(async () => {
-  fx = await createFixture();
-});
-
-afterAll(async () => {
-  await fx.dispose();
-});
-
-/** The run directory named by a handle's ref (`<host>:<dir>`). */
-const dirOf = (ref: string) => ref.slice(ref.indexOf(':') + 1);
+withFixture((fixture) => (fx = fixture));
 
 describe('LocalExecutor: runs', () => {
   it('clones, installs and runs the schedule in the root path with the env and secret files', async () => {

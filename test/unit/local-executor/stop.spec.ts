@@ -6,25 +6,17 @@ import { join } from 'node:path';
 import { runDirName, runIdOfDirName } from '../../../src/runs/executors/local/local-executor.js';
 import { RUN_DIR_ENV } from '../../../src/runs/executors/local/process-group.js';
 import {
-  createFixture,
+  dirOf,
   isAlive,
   recorder,
   waitUntil,
+  withFixture,
   type Fixture,
   type Recorder,
 } from './helpers.js';
 
 let fx: Fixture;
-
-beforeAll(async () => {
-  fx = await createFixture();
-});
-
-afterAll(async () => {
-  await fx.dispose();
-});
-
-const dirOf = (ref: string) => ref.slice(ref.indexOf(':') + 1);
+withFixture((fixture) => (fx = fixture));
 
 /** Waits until the hanging fake meltano has started its child; returns both pids. */
 async function hanging(rec: Recorder): Promise<{ meltano: number; child: number }> {
