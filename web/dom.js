@@ -148,3 +148,11 @@ export async function act(button, action) {
     button.disabled = false;
   }
 }
+
+/** The "Load more" button under a paged list: runs `loadNext` (see `act`) when pressed. */
+export const loadMoreButton = (loadNext) =>
+  h(
+    'button',
+    { type: 'button', class: 'secondary', onclick: (e) => void act(e.currentTarget, loadNext) },
+    'Load more',
+  );

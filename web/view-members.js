@@ -1,6 +1,6 @@
 // Members (list, invite, change role, pending invitations) and the audit log.
 import { del, get, patch, post, qs, u } from './api.js';
-import { act, h, muted, notify, replace, section, table, when } from './dom.js';
+import { act, h, loadMoreButton, muted, notify, replace, section, table, when } from './dom.js';
 import { apiForm } from './forms.js';
 
 const ROLES = ['viewer', 'member', 'admin', 'owner'];
@@ -172,23 +172,7 @@ export async function auditView(ctx) {
         'No events yet.',
       ),
     );
-    replace(
-      more,
-      next
-        ? h(
-            'button',
-            {
-              type: 'button',
-              class: 'secondary',
-              onclick: (ev) =>
-                void act(ev.currentTarget, async () => {
-                  await loadPage(next);
-                }),
-            },
-            'Load more',
-          )
-        : null,
-    );
+    replace(more, next ? loadMoreButton(() => loadPage(next)) : null);
   };
   const loadPage = async (token) => {
     const page = await get(api + qs({ page_size: 50, page_token: token }));

@@ -7,6 +7,7 @@ import {
   badge,
   duration,
   h,
+  loadMoreButton,
   muted,
   notify,
   replace,
@@ -27,6 +28,10 @@ const STATUSES = [
   'skipped',
 ];
 const ACTIVE = new Set(['queued', 'starting', 'running']);
+
+/** A labelled control of the filter form (the label points at the control's id). */
+const filterField = (label, control) =>
+  h('div', { class: 'field' }, h('label', { for: control.id }, label), control);
 
 /** Deployment id → { project, deployment } for an organization, kept for half a minute. */
 const indexCache = new Map();
@@ -88,10 +93,8 @@ export async function runsView(ctx) {
   const filterForm = h(
     'form',
     { class: 'form form-inline filters', 'aria-label': 'Filter runs', role: 'search' },
-    h(
-      'div',
-      { class: 'field' },
-      h('label', { for: 'filter-status' }, 'Status'),
+    filterField(
+      'Status',
       h(
         'select',
         { id: 'filter-status', name: 'status', value: filters.status },
@@ -99,10 +102,8 @@ export async function runsView(ctx) {
         STATUSES.map((s) => h('option', { value: s }, s.replace('_', ' '))),
       ),
     ),
-    h(
-      'div',
-      { class: 'field' },
-      h('label', { for: 'filter-schedule' }, 'Schedule or job'),
+    filterField(
+      'Schedule or job',
       h('input', {
         id: 'filter-schedule',
         name: 'schedule',
@@ -110,10 +111,8 @@ export async function runsView(ctx) {
         placeholder: 'exact name',
       }),
     ),
-    h(
-      'div',
-      { class: 'field' },
-      h('label', { for: 'filter-deployment' }, 'Deployment'),
+    filterField(
+      'Deployment',
       h(
         'select',
         { id: 'filter-deployment', name: 'deployment', value: filters.deployment },
@@ -181,22 +180,13 @@ export async function runsView(ctx) {
     replace(
       more,
       next
-        ? h(
-            'button',
-            {
-              type: 'button',
-              class: 'secondary',
-              onclick: (e) =>
-                void act(e.currentTarget, async () => {
-                  const page = await get(api + qs({ ...filters, page_size: 50, page_token: next }));
-                  runs = runs.concat(page.results);
-                  next = page.pagination?.next_page_token ?? null;
-                  pages += 1;
-                  draw();
-                }),
-            },
-            'Load more',
-          )
+        ? loadMoreButton(async () => {
+            const page = await get(api + qs({ ...filters, page_size: 50, page_token: next }));
+            runs = runs.concat(page.results);
+            next = page.pagination?.next_page_token ?? null;
+            pages += 1;
+            draw();
+          })
         : null,
     );
   };

@@ -1,19 +1,10 @@
-import { ConfigError, loadConfig, type AppConfig } from '../src/config/app-config.js';
+import { loadConfigOrExit } from '../src/config/app-config.js';
 import { createRootLogger } from '../src/common/logger.js';
 import { startWorker } from './worker.js';
 
 /** Entry point of the worker process. */
 async function main(): Promise<void> {
-  let config: AppConfig;
-  try {
-    config = loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(err.message + '\n');
-      process.exit(78);
-    }
-    throw err;
-  }
+  const config = loadConfigOrExit();
   const logger = createRootLogger(config.logLevel).child({ process: 'worker' });
   // A promise nobody handled is a bug, logged loudly; it must not take down every run in flight
   // (the runs' own code retries database and Redis failures). Tests boot the worker through

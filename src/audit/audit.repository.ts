@@ -44,6 +44,16 @@ export class AuditRepository {
     });
   }
 
+  /** `record` for a change made by a signed-in member of the organization (`scope`). */
+  recordAs(
+    scope: { orgId: OrgId; actor: Actor },
+    origin: RequestOrigin,
+    entry: AuditEntry,
+    tx?: Tx,
+  ): Promise<void> {
+    return this.record(scope.orgId, scope.actor, origin, entry, tx);
+  }
+
   /** Newest first, optionally within a time range; `take` rows after the cursor. */
   list(
     orgId: OrgId,

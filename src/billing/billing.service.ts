@@ -51,9 +51,8 @@ export class BillingService {
   ): Promise<BillingStanding> {
     await this.transactions.run(async (tx) => {
       await this.billing.update(scope.orgId, { spendCapCents }, tx);
-      await this.audit.record(
-        scope.orgId,
-        scope.actor,
+      await this.audit.recordAs(
+        scope,
         origin,
         {
           action: 'billing.cap',

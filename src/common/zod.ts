@@ -7,7 +7,7 @@ import {
   type ExecutionContext,
   type PipeTransform,
 } from '@nestjs/common';
-import { ApiBody, ApiParam, ApiQuery, ApiResponse } from '@nestjs/swagger';
+import { ApiBody, ApiQuery, ApiResponse, DECORATORS } from '@nestjs/swagger';
 import { z } from 'zod';
 import { validationFailed, type FieldError } from './problem.js';
 
@@ -158,28 +158,63 @@ export function ZodQuery<S extends z.ZodObject>(schema: S): ParameterDecorator {
   };
 }
 
+interface PathParam {
+  name: string;
+  schema: z.ZodType;
+  description?: string | undefined;
+}
+
+/**
+ * Path parameters validated one by one in order (the first invalid one is the error), their
+ * values given to the argument as `pick` shapes them. Documented as explicit parameters put
+ * before the method's others, so the document lists path parameters in argument order.
+ */
+function pathParams(params: PathParam[], pick: (values: Record<string, unknown>) => unknown) {
+  const checks = params.map(({ name, schema }) => ({
+    name,
+    pipe: new ZodValidationPipe(z.object({ [name]: schema }), 'params'),
+  }));
+  const decorator: ParameterDecorator = (target, key, index) => {
+    Param({
+      transform: (raw: Record<string, unknown>) =>
+        pick(
+          Object.fromEntries(
+            checks.map(({ name, pipe }) => [name, pipe.transform({ [name]: raw[name] })[name]]),
+          ),
+        ),
+    } as PipeTransform)(target, key, index);
+    if (key === undefined) return;
+    const method = Object.getOwnPropertyDescriptor(target, key)?.value as object | undefined;
+    if (!method) return;
+    const documented =
+      (Reflect.getMetadata(DECORATORS.API_PARAMETERS, method) as unknown[] | undefined) ?? [];
+    const docs = params.map(({ name, schema, description }) => ({
+      name,
+      required: true,
+      in: 'path',
+      schema: jsonSchema(schema),
+      ...(description ? { description } : {}),
+    }));
+    Reflect.defineMetadata(DECORATORS.API_PARAMETERS, [...docs, ...documented], method);
+  };
+  return decorator;
+}
+
 /** A path parameter validated by a zod schema (ids are uuids, names are slugs). */
 export function ZodParam(
   name: string,
   schema: z.ZodType,
   description?: string,
 ): ParameterDecorator {
-  const wrapped = z.object({ [name]: schema });
-  return (target, key, index) => {
-    Param(name, {
-      transform: (value: unknown) =>
-        new ZodValidationPipe(wrapped, 'params').transform({ [name]: value })[name],
-    } as PipeTransform)(target, key, index);
-    if (key !== undefined) {
-      const descriptor = Object.getOwnPropertyDescriptor(target, key);
-      if (descriptor)
-        ApiParam({ name, schema: jsonSchema(schema), ...(description ? { description } : {}) })(
-          target,
-          key,
-          descriptor,
-        );
-    }
-  };
+  return pathParams([{ name, schema, description }], (values) => values[name]);
+}
+
+/** Several path parameters on one argument, as an object of them (see `ZodParam`). */
+export function ZodParams(shape: Record<string, z.ZodType>): ParameterDecorator {
+  return pathParams(
+    Object.entries(shape).map(([name, schema]) => ({ name, schema })),
+    (values) => values,
+  );
 }
 
 /** A header validated by zod (e.g. Idempotency-Key). */

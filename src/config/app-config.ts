@@ -349,3 +349,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   return new AppConfig(toConfig(parsed.data));
 }
+
+/** `loadConfig` for a process's entry point: a configuration error is printed and exits 78 (EX_CONFIG). */
+export function loadConfigOrExit(): AppConfig {
+  try {
+    return loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(err.message + '\n');
+      process.exit(78); // EX_CONFIG
+    }
+    throw err;
+  }
+}

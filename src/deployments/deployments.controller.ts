@@ -3,8 +3,13 @@ import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { Origin, type RequestOrigin } from '../auth/actor.js';
 import { decodeCursor, toPage } from '../common/pagination.js';
-import { refParam } from '../common/slug.js';
-import { ZodBody, ZodParam, ZodQuery, ZodResponse, paginated } from '../common/zod.js';
+import {
+  DeploymentParams,
+  type DeploymentRefs,
+  ProjectParams,
+  type ProjectRefs,
+} from '../common/route-params.js';
+import { ZodBody, ZodQuery, ZodResponse, paginated } from '../common/zod.js';
 import { CurrentOrg, RequirePermission, type OrgScope } from '../organizations/org-access.js';
 import { presentDeployment } from './deployments.presenter.js';
 import { DeploymentsService } from './deployments.service.js';
@@ -32,8 +37,7 @@ export class DeploymentsController {
   @ApiOperation({ summary: 'Deployments of a project' })
   @ZodResponse(200, paginated(deploymentOut), 'A page of deployments')
   async list(
-    @ZodParam('org', refParam) _org: string,
-    @ZodParam('project', refParam) projectRef: string,
+    @ProjectParams() { project: projectRef }: ProjectRefs,
     @CurrentOrg() scope: OrgScope,
     @ZodQuery(listDeploymentsQuery) query: z.infer<typeof listDeploymentsQuery>,
   ) {
@@ -54,8 +58,7 @@ export class DeploymentsController {
   })
   @ZodResponse(201, deploymentOut, 'Created')
   async create(
-    @ZodParam('org', refParam) _org: string,
-    @ZodParam('project', refParam) projectRef: string,
+    @ProjectParams() { project: projectRef }: ProjectRefs,
     @CurrentOrg() scope: OrgScope,
     @Origin() origin: RequestOrigin,
     @ZodBody(createDeploymentBody, { name: 'prod', environment: 'prod', branch: 'main' })
@@ -75,9 +78,7 @@ export class DeploymentsController {
   @ApiOperation({ summary: 'One deployment (id or slug)' })
   @ZodResponse(200, deploymentOut, 'The deployment')
   async get(
-    @ZodParam('org', refParam) _org: string,
-    @ZodParam('project', refParam) projectRef: string,
-    @ZodParam('deployment', refParam) ref: string,
+    @DeploymentParams() { project: projectRef, deployment: ref }: DeploymentRefs,
     @CurrentOrg() scope: OrgScope,
   ) {
     return presentDeployment((await this.service.get(scope.orgId, projectRef, ref)).deployment);
@@ -91,9 +92,7 @@ export class DeploymentsController {
   })
   @ZodResponse(200, deploymentOut, 'Updated')
   async update(
-    @ZodParam('org', refParam) _org: string,
-    @ZodParam('project', refParam) projectRef: string,
-    @ZodParam('deployment', refParam) ref: string,
+    @DeploymentParams() { project: projectRef, deployment: ref }: DeploymentRefs,
     @CurrentOrg() scope: OrgScope,
     @Origin() origin: RequestOrigin,
     @ZodBody(updateDeploymentBody, { branch: 'release' })
@@ -115,9 +114,7 @@ export class DeploymentsController {
     summary: 'Delete a deployment: disables its schedules, cancels its queued runs (admin)',
   })
   async remove(
-    @ZodParam('org', refParam) _org: string,
-    @ZodParam('project', refParam) projectRef: string,
-    @ZodParam('deployment', refParam) ref: string,
+    @DeploymentParams() { project: projectRef, deployment: ref }: DeploymentRefs,
     @CurrentOrg() scope: OrgScope,
     @Origin() origin: RequestOrigin,
   ): Promise<void> {

@@ -113,9 +113,8 @@ export class DeploymentsService {
           },
           tx,
         );
-        await this.audit.record(
-          orgId,
-          scope.actor,
+        await this.audit.recordAs(
+          scope,
           origin,
           {
             action: 'deployment.create',
@@ -159,9 +158,8 @@ export class DeploymentsService {
     this.checkTimeout(scope, input.runTimeoutSeconds);
     const updated = await this.transactions.run(async (tx) => {
       const row = await this.deployments.update(orgId, deployment.id, defined({ ...input }), tx);
-      await this.audit.record(
-        orgId,
-        scope.actor,
+      await this.audit.recordAs(
+        scope,
         origin,
         {
           action: 'deployment.update',
@@ -204,9 +202,8 @@ export class DeploymentsService {
         );
       }
       await this.deployments.delete(orgId, deployment.id, tx);
-      await this.audit.record(
-        orgId,
-        scope.actor,
+      await this.audit.recordAs(
+        scope,
         origin,
         {
           action: 'deployment.delete',

@@ -2,7 +2,7 @@ import { Controller, Get, Post } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { decodeCursor, toPage } from '../common/pagination.js';
-import { refParam } from '../common/slug.js';
+import { DeploymentParams, type DeploymentRefs } from '../common/route-params.js';
 import { ZodParam, ZodQuery, ZodResponse, pageQuery, paginated } from '../common/zod.js';
 import { CurrentOrg, RequirePermission, type OrgScope } from '../organizations/org-access.js';
 import { Origin, type RequestOrigin } from '../auth/actor.js';
@@ -21,9 +21,7 @@ export class DeploysController {
   })
   @ZodResponse(200, paginated(deployOut), 'A page of deploys')
   async list(
-    @ZodParam('org', refParam) _org: string,
-    @ZodParam('project', refParam) projectRef: string,
-    @ZodParam('deployment', refParam) deploymentRef: string,
+    @DeploymentParams() { project: projectRef, deployment: deploymentRef }: DeploymentRefs,
     @CurrentOrg() scope: OrgScope,
     @ZodQuery(z.object(pageQuery)) query: { page_size: number; page_token?: string | undefined },
   ) {
@@ -46,9 +44,7 @@ export class DeploysController {
   @ApiOperation({ summary: 'One deploy' })
   @ZodResponse(200, deployOut, 'The deploy')
   async get(
-    @ZodParam('org', refParam) _org: string,
-    @ZodParam('project', refParam) projectRef: string,
-    @ZodParam('deployment', refParam) deploymentRef: string,
+    @DeploymentParams() { project: projectRef, deployment: deploymentRef }: DeploymentRefs,
     @ZodParam('deployId', z.uuid()) deployId: string,
     @CurrentOrg() scope: OrgScope,
   ) {
@@ -60,9 +56,7 @@ export class DeploysController {
   @ApiOperation({ summary: 'Redeploy: read meltano.yml at the branch head again (admin)' })
   @ZodResponse(201, deployOut, 'Queued')
   async redeploy(
-    @ZodParam('org', refParam) _org: string,
-    @ZodParam('project', refParam) projectRef: string,
-    @ZodParam('deployment', refParam) deploymentRef: string,
+    @DeploymentParams() { project: projectRef, deployment: deploymentRef }: DeploymentRefs,
     @CurrentOrg() scope: OrgScope,
     @Origin() origin: RequestOrigin,
   ) {

@@ -229,9 +229,8 @@ export class GithubInstallationsService {
     await this.transactions.run(async (tx) => {
       await this.github.removeInstallation(orgId, installation.id, tx);
       await this.grants.reconcileProjects(orgId, tx);
-      await this.audit.record(
-        orgId,
-        scope.actor,
+      await this.audit.recordAs(
+        scope,
         origin,
         {
           action: 'github.installation.unlink',

@@ -206,9 +206,8 @@ export class NotificationsService {
         },
         tx,
       );
-      await this.audit.record(
-        orgId,
-        scope.actor,
+      await this.audit.recordAs(
+        scope,
         origin,
         {
           action: 'notification.test',
@@ -291,9 +290,8 @@ export class NotificationsService {
         },
         tx,
       );
-      await this.audit.record(
-        orgId,
-        scope.actor,
+      await this.audit.recordAs(
+        scope,
         origin,
         {
           action: 'notification.create',
@@ -339,9 +337,8 @@ export class NotificationsService {
         },
         tx,
       );
-      await this.audit.record(
-        orgId,
-        scope.actor,
+      await this.audit.recordAs(
+        scope,
         origin,
         {
           action: 'notification.update',
@@ -367,9 +364,8 @@ export class NotificationsService {
     const channel = await this.get(orgId, id);
     await this.transactions.run(async (tx) => {
       await this.notifications.deleteChannel(orgId, channel.id, tx);
-      await this.audit.record(
-        orgId,
-        scope.actor,
+      await this.audit.recordAs(
+        scope,
         origin,
         {
           action: 'notification.delete',

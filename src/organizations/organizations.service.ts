@@ -107,9 +107,8 @@ export class OrganizationsService {
     forgetMemberships();
     return this.transactions.run(async (tx) => {
       const org = await this.organizations.update(scope.orgId, data, tx);
-      await this.audit.record(
-        scope.orgId,
-        scope.actor,
+      await this.audit.recordAs(
+        scope,
         origin,
         { action, resourceType: 'organization', resourceId: org.id, details },
         tx,
@@ -152,9 +151,8 @@ export class OrganizationsService {
         ]);
       return this.transactions.run(async (tx) => {
         const membership = await this.memberships.create(orgId, user.id, role, tx);
-        await this.audit.record(
-          orgId,
-          scope.actor,
+        await this.audit.recordAs(
+          scope,
           origin,
           {
             action: 'member.add',
@@ -169,9 +167,8 @@ export class OrganizationsService {
     }
     return this.transactions.run(async (tx) => {
       const invitation = await this.memberships.invite(orgId, login, role, scope.actor.user.id, tx);
-      await this.audit.record(
-        orgId,
-        scope.actor,
+      await this.audit.recordAs(
+        scope,
         origin,
         {
           action: 'member.invite',
@@ -194,9 +191,8 @@ export class OrganizationsService {
     await this.transactions.run(async (tx) => {
       if (!(await this.memberships.deleteInvitation(scope.orgId, invitationId, tx)))
         throw notFound('Invitation');
-      await this.audit.record(
-        scope.orgId,
-        scope.actor,
+      await this.audit.recordAs(
+        scope,
         origin,
         {
           action: 'member.invitation_revoke',
@@ -220,9 +216,8 @@ export class OrganizationsService {
         if (target.role === 'owner' && role !== 'owner')
           await this.assertAnotherOwner(tx, orgId, userId, 'demoted');
         const updated = await this.memberships.changeRole(orgId, target.id, role, tx);
-        await this.audit.record(
-          orgId,
-          scope.actor,
+        await this.audit.recordAs(
+          scope,
           origin,
           {
             action: 'member.role_change',
@@ -254,9 +249,8 @@ export class OrganizationsService {
         if (target.role === 'owner')
           await this.assertAnotherOwner(tx, orgId, userId, leaving ? 'leave' : 'removed');
         await this.memberships.delete(orgId, target.id, tx);
-        await this.audit.record(
-          orgId,
-          scope.actor,
+        await this.audit.recordAs(
+          scope,
           origin,
           {
             action: leaving ? 'member.leave' : 'member.remove',

@@ -2,40 +2,37 @@ import type { Role } from '../generated/prisma/enums.js';
 
 /**
  * What each role may do, in one place (the README lists the same table).
- * Roles are cumulative: viewer < member < admin < owner.
+ * Roles are cumulative: viewer < member < admin < owner, each gaining the permissions
+ * listed under it.
  */
+const gained = {
+  viewer: ['org:read', 'billing:read'],
+  member: ['run:write', 'schedule:toggle'],
+  admin: [
+    'project:write',
+    'deployment:write',
+    'secret:write',
+    'notification:write',
+    'member:write',
+    'audit:read',
+    'github:write',
+    'org:write',
+  ],
+  owner: ['billing:write', 'org:delete'],
+} as const satisfies Record<Role, readonly string[]>;
+
 export const permissions = [
-  'org:read',
-  'billing:read',
-  'run:write',
-  'schedule:toggle',
-  'project:write',
-  'deployment:write',
-  'secret:write',
-  'notification:write',
-  'member:write',
-  'audit:read',
-  'github:write',
-  'org:write',
-  'billing:write',
-  'org:delete',
+  ...gained.viewer,
+  ...gained.member,
+  ...gained.admin,
+  ...gained.owner,
 ] as const;
 export type Permission = (typeof permissions)[number];
 
-const viewer: Permission[] = ['org:read', 'billing:read'];
-const member: Permission[] = [...viewer, 'run:write', 'schedule:toggle'];
-const admin: Permission[] = [
-  ...member,
-  'project:write',
-  'deployment:write',
-  'secret:write',
-  'notification:write',
-  'member:write',
-  'audit:read',
-  'github:write',
-  'org:write',
-];
-const owner: Permission[] = [...admin, 'billing:write', 'org:delete'];
+const viewer: Permission[] = [...gained.viewer];
+const member: Permission[] = [...viewer, ...gained.member];
+const admin: Permission[] = [...member, ...gained.admin];
+const owner: Permission[] = [...admin, ...gained.owner];
 
 export const rolePermissions: Record<Role, ReadonlySet<Permission>> = {
   viewer: new Set(viewer),

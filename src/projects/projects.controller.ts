@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { Origin, type RequestOrigin } from '../auth/actor.js';
 import { decodeCursor, toPage } from '../common/pagination.js';
 import { refParam } from '../common/slug.js';
+import { ProjectParams, type ProjectRefs } from '../common/route-params.js';
 import { ZodBody, ZodParam, ZodQuery, ZodResponse, paginated } from '../common/zod.js';
 import { CurrentOrg, RequirePermission, type OrgScope } from '../organizations/org-access.js';
 import { presentProject } from './projects.presenter.js';
@@ -96,11 +97,7 @@ export class ProjectsController {
   @Get('projects/:project')
   @ApiOperation({ summary: 'One project (id or slug)' })
   @ZodResponse(200, projectOut, 'The project', example)
-  async get(
-    @ZodParam('org', refParam) _org: string,
-    @ZodParam('project', refParam) project: string,
-    @CurrentOrg() scope: OrgScope,
-  ) {
+  async get(@ProjectParams() { project }: ProjectRefs, @CurrentOrg() scope: OrgScope) {
     return presentProject(await this.service.get(scope.orgId, project));
   }
 
@@ -109,8 +106,7 @@ export class ProjectsController {
   @ApiOperation({ summary: 'Rename a project or change its repository or root path (admin)' })
   @ZodResponse(200, projectOut, 'Updated', example)
   async update(
-    @ZodParam('org', refParam) _org: string,
-    @ZodParam('project', refParam) project: string,
+    @ProjectParams() { project }: ProjectRefs,
     @CurrentOrg() scope: OrgScope,
     @Origin() origin: RequestOrigin,
     @ZodBody(updateProjectBody, { root_path: 'meltano' }) body: z.infer<typeof updateProjectBody>,
@@ -131,8 +127,7 @@ export class ProjectsController {
     summary: 'Delete a project with its deployments, schedules and run history (admin)',
   })
   async remove(
-    @ZodParam('org', refParam) _org: string,
-    @ZodParam('project', refParam) project: string,
+    @ProjectParams() { project }: ProjectRefs,
     @CurrentOrg() scope: OrgScope,
     @Origin() origin: RequestOrigin,
   ): Promise<void> {

@@ -63,9 +63,8 @@ export class ProjectsService {
           },
           tx,
         );
-        await this.audit.record(
-          orgId,
-          scope.actor,
+        await this.audit.recordAs(
+          scope,
           origin,
           {
             action: 'project.create',
@@ -122,9 +121,8 @@ export class ProjectsService {
           },
           tx,
         );
-        await this.audit.record(
-          orgId,
-          scope.actor,
+        await this.audit.recordAs(
+          scope,
           origin,
           {
             action: 'project.update',
@@ -152,9 +150,8 @@ export class ProjectsService {
       );
     await this.transactions.run(async (tx) => {
       await this.projects.delete(orgId, project.id, tx);
-      await this.audit.record(
-        orgId,
-        scope.actor,
+      await this.audit.recordAs(
+        scope,
         origin,
         {
           action: 'project.delete',

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { Origin, type RequestOrigin } from '../auth/actor.js';
 import { decodeCursor, toPage } from '../common/pagination.js';
 import { refParam } from '../common/slug.js';
+import { DeploymentParams, type DeploymentRefs } from '../common/route-params.js';
 import { ZodBody, ZodHeader, ZodParam, ZodQuery, ZodResponse, paginated } from '../common/zod.js';
 import { CurrentOrg, RequirePermission, type OrgScope } from '../organizations/org-access.js';
 import { UsageLedgerRepository } from '../billing/usage-ledger.repository.js';
@@ -51,9 +52,7 @@ export class RunsController {
     'An earlier request with the same Idempotency-Key already created this run',
   )
   async create(
-    @ZodParam('org', refParam) _org: string,
-    @ZodParam('project', refParam) projectRef: string,
-    @ZodParam('deployment', refParam) deploymentRef: string,
+    @DeploymentParams() { project: projectRef, deployment: deploymentRef }: DeploymentRefs,
     @CurrentOrg() scope: OrgScope,
     @Origin() origin: RequestOrigin,
     @ZodHeader({ name: 'Idempotency-Key', schema: idempotencyKey }) key: string | undefined,

@@ -173,9 +173,8 @@ export class RunsService {
     tx: Tx,
     details: Record<string, string>,
   ): Promise<void> {
-    return this.audit.record(
-      scope.orgId,
-      scope.actor,
+    return this.audit.recordAs(
+      scope,
       origin,
       { action, resourceType: 'run', resourceId: run.id, details },
       tx,

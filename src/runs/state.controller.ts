@@ -2,7 +2,7 @@ import { Body, Controller, Delete, Get, HttpCode, Put } from '@nestjs/common';
 import { ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { Origin, type RequestOrigin } from '../auth/actor.js';
-import { refParam } from '../common/slug.js';
+import { DeploymentParams, type DeploymentRefs } from '../common/route-params.js';
 import {
   MAX_STATE_VALUE_BYTES,
   ZodParam,
@@ -29,9 +29,7 @@ export class StateController {
   @Get()
   @ApiOperation({ summary: 'State ids of a deployment (meltano state list)' })
   async list(
-    @ZodParam('org', refParam) _org: string,
-    @ZodParam('project', refParam) project: string,
-    @ZodParam('deployment', refParam) deployment: string,
+    @DeploymentParams() { project, deployment }: DeploymentRefs,
     @CurrentOrg() scope: OrgScope,
   ) {
     const rows = await this.states.list(scope, { project, deployment });
@@ -41,9 +39,7 @@ export class StateController {
   @Get(':stateId')
   @ApiOperation({ summary: 'One state (meltano state get)' })
   async get(
-    @ZodParam('org', refParam) _org: string,
-    @ZodParam('project', refParam) project: string,
-    @ZodParam('deployment', refParam) deployment: string,
+    @DeploymentParams() { project, deployment }: DeploymentRefs,
     @ZodParam('stateId', stateId) id: string,
     @CurrentOrg() scope: OrgScope,
   ) {
@@ -57,9 +53,7 @@ export class StateController {
     schema: { type: 'object', properties: { value: { type: 'object' } }, required: ['value'] },
   })
   async set(
-    @ZodParam('org', refParam) _org: string,
-    @ZodParam('project', refParam) project: string,
-    @ZodParam('deployment', refParam) deployment: string,
+    @DeploymentParams() { project, deployment }: DeploymentRefs,
     @ZodParam('stateId', stateId) id: string,
     @CurrentOrg() scope: OrgScope,
     @Origin() origin: RequestOrigin,
@@ -80,9 +74,7 @@ export class StateController {
   @RequirePermission('deployment:write')
   @ApiOperation({ summary: 'Clear a state (meltano state clear) (admin)' })
   async clear(
-    @ZodParam('org', refParam) _org: string,
-    @ZodParam('project', refParam) project: string,
-    @ZodParam('deployment', refParam) deployment: string,
+    @DeploymentParams() { project, deployment }: DeploymentRefs,
     @ZodParam('stateId', stateId) id: string,
     @CurrentOrg() scope: OrgScope,
     @Origin() origin: RequestOrigin,

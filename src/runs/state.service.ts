@@ -77,9 +77,8 @@ export class StateService {
     stateId: string,
     tx: Tx,
   ): Promise<void> {
-    return this.audit.record(
-      scope.orgId,
-      scope.actor,
+    return this.audit.recordAs(
+      scope,
       origin,
       {
         action,

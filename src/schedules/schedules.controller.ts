@@ -3,7 +3,7 @@ import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { Origin, type RequestOrigin } from '../auth/actor.js';
 import { decodeCursor, toPage } from '../common/pagination.js';
-import { refParam } from '../common/slug.js';
+import { DeploymentParams, type DeploymentRefs } from '../common/route-params.js';
 import { ZodBody, ZodParam, ZodQuery, ZodResponse, paginated } from '../common/zod.js';
 import { CurrentOrg, RequirePermission, type OrgScope } from '../organizations/org-access.js';
 import { presentSchedule } from './schedules.presenter.js';
@@ -42,9 +42,7 @@ export class SchedulesController {
   })
   @ZodResponse(200, paginated(scheduleOut), 'A page of schedules')
   async list(
-    @ZodParam('org', refParam) _org: string,
-    @ZodParam('project', refParam) projectRef: string,
-    @ZodParam('deployment', refParam) deploymentRef: string,
+    @DeploymentParams() { project: projectRef, deployment: deploymentRef }: DeploymentRefs,
     @CurrentOrg() scope: OrgScope,
     @ZodQuery(listSchedulesQuery) query: z.infer<typeof listSchedulesQuery>,
   ) {
@@ -72,9 +70,7 @@ export class SchedulesController {
   @ApiOperation({ summary: 'One schedule (id or name) with its next N fire times' })
   @ZodResponse(200, scheduleOut, 'The schedule', example)
   async get(
-    @ZodParam('org', refParam) _org: string,
-    @ZodParam('project', refParam) projectRef: string,
-    @ZodParam('deployment', refParam) deploymentRef: string,
+    @DeploymentParams() { project: projectRef, deployment: deploymentRef }: DeploymentRefs,
     @ZodParam('schedule', scheduleRef) ref: string,
     @CurrentOrg() scope: OrgScope,
     @ZodQuery(getScheduleQuery) query: z.infer<typeof getScheduleQuery>,
@@ -95,9 +91,7 @@ export class SchedulesController {
   })
   @ZodResponse(200, scheduleOut, 'Updated', example)
   async update(
-    @ZodParam('org', refParam) _org: string,
-    @ZodParam('project', refParam) projectRef: string,
-    @ZodParam('deployment', refParam) deploymentRef: string,
+    @DeploymentParams() { project: projectRef, deployment: deploymentRef }: DeploymentRefs,
     @ZodParam('schedule', scheduleRef) ref: string,
     @CurrentOrg() scope: OrgScope,
     @Origin() origin: RequestOrigin,

@@ -82,9 +82,8 @@ export class SchedulesService {
           : input.enabled
             ? 'schedule.enable'
             : 'schedule.disable';
-      await this.audit.record(
-        orgId,
-        scope.actor,
+      await this.audit.recordAs(
+        scope,
         origin,
         {
           action,

@@ -4,7 +4,12 @@ import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { Origin, type RequestOrigin } from '../auth/actor.js';
 import { decodeCursor, toPage } from '../common/pagination.js';
-import { refParam } from '../common/slug.js';
+import {
+  DeploymentParams,
+  type DeploymentRefs,
+  ProjectParams,
+  type ProjectRefs,
+} from '../common/route-params.js';
 import { ZodBody, ZodParam, ZodQuery, ZodResponse, paginated } from '../common/zod.js';
 import { CurrentOrg, RequirePermission, type OrgScope } from '../organizations/org-access.js';
 import {
@@ -94,8 +99,7 @@ export class ProjectSecretsController extends SecretRoutes {
     pagination: { next_page_token: null, page_size: 50 },
   })
   list(
-    @ZodParam('org', refParam) _org: string,
-    @ZodParam('project', refParam) project: string,
+    @ProjectParams() { project }: ProjectRefs,
     @CurrentOrg() scope: OrgScope,
     @ZodQuery(listSecretsQuery) query: z.infer<typeof listSecretsQuery>,
   ) {
@@ -106,8 +110,7 @@ export class ProjectSecretsController extends SecretRoutes {
   @ApiOperation({ summary: 'One secret’s metadata (never its value)' })
   @ZodResponse(200, secretOut, 'The secret', example)
   get(
-    @ZodParam('org', refParam) _org: string,
-    @ZodParam('project', refParam) project: string,
+    @ProjectParams() { project }: ProjectRefs,
     @ZodParam('name', secretNameParam) name: string,
     @CurrentOrg() scope: OrgScope,
   ) {
@@ -122,8 +125,7 @@ export class ProjectSecretsController extends SecretRoutes {
   @ZodResponse(201, secretOut, 'Created', example)
   @ZodResponse(200, secretOut, 'Replaced', example)
   put(
-    @ZodParam('org', refParam) _org: string,
-    @ZodParam('project', refParam) project: string,
+    @ProjectParams() { project }: ProjectRefs,
     @ZodParam('name', secretName) name: string,
     @CurrentOrg() scope: OrgScope,
     @Origin() origin: RequestOrigin,
@@ -138,8 +140,7 @@ export class ProjectSecretsController extends SecretRoutes {
   @RequirePermission('secret:write')
   @ApiOperation({ summary: 'Delete a project secret (admin)' })
   async remove(
-    @ZodParam('org', refParam) _org: string,
-    @ZodParam('project', refParam) project: string,
+    @ProjectParams() { project }: ProjectRefs,
     @ZodParam('name', secretNameParam) name: string,
     @CurrentOrg() scope: OrgScope,
     @Origin() origin: RequestOrigin,
@@ -161,9 +162,7 @@ export class DeploymentSecretsController extends SecretRoutes {
   })
   @ZodResponse(200, paginated(secretOut), 'A page of secrets')
   list(
-    @ZodParam('org', refParam) _org: string,
-    @ZodParam('project', refParam) project: string,
-    @ZodParam('deployment', refParam) deployment: string,
+    @DeploymentParams() { project, deployment }: DeploymentRefs,
     @CurrentOrg() scope: OrgScope,
     @ZodQuery(listSecretsQuery) query: z.infer<typeof listSecretsQuery>,
   ) {
@@ -174,9 +173,7 @@ export class DeploymentSecretsController extends SecretRoutes {
   @ApiOperation({ summary: 'One deployment secret’s metadata (never its value)' })
   @ZodResponse(200, secretOut, 'The secret', { ...example, scope: 'deployment' })
   get(
-    @ZodParam('org', refParam) _org: string,
-    @ZodParam('project', refParam) project: string,
-    @ZodParam('deployment', refParam) deployment: string,
+    @DeploymentParams() { project, deployment }: DeploymentRefs,
     @ZodParam('name', secretNameParam) name: string,
     @CurrentOrg() scope: OrgScope,
   ) {
@@ -189,9 +186,7 @@ export class DeploymentSecretsController extends SecretRoutes {
   @ZodResponse(201, secretOut, 'Created')
   @ZodResponse(200, secretOut, 'Replaced')
   put(
-    @ZodParam('org', refParam) _org: string,
-    @ZodParam('project', refParam) project: string,
-    @ZodParam('deployment', refParam) deployment: string,
+    @DeploymentParams() { project, deployment }: DeploymentRefs,
     @ZodParam('name', secretName) name: string,
     @CurrentOrg() scope: OrgScope,
     @Origin() origin: RequestOrigin,
@@ -213,9 +208,7 @@ export class DeploymentSecretsController extends SecretRoutes {
   @RequirePermission('secret:write')
   @ApiOperation({ summary: 'Delete a deployment secret override (admin)' })
   async remove(
-    @ZodParam('org', refParam) _org: string,
-    @ZodParam('project', refParam) project: string,
-    @ZodParam('deployment', refParam) deployment: string,
+    @DeploymentParams() { project, deployment }: DeploymentRefs,
     @ZodParam('name', secretNameParam) name: string,
     @CurrentOrg() scope: OrgScope,
     @Origin() origin: RequestOrigin,

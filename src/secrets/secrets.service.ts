@@ -146,9 +146,8 @@ export class SecretsService {
         { kind: input.kind, sealed: encrypted, actorId: org.actor.user.id },
         tx,
       );
-      await this.audit.record(
-        orgId,
-        org.actor,
+      await this.audit.recordAs(
+        org,
         origin,
         {
           action: 'secret.set',
@@ -180,9 +179,8 @@ export class SecretsService {
       const secret = await this.secrets.find(orgId, { projectId: project.id, scope }, name, tx);
       if (!secret) throw notFound('Secret');
       await this.secrets.delete(orgId, secret.id, tx);
-      await this.audit.record(
-        orgId,
-        org.actor,
+      await this.audit.recordAs(
+        org,
         origin,
         {
           action: 'secret.delete',
