@@ -88,6 +88,32 @@ describe('billing with Stripe (a local server speaking its API, reached through 
     };
   }
 
+  /** A new organization whose owner has started a checkout (so it has a Stripe customer). */
+  async function checkedOutOrg() {
+    const org = await seedOrg(t.prisma, users);
+    await asOwner('post', `/orgs/${org.orgSlug}/billing/checkout`).send({}).expect(201);
+    const { stripeCustomerId } = await t.prisma.organization.findUniqueOrThrow({
+      where: { id: org.orgId },
+    });
+    return { org, stripeCustomerId };
+  }
+
+  /** Stripe's event for the organization's completed subscription checkout. */
+  const checkoutCompleted = (
+    org: SeededOrg,
+    customer: string | null,
+    sessionId: string,
+    subscription: string,
+  ) =>
+    event('checkout.session.completed', {
+      id: sessionId,
+      object: 'checkout.session',
+      mode: 'subscription',
+      customer,
+      client_reference_id: org.orgId,
+      subscription,
+    });
+
   function sendWebhook(
     body: object,
     options: { secret?: string; timestamp?: number; header?: string | null } = {},
@@ -260,19 +286,8 @@ describe('billing with Stripe (a local server speaking its API, reached through 
   });
 
   it('verifies webhooks over the raw body: forged, stale and unsigned ones are refused; replays do nothing', async () => {
-    const org = await seedOrg(t.prisma, users);
-    await asOwner('post', `/orgs/${org.orgSlug}/billing/checkout`).send({}).expect(201);
-    const { stripeCustomerId } = await t.prisma.organization.findUniqueOrThrow({
-      where: { id: org.orgId },
-    });
-    const completed = event('checkout.session.completed', {
-      id: 'cs_test_1',
-      object: 'checkout.session',
-      mode: 'subscription',
-      customer: stripeCustomerId,
-      client_reference_id: org.orgId,
-      subscription: 'sub_1',
-    });
+    const { org, stripeCustomerId } = await checkedOutOrg();
+    const completed = checkoutCompleted(org, stripeCustomerId, 'cs_test_1', 'sub_1');
     const forged = await sendWebhook(completed, { secret: 'whsec_wrong' }).expect(400);
     expect(forged.headers['content-type']).toContain('application/problem+json');
     await sendWebhook(completed, { timestamp: Math.floor(Date.now() / 1000) - 3600 }).expect(400);
@@ -335,21 +350,8 @@ describe('billing with Stripe (a local server speaking its API, reached through 
   });
 
   it('reaching the cap skips the next tick with the reason and refuses manual runs with 402; raising it resumes', async () => {
-    const org = await seedOrg(t.prisma, users);
-    await asOwner('post', `/orgs/${org.orgSlug}/billing/checkout`).send({}).expect(201);
-    const { stripeCustomerId } = await t.prisma.organization.findUniqueOrThrow({
-      where: { id: org.orgId },
-    });
-    await sendWebhook(
-      event('checkout.session.completed', {
-        id: 'cs_cap',
-        object: 'checkout.session',
-        mode: 'subscription',
-        customer: stripeCustomerId,
-        client_reference_id: org.orgId,
-        subscription: 'sub_cap',
-      }),
-    ).expect(200);
+    const { org, stripeCustomerId } = await checkedOutOrg();
+    await sendWebhook(checkoutCompleted(org, stripeCustomerId, 'cs_cap', 'sub_cap')).expect(200);
     // Only the owner sets the cap: $2.00 = 2 credits at $1.00.
     await t.http
       .patch(`/orgs/${org.orgSlug}/billing`)
@@ -417,21 +419,10 @@ describe('billing with Stripe (a local server speaking its API, reached through 
   });
 
   it('a failed payment pauses work after the grace period; paying (invoice.paid) resumes it', async () => {
-    const org = await seedOrg(t.prisma, users);
-    await asOwner('post', `/orgs/${org.orgSlug}/billing/checkout`).send({}).expect(201);
-    const { stripeCustomerId } = await t.prisma.organization.findUniqueOrThrow({
-      where: { id: org.orgId },
-    });
-    await sendWebhook(
-      event('checkout.session.completed', {
-        id: 'cs_grace',
-        object: 'checkout.session',
-        mode: 'subscription',
-        customer: stripeCustomerId,
-        client_reference_id: org.orgId,
-        subscription: 'sub_grace',
-      }),
-    ).expect(200);
+    const { org, stripeCustomerId } = await checkedOutOrg();
+    await sendWebhook(checkoutCompleted(org, stripeCustomerId, 'cs_grace', 'sub_grace')).expect(
+      200,
+    );
     const invoice = { id: 'in_1', object: 'invoice', customer: stripeCustomerId, status: 'open' };
     await sendWebhook(event('invoice.payment_failed', invoice)).expect(200);
     const state = await t.prisma.organizationBilling.findUniqueOrThrow({

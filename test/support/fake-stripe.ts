@@ -82,6 +82,28 @@ export async function startFakeStripe(): Promise<FakeStripe> {
     body: { error: { type, message, ...(code ? { code } : {}) } },
   });
 
+  /** A new session of `object` for the request's existing customer, or Stripe's resource_missing. */
+  function customerSession(
+    body: Record<string, unknown>,
+    prefix: string,
+    object: string,
+    fields: (sessionId: string) => Record<string, unknown>,
+  ): { status: number; body: unknown } {
+    if (typeof body.customer !== 'string' || !customers.has(body.customer))
+      return error(
+        400,
+        'invalid_request_error',
+        `No such customer: '${String(body.customer)}'`,
+        'resource_missing',
+      );
+    const sessionId = id(prefix);
+    const created = Math.floor(Date.now() / 1000);
+    return {
+      status: 200,
+      body: { id: sessionId, object, created, livemode: false, ...fields(sessionId) },
+    };
+  }
+
   function route(
     method: string,
     path: string,
@@ -102,56 +124,24 @@ export async function startFakeStripe(): Promise<FakeStripe> {
       customers.set(customer.id, customer);
       return { status: 200, body: customer };
     }
-    if (method === 'POST' && path === '/v1/checkout/sessions') {
-      if (typeof body.customer !== 'string' || !customers.has(body.customer))
-        return error(
-          400,
-          'invalid_request_error',
-          `No such customer: '${String(body.customer)}'`,
-          'resource_missing',
-        );
-      const sessionId = id('cs_test');
-      return {
-        status: 200,
-        body: {
-          id: sessionId,
-          object: 'checkout.session',
-          created: now,
-          livemode: false,
-          mode: body.mode,
-          status: 'open',
-          customer: body.customer,
-          client_reference_id: body.client_reference_id ?? null,
-          success_url: body.success_url,
-          cancel_url: body.cancel_url ?? null,
-          metadata: body.metadata ?? {},
-          subscription: null,
-          url: `https://checkout.stripe.com/c/pay/${sessionId}`,
-        },
-      };
-    }
-    if (method === 'POST' && path === '/v1/billing_portal/sessions') {
-      if (typeof body.customer !== 'string' || !customers.has(body.customer))
-        return error(
-          400,
-          'invalid_request_error',
-          `No such customer: '${String(body.customer)}'`,
-          'resource_missing',
-        );
-      const sessionId = id('bps');
-      return {
-        status: 200,
-        body: {
-          id: sessionId,
-          object: 'billing_portal.session',
-          created: now,
-          livemode: false,
-          customer: body.customer,
-          return_url: body.return_url ?? null,
-          url: `https://billing.stripe.com/p/session/${sessionId}`,
-        },
-      };
-    }
+    if (method === 'POST' && path === '/v1/checkout/sessions')
+      return customerSession(body, 'cs_test', 'checkout.session', (sessionId) => ({
+        mode: body.mode,
+        status: 'open',
+        customer: body.customer,
+        client_reference_id: body.client_reference_id ?? null,
+        success_url: body.success_url,
+        cancel_url: body.cancel_url ?? null,
+        metadata: body.metadata ?? {},
+        subscription: null,
+        url: `https://checkout.stripe.com/c/pay/${sessionId}`,
+      }));
+    if (method === 'POST' && path === '/v1/billing_portal/sessions')
+      return customerSession(body, 'bps', 'billing_portal.session', (sessionId) => ({
+        customer: body.customer,
+        return_url: body.return_url ?? null,
+        url: `https://billing.stripe.com/p/session/${sessionId}`,
+      }));
     if (method === 'POST' && path === '/v1/billing/meter_events') {
       const identifier = typeof body.identifier === 'string' ? body.identifier : id('mev');
       const payload = (body.payload ?? {}) as Record<string, string>;
