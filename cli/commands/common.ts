@@ -1,6 +1,7 @@
 /** Helpers shared by the command definitions. */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { FORMATS, type Format } from '../output.js';
+import type { Output } from '../context.js';
+import { FORMATS, renderList, type Column, type Format } from '../output.js';
 
 /** Adds an "Example(s):" section to a command's --help. */
 export function example(cmd: Command, ...lines: string[]): Command {
@@ -40,3 +41,14 @@ export const collect = (value: string, previous: string[] = []): string[] => [
 export const shortSha = (sha: string | null | undefined): string => (sha ? sha.slice(0, 7) : '-');
 
 export const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+/** Prints `rows` in the `--format` chosen: a table as wide as the terminal, `empty` when none. */
+export function printList<T>(
+  io: Output,
+  format: Format,
+  rows: T[],
+  columns: Column<T>[],
+  empty: string,
+): void {
+  io.out(renderList(format, rows, columns, { maxWidth: io.columns, empty }));
+}

@@ -2,8 +2,8 @@
 import { Command, Option } from 'commander';
 import type { RequestArgs, ResponseOf } from '../api-client.js';
 import { CliError, readFileArg, readStdin, type Context } from '../context.js';
-import { formatTime, renderList } from '../output.js';
-import { collect, example, formatOption, type FormatOpts } from './common.js';
+import { formatTime } from '../output.js';
+import { collect, example, formatOption, printList, type FormatOpts } from './common.js';
 
 type Channel = ResponseOf<'listNotifications'>['results'][number];
 type Filter = NonNullable<RequestArgs<'createNotification'>['body']>['filters'][number];
@@ -53,19 +53,18 @@ function envCommand(ctx: Context): Command {
               path: { org, project, deployment: ctx.deployment(opts.deployment) },
             })
           : await ctx.api.all('listSecrets', { path: { org, project } });
-        ctx.io.out(
-          renderList(
-            opts.format,
-            rows,
-            [
-              { header: 'NAME', value: (s) => s.name, shrink: true },
-              { header: 'SCOPE', value: (s) => s.scope },
-              { header: 'KIND', value: (s) => s.kind },
-              { header: 'UPDATED BY', value: (s) => s.updated_by ?? '-', shrink: true },
-              { header: 'UPDATED', value: (s) => formatTime(s.updated_at, ctx.time) },
-            ],
-            { maxWidth: ctx.io.columns, empty: 'No secrets set.' },
-          ),
+        printList(
+          ctx.io,
+          opts.format,
+          rows,
+          [
+            { header: 'NAME', value: (s) => s.name, shrink: true },
+            { header: 'SCOPE', value: (s) => s.scope },
+            { header: 'KIND', value: (s) => s.kind },
+            { header: 'UPDATED BY', value: (s) => s.updated_by ?? '-', shrink: true },
+            { header: 'UPDATED', value: (s) => formatTime(s.updated_at, ctx.time) },
+          ],
+          'No secrets set.',
         );
       }),
     'meltano-cloud config env list',
@@ -242,18 +241,17 @@ function notificationCommand(ctx: Context): Command {
       .action(async (opts: FormatOpts) => {
         const org = await ctx.org();
         const rows = await ctx.api.all('listNotifications', { path: { org } });
-        ctx.io.out(
-          renderList(
-            opts.format,
-            rows,
-            [
-              { header: 'TYPE', value: (c) => c.kind },
-              { header: 'RECIPIENT', value: (c) => c.target, shrink: true },
-              { header: 'ACTIVE', value: (c) => (c.active ? 'yes' : 'no') },
-              { header: 'FILTERS', value: describeFilters, shrink: true },
-            ],
-            { maxWidth: ctx.io.columns, empty: 'No notifications set.' },
-          ),
+        printList(
+          ctx.io,
+          opts.format,
+          rows,
+          [
+            { header: 'TYPE', value: (c) => c.kind },
+            { header: 'RECIPIENT', value: (c) => c.target, shrink: true },
+            { header: 'ACTIVE', value: (c) => (c.active ? 'yes' : 'no') },
+            { header: 'FILTERS', value: describeFilters, shrink: true },
+          ],
+          'No notifications set.',
         );
       }),
     'meltano-cloud config notification list --format json',

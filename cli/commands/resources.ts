@@ -2,8 +2,8 @@
 import { Command, Option } from 'commander';
 import { ApiError, type ResponseOf } from '../api-client.js';
 import { CliError, Interrupted, type Context } from '../context.js';
-import { formatTime, renderList } from '../output.js';
-import { example, formatOption, plural, shortSha, type FormatOpts } from './common.js';
+import { formatTime } from '../output.js';
+import { example, formatOption, plural, printList, shortSha, type FormatOpts } from './common.js';
 
 type Deploy = ResponseOf<'getDeploy'>;
 type Deployment = ResponseOf<'getDeployment'>;
@@ -24,19 +24,18 @@ export function orgCommand(ctx: Context): Command {
       .action(async (opts: FormatOpts) => {
         const orgs = (await ctx.api.request('listOrgs', {})).results;
         const now = ctx.config.value('organization');
-        ctx.io.out(
-          renderList(
-            opts.format,
-            orgs,
-            [
-              { header: ' ', value: (o) => current(o.slug === now || o.id === now) },
-              { header: 'SLUG', value: (o) => o.slug },
-              { header: 'NAME', value: (o) => o.name, shrink: true },
-              { header: 'ROLE', value: (o) => o.role },
-              { header: 'BILLING ACCOUNT', value: (o) => o.billing_account_number },
-            ],
-            { maxWidth: ctx.io.columns, empty: 'You do not belong to any organization yet.' },
-          ),
+        printList(
+          ctx.io,
+          opts.format,
+          orgs,
+          [
+            { header: ' ', value: (o) => current(o.slug === now || o.id === now) },
+            { header: 'SLUG', value: (o) => o.slug },
+            { header: 'NAME', value: (o) => o.name, shrink: true },
+            { header: 'ROLE', value: (o) => o.role },
+            { header: 'BILLING ACCOUNT', value: (o) => o.billing_account_number },
+          ],
+          'You do not belong to any organization yet.',
         );
       }),
     'meltano-cloud org list --format json',
@@ -101,22 +100,18 @@ export function projectCommand(ctx: Context): Command {
         const org = await ctx.org();
         const rows = await listAll(org);
         const now = ctx.config.value('project');
-        ctx.io.out(
-          renderList(
-            opts.format,
-            rows,
-            [
-              { header: ' ', value: (p) => current(p.slug === now || p.id === now) },
-              { header: 'SLUG', value: (p) => p.slug, shrink: true },
-              { header: 'NAME', value: (p) => p.name, shrink: true },
-              { header: 'REPOSITORY', value: (p) => p.repository, shrink: true },
-              { header: 'ROOT PATH', value: (p) => p.root_path, shrink: true },
-            ],
-            {
-              maxWidth: ctx.io.columns,
-              empty: 'No projects yet: create one with `meltano-cloud project create`.',
-            },
-          ),
+        printList(
+          ctx.io,
+          opts.format,
+          rows,
+          [
+            { header: ' ', value: (p) => current(p.slug === now || p.id === now) },
+            { header: 'SLUG', value: (p) => p.slug, shrink: true },
+            { header: 'NAME', value: (p) => p.name, shrink: true },
+            { header: 'REPOSITORY', value: (p) => p.repository, shrink: true },
+            { header: 'ROOT PATH', value: (p) => p.root_path, shrink: true },
+          ],
+          'No projects yet: create one with `meltano-cloud project create`.',
         );
       }),
     'meltano-cloud project list --format markdown',
@@ -256,24 +251,20 @@ export function deploymentCommand(ctx: Context): Command {
         const org = await ctx.org();
         const rows = await listAll(org, ctx.project());
         const now = ctx.config.value('deployment');
-        ctx.io.out(
-          renderList(
-            opts.format,
-            rows,
-            [
-              { header: ' ', value: (d) => current(d.slug === now || d.id === now) },
-              { header: 'NAME', value: (d) => d.slug, shrink: true },
-              { header: 'ENVIRONMENT', value: (d) => d.environment, shrink: true },
-              { header: 'GIT REV', value: (d) => d.branch, shrink: true },
-              { header: 'STATUS', value: (d) => d.status },
-              { header: 'COMMIT', value: (d) => shortSha(d.deployed_commit_sha) },
-              { header: 'DEPLOYED', value: (d) => formatTime(d.deployed_at, ctx.time) },
-            ],
-            {
-              maxWidth: ctx.io.columns,
-              empty: 'No deployments yet: create one with `meltano-cloud deployment create`.',
-            },
-          ),
+        printList(
+          ctx.io,
+          opts.format,
+          rows,
+          [
+            { header: ' ', value: (d) => current(d.slug === now || d.id === now) },
+            { header: 'NAME', value: (d) => d.slug, shrink: true },
+            { header: 'ENVIRONMENT', value: (d) => d.environment, shrink: true },
+            { header: 'GIT REV', value: (d) => d.branch, shrink: true },
+            { header: 'STATUS', value: (d) => d.status },
+            { header: 'COMMIT', value: (d) => shortSha(d.deployed_commit_sha) },
+            { header: 'DEPLOYED', value: (d) => formatTime(d.deployed_at, ctx.time) },
+          ],
+          'No deployments yet: create one with `meltano-cloud deployment create`.',
         );
       }),
     'meltano-cloud deployment list --format json',

@@ -2,19 +2,14 @@
 import { Command, Option } from 'commander';
 import { ApiClient, ApiError, type Run } from '../api-client.js';
 import { CliError, type Context } from '../context.js';
-import {
-  formatDuration,
-  formatRunsPerDay,
-  formatTime,
-  renderList,
-  timeZoneLabel,
-} from '../output.js';
+import { formatDuration, formatRunsPerDay, formatTime, timeZoneLabel } from '../output.js';
 import {
   collect,
   deploymentOption,
   example,
   formatOption,
   positiveInt,
+  printList,
   type FormatOpts,
 } from './common.js';
 
@@ -50,32 +45,28 @@ export function scheduleCommand(ctx: Context): Command {
       .action(async (opts: FormatOpts & { deployment?: string }) => {
         const path = await deploymentPath(ctx, opts.deployment);
         const rows = await ctx.api.all('listSchedules', { path });
-        ctx.io.out(
-          renderList(
-            opts.format,
-            rows,
-            [
-              { header: 'SCHEDULE', value: (s) => s.name, shrink: true },
-              { header: 'INTERVAL', value: (s) => s.interval ?? '-', shrink: true },
-              {
-                header: 'ENABLED',
-                value: (s) => (!s.valid ? 'invalid' : s.enabled ? 'yes' : 'no'),
-              },
-              {
-                header: 'RUNS/DAY',
-                value: (s) => formatRunsPerDay(s.runs_per_day),
-                align: 'right',
-              },
-              {
-                header: `NEXT RUN (${ctx.time.utc ? 'UTC' : 'local'})`,
-                value: (s) => (s.enabled && s.valid ? formatTime(s.upcoming[0], ctx.time) : '-'),
-              },
-            ],
+        printList(
+          ctx.io,
+          opts.format,
+          rows,
+          [
+            { header: 'SCHEDULE', value: (s) => s.name, shrink: true },
+            { header: 'INTERVAL', value: (s) => s.interval ?? '-', shrink: true },
             {
-              maxWidth: ctx.io.columns,
-              empty: `Deployment ${path.deployment} has no schedules (none in meltano.yml for its environment).`,
+              header: 'ENABLED',
+              value: (s) => (!s.valid ? 'invalid' : s.enabled ? 'yes' : 'no'),
             },
-          ),
+            {
+              header: 'RUNS/DAY',
+              value: (s) => formatRunsPerDay(s.runs_per_day),
+              align: 'right',
+            },
+            {
+              header: `NEXT RUN (${ctx.time.utc ? 'UTC' : 'local'})`,
+              value: (s) => (s.enabled && s.valid ? formatTime(s.upcoming[0], ctx.time) : '-'),
+            },
+          ],
+          `Deployment ${path.deployment} has no schedules (none in meltano.yml for its environment).`,
         );
       }),
     'meltano-cloud schedule list --deployment prod',
@@ -342,26 +333,25 @@ export function historyCommand(ctx: Context): Command {
             },
             opts.limit,
           );
-          ctx.io.out(
-            renderList(
-              opts.format,
-              runs,
-              [
-                { header: 'EXECUTION ID', value: (r) => r.id },
-                { header: 'SCHEDULE', value: (r) => r.target, shrink: true },
-                {
-                  header: 'EXECUTED AT',
-                  value: (r) => formatTime(r.started_at ?? r.queued_at, ctx.time, 'compact'),
-                },
-                { header: 'RESULT', value: (r) => r.status },
-                {
-                  header: 'DURATION',
-                  value: (r) => formatDuration(r.duration_seconds),
-                  align: 'right',
-                },
-              ],
-              { maxWidth: ctx.io.columns, empty: 'No runs match.' },
-            ),
+          printList(
+            ctx.io,
+            opts.format,
+            runs,
+            [
+              { header: 'EXECUTION ID', value: (r) => r.id },
+              { header: 'SCHEDULE', value: (r) => r.target, shrink: true },
+              {
+                header: 'EXECUTED AT',
+                value: (r) => formatTime(r.started_at ?? r.queued_at, ctx.time, 'compact'),
+              },
+              { header: 'RESULT', value: (r) => r.status },
+              {
+                header: 'DURATION',
+                value: (r) => formatDuration(r.duration_seconds),
+                align: 'right',
+              },
+            ],
+            'No runs match.',
           );
         },
       ),

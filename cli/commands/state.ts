@@ -1,8 +1,8 @@
 /** state list|get|set|clear: a deployment's Meltano state (as `meltano state`). */
 import { Command, Option } from 'commander';
 import { CliError, readFileArg, readStdin, type Context } from '../context.js';
-import { formatTime, renderList } from '../output.js';
-import { deploymentOption, example, formatOption, type FormatOpts } from './common.js';
+import { formatTime } from '../output.js';
+import { deploymentOption, example, formatOption, printList, type FormatOpts } from './common.js';
 
 /** `*` in a --pattern matches anything (as `meltano state list --pattern`). */
 const globToRegExp = (glob: string): RegExp =>
@@ -36,16 +36,15 @@ export function stateCommand(ctx: Context): Command {
         const rows = (await ctx.api.request('listStates', { path: await path(opts.deployment) }))
           .results;
         const match = opts.pattern ? globToRegExp(opts.pattern) : null;
-        ctx.io.out(
-          renderList(
-            opts.format,
-            match ? rows.filter((r) => match.test(r.state_id)) : rows,
-            [
-              { header: 'STATE ID', value: (r) => r.state_id, shrink: true },
-              { header: 'UPDATED', value: (r) => formatTime(r.updated_at, ctx.time) },
-            ],
-            { maxWidth: ctx.io.columns, empty: 'No state stored.' },
-          ),
+        printList(
+          ctx.io,
+          opts.format,
+          match ? rows.filter((r) => match.test(r.state_id)) : rows,
+          [
+            { header: 'STATE ID', value: (r) => r.state_id, shrink: true },
+            { header: 'UPDATED', value: (r) => formatTime(r.updated_at, ctx.time) },
+          ],
+          'No state stored.',
         );
       }),
     'meltano-cloud state list --pattern "prod:*"',
