@@ -1,7 +1,8 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Worker } from 'bullmq';
-import { SMTPServer } from 'smtp-server';
+import type { SMTPServer } from 'smtp-server';
+import { startSmtpSink, type SunkMail } from '../support/smtp-sink.js';
 import { JobHandlerRegistry } from '../../src/queue/job-handlers.js';
 import { parsePayload } from '../../src/queue/jobs.js';
 import { QueueService } from '../../src/queue/queue.service.js';
@@ -90,7 +91,7 @@ describe('notifications', () => {
   let org: SeededOrg;
   let worker: Worker;
   let smtp: SMTPServer;
-  const mails: { from: string; to: string[]; raw: string }[] = [];
+  const mails: SunkMail[] = [];
   let sink: Receiver;
   let settings: NotificationSettings;
   const receivers: Receiver[] = [];
@@ -98,24 +99,7 @@ describe('notifications', () => {
   const base = () => `/orgs/${org.orgSlug}/notifications`;
 
   beforeAll(async () => {
-    smtp = new SMTPServer({
-      authOptional: true,
-      disabledCommands: ['STARTTLS', 'AUTH'],
-      logger: false,
-      onData(stream, session, callback) {
-        const chunks: Buffer[] = [];
-        stream.on('data', (c: Buffer) => chunks.push(c));
-        stream.on('end', () => {
-          mails.push({
-            from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
-            to: session.envelope.rcptTo.map((r) => r.address),
-            raw: Buffer.concat(chunks).toString(),
-          });
-          callback();
-        });
-      },
-    });
-    await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
+    smtp = await startSmtpSink(mails);
     const smtpPort = (smtp.server.address() as AddressInfo).port;
     t = await createTestApp({
       RATE_LIMIT_PER_MINUTE: '100000',

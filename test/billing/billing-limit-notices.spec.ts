@@ -1,21 +1,17 @@
 import type { AddressInfo } from 'node:net';
-import { SMTPServer } from 'smtp-server';
+import type { SMTPServer } from 'smtp-server';
+import { startSmtpSink, type SunkMail } from '../support/smtp-sink.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 import { createUserWithToken, type TestUser } from '../support/fixtures.js';
-import { startFakeStripe, type FakeStripe } from '../support/fake-stripe.js';
+import { startFakeStripe, type FakeStripe, stripeTestEnv } from '../support/fake-stripe.js';
 import { createUsageOrg, finishRun, type UsageOrg } from '../support/billing-fixtures.js';
 import { BillingGate } from '../../src/billing/billing-gate.js';
 import { BillingAlerts, limitEpisode } from '../../src/billing/billing-alerts.js';
 
-interface Mail {
-  to: string[];
-  raw: string;
-}
-
 describe('owners are told once per episode when work pauses for billing', () => {
   let stripe: FakeStripe;
   let smtp: SMTPServer;
-  const mails: Mail[] = [];
+  const mails: SunkMail[] = [];
   let t: TestApp;
   let owner: TestUser;
   let org: UsageOrg;
@@ -25,30 +21,9 @@ describe('owners are told once per episode when work pauses for billing', () => 
 
   beforeAll(async () => {
     stripe = await startFakeStripe();
-    smtp = new SMTPServer({
-      authOptional: true,
-      disabledCommands: ['STARTTLS', 'AUTH'],
-      logger: false,
-      onData(stream, session, callback) {
-        const chunks: Buffer[] = [];
-        stream.on('data', (c: Buffer) => chunks.push(c));
-        stream.on('end', () => {
-          mails.push({
-            to: session.envelope.rcptTo.map((r) => r.address),
-            raw: Buffer.concat(chunks).toString(),
-          });
-          callback();
-        });
-      },
-    });
-    await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
+    smtp = await startSmtpSink(mails);
     t = await createTestApp({
-      RATE_LIMIT_PER_MINUTE: '100000',
-      STRIPE_SECRET_KEY: 'sk_test_meltano',
-      STRIPE_API_URL: stripe.url,
-      STRIPE_WEBHOOK_SECRET: 'whsec_test_' + 'c'.repeat(32),
-      STRIPE_PRICE_ID: 'price_credits_metered',
-      STRIPE_METER_EVENT_NAME: 'meltano_credits',
+      ...stripeTestEnv(stripe, 'whsec_test_' + 'c'.repeat(32)),
       SMTP_URL: `smtp://127.0.0.1:${(smtp.server.address() as AddressInfo).port}`,
       MAIL_FROM: 'meltano-cloud <alerts@example.test>',
       PUBLIC_URL: 'https://cloud.example.test',

@@ -1,6 +1,6 @@
 import { createTestApp, type TestApp } from '../support/test-app.js';
 import { createRoleUsers, seedOrg, type RoleUsers } from '../support/fixtures.js';
-import { startFakeStripe, type FakeStripe } from '../support/fake-stripe.js';
+import { startFakeStripe, type FakeStripe, stripeTestEnv } from '../support/fake-stripe.js';
 import { waitFor } from '../support/git-repo.js';
 import { startWorker, type RunningWorker } from '../../worker/worker.js';
 import { QueueService } from '../../src/queue/queue.service.js';
@@ -15,14 +15,9 @@ describe('billing in the worker', () => {
   beforeAll(async () => {
     stripe = await startFakeStripe();
     t = await createTestApp({
-      RATE_LIMIT_PER_MINUTE: '100000',
+      ...stripeTestEnv(stripe, 'whsec_worker', 'price_metered'),
       // Runs fail at the clone (git is `false`): quick, and their pipeline never starts.
       GIT_BIN: 'false',
-      STRIPE_SECRET_KEY: 'sk_test_meltano',
-      STRIPE_API_URL: stripe.url,
-      STRIPE_WEBHOOK_SECRET: 'whsec_worker',
-      STRIPE_PRICE_ID: 'price_metered',
-      STRIPE_METER_EVENT_NAME: 'meltano_credits',
     });
     users = await createRoleUsers(t.prisma);
     worker = await startWorker(t.config, undefined, { watchdogMs: 60_000 });

@@ -1,7 +1,7 @@
 import Stripe from 'stripe';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 import { createRoleUsers, seedOrg, type RoleUsers, type SeededOrg } from '../support/fixtures.js';
-import { startFakeStripe, type FakeStripe } from '../support/fake-stripe.js';
+import { startFakeStripe, type FakeStripe, stripeTestEnv } from '../support/fake-stripe.js';
 import { testConfig } from '../support/test-env.js';
 import { Transactions } from '../../src/database/transactions.js';
 import type { OrgId } from '../../src/database/org-id.js';
@@ -35,15 +35,7 @@ describe('billing with Stripe (a local server speaking its API, reached through 
 
   beforeAll(async () => {
     stripe = await startFakeStripe();
-    t = await createTestApp({
-      RATE_LIMIT_PER_MINUTE: '100000',
-      STRIPE_SECRET_KEY: 'sk_test_meltano',
-      STRIPE_API_URL: stripe.url,
-      STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
-      STRIPE_PRICE_ID: 'price_credits_metered',
-      STRIPE_METER_EVENT_NAME: 'meltano_credits',
-      BILLING_GRACE_DAYS: '7',
-    });
+    t = await createTestApp({ ...stripeTestEnv(stripe, WEBHOOK_SECRET), BILLING_GRACE_DAYS: '7' });
     users = await createRoleUsers(t.prisma);
     ledger = t.app.get(UsageLedgerRepository);
     transactions = t.app.get(Transactions);

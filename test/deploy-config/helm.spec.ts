@@ -395,11 +395,8 @@ describe('render-helm fails loudly', () => {
   const dirs: string[] = [];
   afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
 
-  /** A one-template chart. */
-  const renderOne = (
-    template: string,
-    values: Obj = { on: true, off: false, n: 3, s: 'x', m: { a: 1 } },
-  ) => {
+  /** An empty chart (Chart.yaml, values.yaml, templates/) in a directory removed after the suite. */
+  const chartDir = (values: Obj) => {
     const dir = mkdtempSync(path.join(tmpdir(), 'mc-chart-'));
     dirs.push(dir);
     mkdirSync(path.join(dir, 'templates'));
@@ -408,6 +405,15 @@ describe('render-helm fails loudly', () => {
       'apiVersion: v2\nname: t\nversion: 1.0.0\nappVersion: "1"\n',
     );
     writeFileSync(path.join(dir, 'values.yaml'), JSON.stringify(values));
+    return dir;
+  };
+
+  /** A one-template chart. */
+  const renderOne = (
+    template: string,
+    values: Obj = { on: true, off: false, n: 3, s: 'x', m: { a: 1 } },
+  ) => {
+    const dir = chartDir(values);
     writeFileSync(path.join(dir, 'templates', 't.yaml'), template);
     return renderChart(loadChart(dir))[0]!.documents.join('---');
   };
@@ -439,14 +445,7 @@ describe('render-helm fails loudly', () => {
   });
 
   it('refuses files it does not render (NOTES.txt, subdirectories)', () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'mc-chart-'));
-    dirs.push(dir);
-    mkdirSync(path.join(dir, 'templates'));
-    writeFileSync(
-      path.join(dir, 'Chart.yaml'),
-      'apiVersion: v2\nname: t\nversion: 1.0.0\nappVersion: "1"\n',
-    );
-    writeFileSync(path.join(dir, 'values.yaml'), '{}');
+    const dir = chartDir({});
     writeFileSync(path.join(dir, 'templates', 'NOTES.txt'), 'hello');
     expect(() => renderChart(loadChart(dir))).toThrow(TemplateError);
   });

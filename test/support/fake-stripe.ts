@@ -235,3 +235,22 @@ export async function startFakeStripe(): Promise<FakeStripe> {
       }),
   });
 }
+
+/**
+ * The configuration that points the app at a fake Stripe (the price, meter
+ * and a webhook signing secret of the test's choosing).
+ */
+export function stripeTestEnv(
+  stripe: Pick<FakeStripe, 'url'>,
+  webhookSecret: string,
+  priceId = 'price_credits_metered',
+): Record<string, string> {
+  return {
+    RATE_LIMIT_PER_MINUTE: '100000',
+    STRIPE_SECRET_KEY: 'sk_test_meltano',
+    STRIPE_API_URL: stripe.url,
+    STRIPE_WEBHOOK_SECRET: webhookSecret,
+    STRIPE_PRICE_ID: priceId,
+    STRIPE_METER_EVENT_NAME: 'meltano_credits',
+  };
+}

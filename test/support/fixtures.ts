@@ -63,6 +63,23 @@ export interface SeededOrg {
 }
 
 /** A deployment named `prod` (environment prod, branch main) of the project, with `data` on top. */
+/** The valid `daily load` schedule (the `load` job, every day at midnight) of a seeded deployment. */
+export const createDailyLoadSchedule = (
+  prisma: PrismaService,
+  organizationId: string,
+  deploymentId: string,
+) =>
+  prisma.schedule.create({
+    data: {
+      organizationId,
+      deploymentId,
+      name: 'daily load',
+      interval: '@daily',
+      cron: '0 0 * * *',
+      job: 'load',
+    },
+  });
+
 export const createProdDeployment = (
   prisma: PrismaService,
   organizationId: string,
@@ -114,16 +131,7 @@ export async function seedOrg(prisma: PrismaService, users: RoleUsers): Promise<
     deployedCommitSha: 'd'.repeat(40),
     meltanoEnvironments: ['dev', 'prod'],
   });
-  const schedule = await prisma.schedule.create({
-    data: {
-      organizationId: org.id,
-      deploymentId: deployment.id,
-      name: 'daily load',
-      interval: '@daily',
-      cron: '0 0 * * *',
-      job: 'load',
-    },
-  });
+  const schedule = await createDailyLoadSchedule(prisma, org.id, deployment.id);
   await prisma.schedule.create({
     data: {
       organizationId: org.id,

@@ -1,9 +1,10 @@
 import { existsSync } from 'node:fs';
+import { CHROMIUM, playwright, type Browser, type Page } from '../support/browser.js';
 import { mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createTestApp, type TestApp } from '../support/test-app.js';
-import { startFakeStripe, type FakeStripe } from '../support/fake-stripe.js';
+import { startFakeStripe, type FakeStripe, stripeTestEnv } from '../support/fake-stripe.js';
 import { createUsageOrg, seedUsage, type UsageOrg } from '../support/billing-fixtures.js';
 
 /**
@@ -11,14 +12,6 @@ import { createUsageOrg, seedUsage, type UsageOrg } from '../support/billing-fix
  * Stripe pointed at a local stand-in. Needs `playwright-core` and a Chromium
  * (see dashboard.browser.spec.ts); never skips itself.
  */
-
-type Playwright = typeof import('playwright-core');
-type Browser = import('playwright-core').Browser;
-type Page = import('playwright-core').Page;
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const moduleName = 'playwright-core';
-const playwright = (await import(moduleName).catch(() => null)) as Playwright | null;
 
 describe('dashboard Billing page in Chromium', () => {
   it('has a browser to drive', () => {
@@ -38,14 +31,7 @@ describe('dashboard Billing page in Chromium', () => {
 
   beforeAll(async () => {
     stripe = await startFakeStripe();
-    t = await createTestApp({
-      RATE_LIMIT_PER_MINUTE: '100000',
-      STRIPE_SECRET_KEY: 'sk_test_meltano',
-      STRIPE_API_URL: stripe.url,
-      STRIPE_WEBHOOK_SECRET: 'whsec_test_' + 'b'.repeat(32),
-      STRIPE_PRICE_ID: 'price_credits_metered',
-      STRIPE_METER_EVENT_NAME: 'meltano_credits',
-    });
+    t = await createTestApp(stripeTestEnv(stripe, 'whsec_test_' + 'b'.repeat(32)));
     await t.app.listen({ port: 0, host: '127.0.0.1' });
     base = (await t.app.getUrl()).replace('[::1]', '127.0.0.1').replace('localhost', '127.0.0.1');
     browser = await playwright!.chromium.launch({

@@ -1,7 +1,13 @@
-import { existsSync } from 'node:fs';
+import {
+  CHROMIUM,
+  playwright,
+  browserMissing,
+  type Browser,
+  type Page,
+} from '../support/browser.js';
 import os from 'node:os';
 import path from 'node:path';
-import { createProdDeployment } from '../support/fixtures.js';
+import { createDailyLoadSchedule, createProdDeployment } from '../support/fixtures.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 
 /**
@@ -11,18 +17,7 @@ import { createTestApp, type TestApp } from '../support/test-app.js';
  * saying what is missing: it never skips itself.
  */
 
-type Playwright = typeof import('playwright-core');
-type Browser = import('playwright-core').Browser;
-type Page = import('playwright-core').Page;
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const moduleName = 'playwright-core';
-const playwright = (await import(moduleName).catch(() => null)) as Playwright | null;
-const skipReason = !playwright
-  ? 'playwright-core is not installed: add it as a devDependency (npm i -D playwright-core)'
-  : !existsSync(CHROMIUM)
-    ? `no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`
-    : null;
+const skipReason = browserMissing;
 
 describe('dashboard in Chromium', () => {
   it('has a browser to drive', () => {
@@ -129,16 +124,7 @@ describe('dashboard in Chromium', () => {
       meltanoJobs: { load: ['tap-x target-y'] },
       meltanoEnvironments: ['prod'],
     });
-    const schedule = await t.prisma.schedule.create({
-      data: {
-        organizationId: org.id,
-        deploymentId: deployment.id,
-        name: 'daily load',
-        interval: '@daily',
-        cron: '0 0 * * *',
-        job: 'load',
-      },
-    });
+    const schedule = await createDailyLoadSchedule(t.prisma, org.id, deployment.id);
     await t.prisma.schedule.create({
       data: {
         organizationId: org.id,

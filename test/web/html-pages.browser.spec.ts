@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { CHROMIUM, playwright, type Browser } from '../support/browser.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 
 /**
@@ -7,13 +8,6 @@ import { createTestApp, type TestApp } from '../support/test-app.js';
  * violation, Swagger UI renders) and no other page can frame them. Needs
  * playwright-core and Chromium, as the dashboard suite does (never skipped).
  */
-
-type Playwright = typeof import('playwright-core');
-type Browser = import('playwright-core').Browser;
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const moduleName = 'playwright-core';
-const playwright = (await import(moduleName).catch(() => null)) as Playwright | null;
 
 describe('HTML pages under the CSP, in Chromium', () => {
   let t: TestApp;
