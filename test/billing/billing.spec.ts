@@ -361,17 +361,14 @@ describe('billing with Stripe (a local server speaking its API, reached through 
       /^billing limit reached: the spend cap of \$2\.00 for \d{4}-\d{2} is reached/,
     );
 
+    /** The schedule's timer fires at `at` (handled a second later); the row it leaves. */
+    const tickAndFind = async (at: Date) => {
+      await scheduler.tick(org.orgId as OrgId, org.scheduleId, at, new Date(at.getTime() + 1000));
+      return t.prisma.run.findFirstOrThrow({ where: { scheduleId: org.scheduleId, tickAt: at } });
+    };
     await t.prisma.schedule.update({ where: { id: org.scheduleId }, data: { enabled: true } });
     const tickAt = new Date(Math.floor(Date.now() / 60_000) * 60_000);
-    await scheduler.tick(
-      org.orgId as OrgId,
-      org.scheduleId,
-      tickAt,
-      new Date(tickAt.getTime() + 1000),
-    );
-    const skipped = await t.prisma.run.findFirstOrThrow({
-      where: { scheduleId: org.scheduleId, tickAt },
-    });
+    const skipped = await tickAndFind(tickAt);
     expect(skipped).toMatchObject({ status: 'skipped', statusReason: reason });
 
     const refused = await t.http
@@ -391,15 +388,7 @@ describe('billing with Stripe (a local server speaking its API, reached through 
       .expect(200);
     expect(raised.body.limit_reached).toBeNull();
     const nextTick = new Date(tickAt.getTime() + 60_000);
-    await scheduler.tick(
-      org.orgId as OrgId,
-      org.scheduleId,
-      nextTick,
-      new Date(nextTick.getTime() + 1000),
-    );
-    const ran = await t.prisma.run.findFirstOrThrow({
-      where: { scheduleId: org.scheduleId, tickAt: nextTick },
-    });
+    const ran = await tickAndFind(nextTick);
     expect(ran.status).toBe('queued');
     await t.http
       .post(

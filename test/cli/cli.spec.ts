@@ -173,29 +173,11 @@ describe('meltano-cloud CLI, end to end (built binary → API → worker → git
     expect(enabled.stderr).toMatch(
       /Schedule daily-load is enabled on prod; next run \d{4}-\d\d-\d\d 01:00:00 (CET|CEST|GMT\+1|GMT\+2)/,
     );
-    const upcoming = expectOk(
-      await cli([
-        'schedule',
-        'describe',
-        '--schedule',
-        'daily-load',
-        '--num-upcoming',
-        '3',
-        '--only-upcoming',
-      ]),
-    );
+    const describeSchedule = (...flags: string[]) =>
+      cli(['schedule', 'describe', '--schedule', 'daily-load', ...flags]);
+    const upcoming = expectOk(await describeSchedule('--num-upcoming', '3', '--only-upcoming'));
     expect(upcoming.stdout.trim().split('\n')).toHaveLength(3);
-    const utc = expectOk(
-      await cli([
-        'schedule',
-        'describe',
-        '--schedule',
-        'daily-load',
-        '--num-upcoming',
-        '2',
-        '--utc',
-      ]),
-    );
+    const utc = expectOk(await describeSchedule('--num-upcoming', '2', '--utc'));
     expect(utc.stdout).toContain('Enabled:      yes');
     expect(utc.stdout).toMatch(/Upcoming runs \(UTC\):\n {2}\d{4}-\d\d-\d\d 00:00:00 UTC\n/);
   });

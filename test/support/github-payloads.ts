@@ -249,6 +249,19 @@ export interface InstallationObjectOptions {
   suspendedAt?: string | null;
 }
 
+/** The installation an event embeds, as the event's app (id, slug) on its server. */
+const eventInstallation = (
+  options: PayloadCommon & { installation: InstallationInput },
+  server: GitHubServerUrls,
+  extra: Pick<InstallationObjectOptions, 'suspendedAt' | 'suspendedBy'> = {},
+) =>
+  installationObject(options.installation, {
+    server,
+    appId: options.appId,
+    appSlug: options.appSlug,
+    ...extra,
+  });
+
 /** An installation as `GET /app/installations/{id}` returns it and webhooks embed it. */
 export function installationObject(
   installation: InstallationInput,
@@ -316,10 +329,7 @@ export function installationPayload(
         : !!options.installation.suspended;
   return {
     action: options.action,
-    installation: installationObject(options.installation, {
-      server,
-      appId: options.appId,
-      appSlug: options.appSlug,
+    installation: eventInstallation(options, server, {
       suspendedAt: suspended ? now : null,
       suspendedBy: sender,
     }),
@@ -342,11 +352,7 @@ export function installationRepositoriesPayload(
   const brief = options.repositories.map(repositoryBrief);
   return {
     action: options.action,
-    installation: installationObject(options.installation, {
-      server,
-      appId: options.appId,
-      appSlug: options.appSlug,
-    }),
+    installation: eventInstallation(options, server),
     repository_selection: options.installation.repositorySelection ?? 'selected',
     repositories_added: options.action === 'added' ? brief : [],
     repositories_removed: options.action === 'removed' ? brief : [],

@@ -204,20 +204,10 @@ describe('fake GitHub: App API through @octokit/app', () => {
     });
     expect(branch).toMatchObject({ name: 'main', commit: { sha: second }, protected: false });
 
-    await expect(
-      octokit.request('GET /repos/{owner}/{repo}/commits/{ref}', {
-        owner: 'acme',
-        repo: 'data',
-        ref: 'no-such-branch',
-      }),
-    ).rejects.toMatchObject({ status: 422 });
-    await expect(
-      octokit.request('GET /repos/{owner}/{repo}/commits/{ref}', {
-        owner: 'acme',
-        repo: 'web',
-        ref: 'main',
-      }),
-    ).rejects.toMatchObject({ status: 409 });
+    const commitOf = (repo: string, ref: string) =>
+      octokit.request('GET /repos/{owner}/{repo}/commits/{ref}', { owner: 'acme', repo, ref });
+    await expect(commitOf('data', 'no-such-branch')).rejects.toMatchObject({ status: 422 });
+    await expect(commitOf('web', 'main')).rejects.toMatchObject({ status: 409 });
     await expect(
       octokit.request('GET /repos/{owner}/{repo}', { owner: 'bob', repo: 'personal' }),
     ).rejects.toMatchObject({ status: 404 });

@@ -1,13 +1,13 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { MeltanoProject } from '../../../src/meltano/meltano-project.js';
 import {
   MeltanoProjectError,
   assertEnvironmentExists,
   readMeltanoProject,
   schedulesForEnvironment,
   validateSchedules,
-  type MeltanoProject,
 } from '../../../src/meltano/meltano-project.js';
 import { MELTANO_FIXTURES } from '../../support/fixture-paths.js';
 
