@@ -4,15 +4,13 @@ import {
   type OnApplicationBootstrap,
   type OnModuleDestroy,
 } from '@nestjs/common';
-import nodemailer from 'nodemailer';
+import { createMailer, type Mailer } from './mailer.js';
 import { AppConfig } from '../config/app-config.js';
 import { BillingAlerts, type BillingLimitReached } from '../billing/billing-alerts.js';
 import { BillingAlertsRepository } from '../billing/billing-alerts.repository.js';
 import { NotificationSettings } from './notification-settings.js';
 import { EVENT_HEADER } from './webhook-signature.js';
 import { NotificationsService } from './notifications.service.js';
-
-type Mailer = ReturnType<typeof nodemailer.createTransport>;
 
 /** The email owners get when work pauses for billing. */
 export function ownerLimitEmail(
@@ -88,12 +86,7 @@ export class BillingLimitNotices implements OnApplicationBootstrap, OnModuleDest
     if (!smtpUrl) return;
     const owners = await this.owners.ownerEmails(event.orgId);
     if (!owners.length) return;
-    this.mailer ??= nodemailer.createTransport({
-      url: smtpUrl,
-      connectionTimeout: this.settings.timeoutMs,
-      greetingTimeout: this.settings.timeoutMs,
-      socketTimeout: 3 * this.settings.timeoutMs,
-    } as Parameters<typeof nodemailer.createTransport>[0]);
+    this.mailer ??= createMailer(smtpUrl, this.settings.timeoutMs);
     const message = ownerLimitEmail(event, url);
     for (const owner of owners) {
       try {

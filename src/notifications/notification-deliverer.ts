@@ -1,6 +1,6 @@
 import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { UnrecoverableError } from 'bullmq';
-import nodemailer from 'nodemailer';
+import { createMailer, type Mailer } from './mailer.js';
 import { AppConfig } from '../config/app-config.js';
 import { orgIdFromJob, type OrgId } from '../database/org-id.js';
 import { Transactions } from '../database/transactions.js';
@@ -46,8 +46,6 @@ function networkError(err: unknown, timeoutMs: number): string {
   const code = typeof e.cause?.code === 'string' ? e.cause.code : undefined;
   return code ? `${message} (${code})` : message;
 }
-
-type Mailer = ReturnType<typeof nodemailer.createTransport>;
 
 /**
  * Delivers one notification (the `notification.deliver` job): a signed JSON
@@ -194,12 +192,7 @@ export class NotificationDeliverer implements OnModuleDestroy {
         permanent: true,
       };
     }
-    this.mailer ??= nodemailer.createTransport({
-      url: smtpUrl,
-      connectionTimeout: this.settings.timeoutMs,
-      greetingTimeout: this.settings.timeoutMs,
-      socketTimeout: 3 * this.settings.timeoutMs,
-    } as Parameters<typeof nodemailer.createTransport>[0]);
+    this.mailer ??= createMailer(smtpUrl, this.settings.timeoutMs);
     const message = emailMessage(envelope, channel.target);
     await this.mailer.sendMail({
       from: this.config.mail.from,
