@@ -29,7 +29,6 @@ import { RunEvents } from '../src/runs/run-events.js';
 import { RunFactory } from '../src/runs/run-factory.js';
 import { RunQueue } from '../src/runs/run-queue.js';
 import { RunsRepository } from '../src/runs/runs.repository.js';
-import { UsageRepository } from '../src/runs/usage.repository.js';
 import { BillingGate } from '../src/billing/billing-gate.js';
 import { BillingRepository } from '../src/billing/billing.repository.js';
 import { UsageLedgerRepository } from '../src/billing/usage-ledger.repository.js';
@@ -184,7 +183,7 @@ async function main(): Promise<void> {
       new RunFactory(runs),
       new RunQueue(queues),
       queues,
-      new RunEvents(runs, new UsageRepository(prisma)),
+      new RunEvents(runs),
       billingGate,
     );
     let t0 = Date.now();

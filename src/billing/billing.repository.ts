@@ -3,7 +3,6 @@ import { PrismaService } from '../database/prisma.service.js';
 import { orgIdFromVerifiedWebhook, type OrgId } from '../database/org-id.js';
 import { clientOf } from '../database/repository.js';
 import type { Tx } from '../database/tx.js';
-import { isUniqueViolation } from '../common/db-errors.js';
 
 export interface BillingState {
   orgId: OrgId;
@@ -19,12 +18,21 @@ export interface BillingState {
   graceEndsAt: Date | null;
   /** The limit episode owners were last told about (see BillingAlerts). */
   limitNotice?: string | null;
+  /** `created` of the newest subscription / invoice event applied (Stripe delivers out of order). */
+  subscriptionEventAt?: Date | null;
+  paymentEventAt?: Date | null;
 }
 
 export type BillingChange = Partial<
   Pick<
     BillingState,
-    'stripeSubscriptionId' | 'subscriptionStatus' | 'spendCapCents' | 'paymentState' | 'graceEndsAt'
+    | 'stripeSubscriptionId'
+    | 'subscriptionStatus'
+    | 'spendCapCents'
+    | 'paymentState'
+    | 'graceEndsAt'
+    | 'subscriptionEventAt'
+    | 'paymentEventAt'
   >
 >;
 
@@ -57,6 +65,8 @@ export class BillingRepository {
         : 'none') as BillingState['paymentState'],
       graceEndsAt: b?.graceEndsAt ?? null,
       limitNotice: b?.limitNotice ?? null,
+      subscriptionEventAt: b?.subscriptionEventAt ?? null,
+      paymentEventAt: b?.paymentEventAt ?? null,
     };
   }
 
@@ -73,12 +83,13 @@ export class BillingRepository {
   }
 
   /** Stores the Stripe customer created for the organization, unless another request stored one first. */
-  async setCustomer(orgId: OrgId, customerId: string): Promise<string> {
-    await this.prisma.organization.updateMany({
+  async setCustomer(orgId: OrgId, customerId: string, tx?: Tx): Promise<string> {
+    const db = clientOf(this.prisma, tx);
+    await db.organization.updateMany({
       where: { id: orgId, stripeCustomerId: null },
       data: { stripeCustomerId: customerId },
     });
-    const org = await this.prisma.organization.findUniqueOrThrow({
+    const org = await db.organization.findUniqueOrThrow({
       where: { id: orgId },
       select: { stripeCustomerId: true },
     });
@@ -86,8 +97,8 @@ export class BillingRepository {
   }
 
   /** The organization of a Stripe customer named by a verified webhook (cross-tenant lookup by design). */
-  async orgOfStripeCustomer(customerId: string): Promise<OrgId | null> {
-    const org = await this.prisma.organization.findUnique({
+  async orgOfStripeCustomer(customerId: string, tx?: Tx): Promise<OrgId | null> {
+    const org = await clientOf(this.prisma, tx).organization.findUnique({
       where: { stripeCustomerId: customerId },
       select: { id: true },
     });
@@ -95,27 +106,26 @@ export class BillingRepository {
   }
 
   /** The organization a verified webhook names by id (Checkout's client_reference_id, customer metadata). */
-  async orgById(organizationId: string): Promise<OrgId | null> {
+  async orgById(organizationId: string, tx?: Tx): Promise<OrgId | null> {
     if (!/^[0-9a-f-]{36}$/i.test(organizationId)) return null;
-    const org = await this.prisma.organization.findUnique({
+    const org = await clientOf(this.prisma, tx).organization.findUnique({
       where: { id: organizationId },
       select: { id: true },
     });
     return org ? orgIdFromVerifiedWebhook(org.id) : null;
   }
 
-  /** Records a webhook event id; false when it was processed already (a replay). */
-  async claimEvent(id: string, type: string, tx?: Tx): Promise<boolean> {
-    try {
-      await clientOf(this.prisma, tx).stripeEvent.create({ data: { id, type } });
-      return true;
-    } catch (err) {
-      if (isUniqueViolation(err)) return false;
-      throw err;
-    }
-  }
-
-  async forgetEvent(id: string): Promise<void> {
-    await this.prisma.stripeEvent.deleteMany({ where: { id } });
+  /**
+   * Records a webhook event id in `tx`; false when it was recorded already (a
+   * replay). The insert skips a duplicate instead of failing, so the
+   * transaction stays usable; a concurrent delivery of the same event waits
+   * for the first one's transaction and then sees it.
+   */
+  async claimEvent(id: string, type: string, tx: Tx): Promise<boolean> {
+    const { count } = await clientOf(this.prisma, tx).stripeEvent.createMany({
+      data: [{ id, type }],
+      skipDuplicates: true,
+    });
+    return count === 1;
   }
 }

@@ -19,13 +19,24 @@ export function stripeConnection(apiUrl: string): {
   };
 }
 
+/**
+ * Stripe's answer to a meter event whose identifier it already holds (within
+ * its dedupe window of at least 24 hours): a 400 `invalid_request_error`
+ * with no `code`, recognisable only by its message, "An event already exists
+ * with identifier <id>." (as observed in test mode by other integrations).
+ */
+const DUPLICATE_METER_EVENT = /^An event already exists with identifier /;
+
 /** What an error from Stripe means for a request we may repeat. */
 export function classifyStripeError(err: unknown): 'duplicate' | 'rejected' | 'transient' {
   if (err instanceof Stripe.errors.StripeError) {
-    const message = err.message ?? '';
-    if (err.code === 'resource_already_exists' || /already exists|duplicate/i.test(message))
-      return 'duplicate';
     const status = err.statusCode ?? 0;
+    if (
+      status === 400 &&
+      err.type === 'StripeInvalidRequestError' &&
+      DUPLICATE_METER_EVENT.test(err.message ?? '')
+    )
+      return 'duplicate';
     if (status >= 400 && status < 500 && status !== 409 && status !== 429) return 'rejected';
   }
   return 'transient';

@@ -4,7 +4,6 @@ import type { FastifyRequest } from 'fastify';
 import type Stripe from 'stripe';
 import { ProblemException } from '../common/problem.js';
 import { Public } from '../common/public.decorator.js';
-import { BillingRepository } from './billing.repository.js';
 import { stripeNotConfigured } from './billing.service.js';
 import { StripeGateway } from './stripe-gateway.js';
 import { StripeWebhooksService } from './stripe-webhooks.service.js';
@@ -19,14 +18,14 @@ export class StripeWebhooksController {
 
   constructor(
     private readonly stripe: StripeGateway,
-    private readonly billing: BillingRepository,
     private readonly webhooks: StripeWebhooksService,
   ) {}
 
   /**
    * Stripe webhooks: the signature (and its timestamp) is checked over the
-   * exact bytes received; each event id is processed once, replays are
-   * acknowledged without effect.
+   * exact bytes received; each event id is processed once (replays are
+   * acknowledged without effect), and events older than what was already
+   * applied are acknowledged as stale.
    */
   @Public()
   @Post()
@@ -45,17 +44,8 @@ export class StripeWebhooksController {
         `The Stripe-Signature header does not verify: ${err instanceof Error ? err.message.split('\n')[0] : 'invalid'}`,
       );
     }
-    if (!(await this.billing.claimEvent(event.id, event.type))) {
-      return { received: true, event: event.id, result: 'duplicate' };
-    }
-    try {
-      const result = await this.webhooks.handle(event);
-      this.logger.log({ msg: 'webhook', event: event.id, type: event.type, result });
-      return { received: true, event: event.id, result };
-    } catch (err) {
-      // Not handled: forget the event so Stripe's retry of it is processed.
-      await this.billing.forgetEvent(event.id);
-      throw err;
-    }
+    const result = await this.webhooks.receive(event);
+    this.logger.log({ msg: 'webhook', event: event.id, type: event.type, result });
+    return { received: true, event: event.id, result };
   }
 }

@@ -2,13 +2,12 @@ import { Injectable, Logger } from '@nestjs/common';
 import type { Deployment, Run } from '../generated/prisma/client.js';
 import type { OrgId } from '../database/org-id.js';
 import { RunsRepository } from './runs.repository.js';
-import { UsageRepository } from './usage.repository.js';
 
 export type RunFinishedListener = (run: Run, deployment: Deployment) => Promise<void>;
 
 /**
- * What follows a run reaching a final status: metered usage is recorded, and
- * listeners (notifications) are told. A listener's failure is logged and
+ * What follows a run reaching a final status (its usage ledger row was
+ * written with the status, by RunSupervisor): listeners (notifications) are told. A listener's failure is logged and
  * never changes the run's outcome.
  */
 @Injectable()
@@ -16,10 +15,7 @@ export class RunEvents {
   private readonly logger = new Logger(RunEvents.name);
   private readonly listeners: RunFinishedListener[] = [];
 
-  constructor(
-    private readonly runs: RunsRepository,
-    private readonly usage: UsageRepository,
-  ) {}
+  constructor(private readonly runs: RunsRepository) {}
 
   onRunFinished(listener: RunFinishedListener): void {
     this.listeners.push(listener);
@@ -29,11 +25,6 @@ export class RunEvents {
     const run = await this.runs.findWithDeployment(orgId, runId);
     if (!run) return;
     const { deployment, ...plain } = run;
-    const began = run.startedAt ?? run.pipelineStartedAt;
-    if (began && run.finishedAt) {
-      const seconds = Math.max(1, Math.ceil((run.finishedAt.getTime() - began.getTime()) / 1000));
-      await this.usage.recordRunSeconds(orgId, run.id, seconds);
-    }
     for (const listener of this.listeners) {
       try {
         await listener(plain, deployment);

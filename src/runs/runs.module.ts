@@ -22,14 +22,12 @@ import { RunsRepository } from './runs.repository.js';
 import { RunsService } from './runs.service.js';
 import { StateController } from './state.controller.js';
 import { StateService } from './state.service.js';
-import { UsageRepository } from './usage.repository.js';
 import { WorkerHeartbeat } from './worker-heartbeat.js';
 
 const core = [
   RunsRepository,
   RunLogsRepository,
   MeltanoStateRepository,
-  UsageRepository,
   ScheduleTimersRepository,
   RunFactory,
   RunQueue,

@@ -13,7 +13,6 @@ import { SystemRepository } from '../../src/database/system.repository.js';
 import { RunsRepository } from '../../src/runs/runs.repository.js';
 import { RunFactory } from '../../src/runs/run-factory.js';
 import { RunQueue } from '../../src/runs/run-queue.js';
-import { UsageRepository } from '../../src/runs/usage.repository.js';
 import { BillingGate } from '../../src/billing/billing-gate.js';
 import { BillingRepository } from '../../src/billing/billing.repository.js';
 import { UsageLedgerRepository } from '../../src/billing/usage-ledger.repository.js';
@@ -49,7 +48,7 @@ describe('billing with Stripe (a local server speaking its API, reached through 
       new RunFactory(runs),
       new RunQueue(t.app.get(QueueService)),
       t.app.get(QueueService),
-      new RunEvents(runs, new UsageRepository(t.prisma)),
+      new RunEvents(runs),
       gate,
     );
   });
@@ -66,12 +65,13 @@ describe('billing with Stripe (a local server speaking its API, reached through 
     type: string,
     object: Record<string, unknown>,
     eventId = `evt_${Math.random().toString(36).slice(2)}`,
+    created = Math.floor(Date.now() / 1000),
   ) {
     return {
       id: eventId,
       object: 'event',
       api_version: '2026-10-28.endive',
-      created: Math.floor(Date.now() / 1000),
+      created,
       livemode: false,
       pending_webhooks: 1,
       request: { id: null, idempotency_key: null },
@@ -339,6 +339,55 @@ describe('billing with Stripe (a local server speaking its API, reached through 
       payment_state: 'none',
       subscription_status: 'canceled',
     });
+  });
+
+  it('applies events by when they happened, not when they arrive (Stripe does not deliver in order)', async () => {
+    const { org, stripeCustomerId } = await checkedOutOrg();
+    const t0 = Math.floor(Date.now() / 1000) - 600;
+    const sub = (status: string) => ({
+      id: 'sub_order',
+      object: 'subscription',
+      customer: stripeCustomerId,
+      status,
+      metadata: { organization_id: org.orgId },
+    });
+    const state = () =>
+      t.prisma.organizationBilling.findUniqueOrThrow({ where: { organizationId: org.orgId } });
+    // The subscription became active at t0+10 and past due at t0+20; the "created" event
+    // (t0) and the "active" update arrive after the "past due" one.
+    const pastDue = await sendWebhook(
+      event('customer.subscription.updated', sub('past_due'), undefined, t0 + 20),
+    ).expect(200);
+    expect(pastDue.body.result).toBe('applied');
+    const late = await sendWebhook(
+      event('customer.subscription.updated', sub('active'), undefined, t0 + 10),
+    ).expect(200);
+    expect(late.body.result).toBe('stale');
+    const created = await sendWebhook(
+      event('customer.subscription.created', sub('incomplete'), undefined, t0),
+    ).expect(200);
+    expect(created.body.result).toBe('stale');
+    expect(await state()).toMatchObject({
+      subscriptionStatus: 'past_due',
+      paymentState: 'past_due',
+    });
+    const graceEndsAt = (await state()).graceEndsAt;
+    expect(graceEndsAt).not.toBeNull();
+
+    // The invoice was paid at t0+40; the failure of t0+30 is delivered afterwards.
+    const invoice = { id: 'in_order', object: 'invoice', customer: stripeCustomerId };
+    await sendWebhook(event('invoice.paid', invoice, undefined, t0 + 40)).expect(200);
+    const failed = await sendWebhook(
+      event('invoice.payment_failed', invoice, undefined, t0 + 30),
+    ).expect(200);
+    expect(failed.body.result).toBe('stale');
+    expect(await state()).toMatchObject({ paymentState: 'ok', graceEndsAt: null });
+    const billing = await asOwner('get', `/orgs/${org.orgSlug}/billing`).expect(200);
+    expect(billing.body.payment_state).toBe('ok');
+
+    // A later failure still counts.
+    await sendWebhook(event('invoice.payment_failed', invoice, undefined, t0 + 50)).expect(200);
+    expect((await state()).paymentState).toBe('past_due');
   });
 
   it('reaching the cap skips the next tick with the reason and refuses manual runs with 402; raising it resumes', async () => {

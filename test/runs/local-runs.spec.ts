@@ -144,8 +144,9 @@ describe('runs end to end: API → worker → local executor → real git → me
     // FAKE_MELTANO_PRINT_ENV (itself a secret, so masked too) made the pipeline print API_KEY=<value>.
     expect(text).toMatch(/^\*\*\*\*=\*\*\*\*$/m);
     expect(text).not.toContain('sk-live-super-secret-value');
-    const usage = await t.prisma.usageRecord.findFirst({ where: { runId: run.id } });
-    expect(usage?.metric).toBe('run_seconds');
+    // Its one usage ledger row (a manual run: 1 credit).
+    const usage = await t.prisma.usageLedgerEntry.findMany({ where: { runId: run.id } });
+    expect(usage.map((u) => u.creditsTenths)).toEqual([10]);
     // Paging by sequence number.
     const page = (await api('get', `/orgs/${org}/runs/${run.id}/logs?after_seq=2&limit=2`)).body;
     expect(page.lines.map((l: { seq: number }) => l.seq)).toEqual([3, 4]);

@@ -163,8 +163,8 @@ export async function startFakeStripe(): Promise<FakeStripe> {
         return error(
           400,
           'invalid_request_error',
+          // Stripe's own wording, with no error code.
           `An event already exists with identifier ${identifier}.`,
-          'resource_already_exists',
         );
       const attempt = (attempts.get(identifier) ?? 0) + 1;
       attempts.set(identifier, attempt);
