@@ -492,6 +492,43 @@ describe('billing with Stripe (a local server speaking its API, reached through 
     expect(await selfHosted.check(org.orgId as OrgId)).toBeNull();
   });
 
+  it('Stripe being down neither delays nor fails a run: runs are admitted without calling it, totals come from the ledger', async () => {
+    const org = await seedOrg(t.prisma, users);
+    await asOwner('post', `/orgs/${org.orgSlug}/billing/checkout`).send({}).expect(201);
+    await t.prisma.organization.update({ where: { id: org.orgId }, data: { plan: 'usage' } });
+    const before = stripe.requests.length;
+    stripe.meterEventFate = () => 'fail';
+    try {
+      const started = await t.http
+        .post(
+          `/orgs/${org.orgSlug}/projects/${org.projectSlug}/deployments/${org.deploymentSlug}/runs`,
+        )
+        .set('authorization', users.member.bearer)
+        .send({ job: 'load' })
+        .expect(201);
+      expect(started.body.status).toBe('queued');
+      // Nothing on the run's path spoke to Stripe.
+      expect(stripe.requests.length).toBe(before);
+      const { row } = await finishedRun(org, 3);
+      // Stripe refuses every meter event: the reporter's job fails (the queue retries it)...
+      await expect(t.app.get(UsageReporter).reportPending()).rejects.toThrow();
+      expect(
+        (await t.prisma.usageLedgerEntry.findUniqueOrThrow({ where: { id: row.id } })).reportedAt,
+      ).toBeNull();
+      // ...and the owner still sees the credits used, read from the ledger.
+      const billing = await asOwner('get', `/orgs/${org.orgSlug}/billing`).expect(200);
+      expect(billing.body.credits_used).toBe(1);
+    } finally {
+      stripe.meterEventFate = () => 'accept';
+    }
+    // Stripe is back: the row is reported, once.
+    await t.app.get(UsageReporter).reportPending();
+    const entry = await t.prisma.usageLedgerEntry.findFirstOrThrow({
+      where: { organizationId: org.orgId, reportedAt: { not: null } },
+    });
+    expect(stripe.meterEvents.filter((e) => e.identifier === entry.id)).toHaveLength(1);
+  });
+
   describe('the usage reporter', () => {
     let org: SeededOrg;
     let rows: string[];
