@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 
 /**
  * The one place that reads process.env. Every variable is declared here,
@@ -113,6 +115,9 @@ export const envSchema = z
     WORKER_ID: optionalString,
     RUN_WORKDIR: optionalString,
     MELTANO_BIN: z.string().default('meltano'),
+    // Installed plugins kept between runs of a deployment (local executor); off: every run installs.
+    PLUGIN_CACHE: bool(true),
+    PLUGIN_CACHE_DIR: optionalString,
     GIT_BIN: z.string().default('git'),
     // Passed on to git and pipeline processes (and nothing else of the worker's environment).
     PATH: z.string().default('/usr/local/bin:/usr/bin:/bin'),
@@ -291,6 +296,11 @@ function toConfig(env: Env) {
       executor: env.EXECUTOR,
       runWorkdir: env.RUN_WORKDIR,
       meltanoBin: env.MELTANO_BIN,
+      /** Where the local executor keeps installed plugins; null: no cache. */
+      pluginCacheDir: env.PLUGIN_CACHE
+        ? (env.PLUGIN_CACHE_DIR ??
+          path.join(env.RUN_WORKDIR ?? path.join(tmpdir(), 'meltano-cloud-runs'), 'plugin-cache'))
+        : null,
       gitBin: env.GIT_BIN,
       childEnv: {
         PATH: env.PATH,

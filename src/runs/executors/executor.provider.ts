@@ -63,6 +63,7 @@ export function createExecutor(config: AppConfig): Executor {
     workRoot,
     meltanoBin: config.worker.meltanoBin,
     gitBin: config.worker.gitBin,
+    ...(config.worker.pluginCacheDir ? { pluginCacheDir: config.worker.pluginCacheDir } : {}),
     // Only what a pipeline needs from the worker's environment: never the worker's own secrets.
     baseEnv: { HOME: workRoot, ...config.worker.childEnv, HOSTNAME: hostname() },
   });
