@@ -133,6 +133,17 @@ export const envSchema = z
     K8S_RUN_CPU: z.string().default('1'),
     K8S_RUN_MEMORY: z.string().default('2Gi'),
     K8S_JOB_TTL_SECONDS: int(3600, 0),
+    // ReadWriteMany PersistentVolumeClaim keeping installed plugins between runs (optional).
+    K8S_PLUGIN_CACHE_PVC: optionalString.pipe(
+      z
+        .string()
+        .regex(
+          /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/,
+          'must be a PersistentVolumeClaim name',
+        )
+        .max(253)
+        .optional(),
+    ),
     SMTP_URL: optionalString.pipe(z.url().optional()),
     MAIL_FROM: z.string().default('meltano-cloud <noreply@localhost>'),
     NOTIFICATION_ALLOW_PRIVATE_TARGETS: optionalString,
@@ -320,6 +331,7 @@ function toConfig(env: Env) {
           cpu: env.K8S_RUN_CPU,
           memory: env.K8S_RUN_MEMORY,
           jobTtlSeconds: env.K8S_JOB_TTL_SECONDS,
+          pluginCacheClaim: env.K8S_PLUGIN_CACHE_PVC,
         }
       : undefined,
     mail: { smtpUrl: env.SMTP_URL, from: env.MAIL_FROM },

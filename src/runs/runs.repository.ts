@@ -243,7 +243,15 @@ export class RunsRepository {
       pipeline_started: { status: 'running' as const, pipelineStartedAt: at },
     }[phase];
     await this.prisma.run.updateMany({
-      where: { organizationId: orgId, id: runId, status: { in: IN_FLIGHT } },
+      where: {
+        organizationId: orgId,
+        id: runId,
+        status: { in: IN_FLIGHT },
+        // Reported again once the install is known to be over (Kubernetes): the later one wins.
+        ...(phase === 'pipeline_started'
+          ? { OR: [{ pipelineStartedAt: null }, { pipelineStartedAt: { lt: at } }] }
+          : {}),
+      },
       data,
     });
   }

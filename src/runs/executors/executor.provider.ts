@@ -54,6 +54,7 @@ export function createExecutor(config: AppConfig): Executor {
         cpu: k8s.cpu,
         memory: k8s.memory,
         jobTtlSeconds: k8s.jobTtlSeconds,
+        pluginCacheClaim: k8s.pluginCacheClaim,
       },
       logger: { warn: (m: string) => logger.warn(m) },
     });

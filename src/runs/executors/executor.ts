@@ -31,6 +31,11 @@ export interface RunSpec {
   /** Secret files: written before the pipeline starts; `envVar` receives the file's path. */
   files: { envVar: string; fileName: string; content: string }[];
   timeoutSeconds: number;
+  /**
+   * Kubernetes: the deployment's own image, with its plugins installed at build
+   * time; the pipeline runs in it and `meltano install` is skipped.
+   */
+  pluginImage?: string;
 }
 
 export interface LogLine {
