@@ -166,6 +166,14 @@ schedules:
     expect(await entries()).toHaveLength(1);
   });
 
+  it('gives cached runs the lock files their install wrote', async () => {
+    expect(runPod(await checkout(), { FAKE_MELTANO_AUTOLOCK: '1' }).status).toBe(0);
+    const cached = runPod(await checkout(), { FAKE_MELTANO_AUTOLOCK: '1' });
+    expect(cached.stderr).toBe('');
+    expect(cached.lines.at(-1)).toBe('Run completed');
+    expect(installs()).toHaveLength(1);
+  });
+
   it('reinstalls when a lock file, an included file or the Meltano version changes', async () => {
     runPod(await checkout());
     runPod(await checkout({ 'meltano/plugins/extractors/tap-github--meltanolabs.lock': '{}' }));

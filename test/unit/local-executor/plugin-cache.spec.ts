@@ -154,6 +154,14 @@ describe('LocalExecutor: plugins installed once per install key', () => {
     expect(installs().map((i) => i.version)).toEqual(['3.7.0', '3.7.0', '3.8.0']);
   });
 
+  it('gives cached runs the lock files their install wrote', async () => {
+    const env = { FAKE_MELTANO_AUTOLOCK: '1' };
+    expect((await runOnce({ env })).outcome).toEqual(succeeded);
+    const cached = await runOnce({ env });
+    expect(cached.outcome).toEqual(succeeded);
+    expect(installs()).toHaveLength(1);
+  });
+
   it('installs once when two runs of the same commit start at once', async () => {
     const executor = fx.executor({ pluginCacheDir: cacheDir });
     const start = () =>

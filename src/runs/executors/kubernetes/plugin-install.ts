@@ -146,6 +146,12 @@ export const CACHED_INSTALL_SCRIPT = [
   '    rel=${venv#"$cached"/}',
   '    mkdir -p ".meltano/${rel%/venv}" && ln -s "$venv" ".meltano/$rel"',
   '  done',
+  // Lock files the install wrote (Meltano can lock definitions as it installs) that the checkout lacks.
+  '  if [ -d "$cached/../plugins" ]; then',
+  '    (cd "$cached/.." && find plugins -type f) | while IFS= read -r f; do',
+  '      [ -e "$f" ] || { mkdir -p "$(dirname "$f")" && cp "$cached/../$f" "$f"; }',
+  '    done',
+  '  fi',
   '  echo "[meltano-cloud] install key $key: $mode"',
   // Superseded entries: not used for longer than a run may last, and not being built.
   '  for other in "$dep"/*; do',

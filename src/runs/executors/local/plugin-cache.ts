@@ -116,8 +116,21 @@ export class PluginCache {
     return { kind: 'busy' };
   }
 
-  /** Links every cached venv into the run's sys dir (`<project>/.meltano`). */
+  /**
+   * Links every cached venv into the run's sys dir (`<project>/.meltano`), and
+   * copies lock files the install wrote under `plugins/` (Meltano can lock
+   * plugin definitions as it installs) that the run's checkout lacks, so the
+   * pipeline reads the definitions its venvs were installed from.
+   */
   async link(cachedSysDir: string, runSysDir: string): Promise<number> {
+    await cp(path.join(cachedSysDir, '..', 'plugins'), path.join(runSysDir, '..', 'plugins'), {
+      recursive: true,
+      force: false,
+      errorOnExist: false,
+      verbatimSymlinks: true,
+    }).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'ENOENT') throw error;
+    });
     let linked = 0;
     for (const type of await subdirectories(cachedSysDir)) {
       if (NOT_PLUGIN_TYPES.has(type)) continue;
