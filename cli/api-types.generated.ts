@@ -740,6 +740,7 @@ export interface ApiPaths {
           concurrency_policy: 'skip' | 'queue';
           missed_run_policy: 'skip' | 'run_once';
           spread_schedules: boolean;
+          plugin_image: string | null;
           created_at: string;
           updated_at: string;
         }>;
@@ -759,6 +760,7 @@ export interface ApiPaths {
         concurrency_policy?: 'skip' | 'queue';
         missed_run_policy?: 'skip' | 'run_once';
         spread_schedules?: boolean;
+        plugin_image?: string | null;
       };
       response: {
         id: string;
@@ -776,6 +778,7 @@ export interface ApiPaths {
         concurrency_policy: 'skip' | 'queue';
         missed_run_policy: 'skip' | 'run_once';
         spread_schedules: boolean;
+        plugin_image: string | null;
         created_at: string;
         updated_at: string;
       };
@@ -803,6 +806,7 @@ export interface ApiPaths {
         concurrency_policy: 'skip' | 'queue';
         missed_run_policy: 'skip' | 'run_once';
         spread_schedules: boolean;
+        plugin_image: string | null;
         created_at: string;
         updated_at: string;
       };
@@ -819,6 +823,7 @@ export interface ApiPaths {
         concurrency_policy?: 'skip' | 'queue';
         missed_run_policy?: 'skip' | 'run_once';
         spread_schedules?: boolean;
+        plugin_image?: string | null;
       };
       response: {
         id: string;
@@ -836,6 +841,7 @@ export interface ApiPaths {
         concurrency_policy: 'skip' | 'queue';
         missed_run_policy: 'skip' | 'run_once';
         spread_schedules: boolean;
+        plugin_image: string | null;
         created_at: string;
         updated_at: string;
       };
@@ -940,10 +946,21 @@ export interface ApiPaths {
         queued_at: string;
         admitted_at: string | null;
         started_at: string | null;
+        install_started_at: string | null;
+        install_finished_at: string | null;
+        plugin_install: 'installed' | 'cached' | 'image' | null;
         pipeline_started_at: string | null;
         finished_at: string | null;
         duration_seconds: number | null;
         timeout_seconds: number;
+        steps: Array<{
+          name: 'queued' | 'clone' | 'install' | 'pipeline';
+          started_at: string;
+          finished_at: string | null;
+          duration_seconds: number | null;
+          note: string | null;
+          billed: boolean;
+        }>;
         credits?: number | null;
       };
     };
@@ -1260,10 +1277,21 @@ export interface ApiPaths {
           queued_at: string;
           admitted_at: string | null;
           started_at: string | null;
+          install_started_at: string | null;
+          install_finished_at: string | null;
+          plugin_install: 'installed' | 'cached' | 'image' | null;
           pipeline_started_at: string | null;
           finished_at: string | null;
           duration_seconds: number | null;
           timeout_seconds: number;
+          steps: Array<{
+            name: 'queued' | 'clone' | 'install' | 'pipeline';
+            started_at: string;
+            finished_at: string | null;
+            duration_seconds: number | null;
+            note: string | null;
+            billed: boolean;
+          }>;
           credits?: number | null;
         }>;
         pagination: { next_page_token: string | null; page_size: number } | null;
@@ -1301,10 +1329,21 @@ export interface ApiPaths {
         queued_at: string;
         admitted_at: string | null;
         started_at: string | null;
+        install_started_at: string | null;
+        install_finished_at: string | null;
+        plugin_install: 'installed' | 'cached' | 'image' | null;
         pipeline_started_at: string | null;
         finished_at: string | null;
         duration_seconds: number | null;
         timeout_seconds: number;
+        steps: Array<{
+          name: 'queued' | 'clone' | 'install' | 'pipeline';
+          started_at: string;
+          finished_at: string | null;
+          duration_seconds: number | null;
+          note: string | null;
+          billed: boolean;
+        }>;
         credits?: number | null;
       };
     };
@@ -1340,10 +1379,21 @@ export interface ApiPaths {
         queued_at: string;
         admitted_at: string | null;
         started_at: string | null;
+        install_started_at: string | null;
+        install_finished_at: string | null;
+        plugin_install: 'installed' | 'cached' | 'image' | null;
         pipeline_started_at: string | null;
         finished_at: string | null;
         duration_seconds: number | null;
         timeout_seconds: number;
+        steps: Array<{
+          name: 'queued' | 'clone' | 'install' | 'pipeline';
+          started_at: string;
+          finished_at: string | null;
+          duration_seconds: number | null;
+          note: string | null;
+          billed: boolean;
+        }>;
         credits?: number | null;
       };
     };
@@ -1401,10 +1451,21 @@ export interface ApiPaths {
         queued_at: string;
         admitted_at: string | null;
         started_at: string | null;
+        install_started_at: string | null;
+        install_finished_at: string | null;
+        plugin_install: 'installed' | 'cached' | 'image' | null;
         pipeline_started_at: string | null;
         finished_at: string | null;
         duration_seconds: number | null;
         timeout_seconds: number;
+        steps: Array<{
+          name: 'queued' | 'clone' | 'install' | 'pipeline';
+          started_at: string;
+          finished_at: string | null;
+          duration_seconds: number | null;
+          note: string | null;
+          billed: boolean;
+        }>;
         credits?: number | null;
       };
     };

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 
 /**
  * The one place that reads process.env. Every variable is declared here,
@@ -113,6 +115,9 @@ export const envSchema = z
     WORKER_ID: optionalString,
     RUN_WORKDIR: optionalString,
     MELTANO_BIN: z.string().default('meltano'),
+    // Installed plugins kept between runs of a deployment (local executor); off: every run installs.
+    PLUGIN_CACHE: bool(true),
+    PLUGIN_CACHE_DIR: optionalString,
     GIT_BIN: z.string().default('git'),
     // Passed on to git and pipeline processes (and nothing else of the worker's environment).
     PATH: z.string().default('/usr/local/bin:/usr/bin:/bin'),
@@ -128,6 +133,17 @@ export const envSchema = z
     K8S_RUN_CPU: z.string().default('1'),
     K8S_RUN_MEMORY: z.string().default('2Gi'),
     K8S_JOB_TTL_SECONDS: int(3600, 0),
+    // ReadWriteMany PersistentVolumeClaim keeping installed plugins between runs (optional).
+    K8S_PLUGIN_CACHE_PVC: optionalString.pipe(
+      z
+        .string()
+        .regex(
+          /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/,
+          'must be a PersistentVolumeClaim name',
+        )
+        .max(253)
+        .optional(),
+    ),
     SMTP_URL: optionalString.pipe(z.url().optional()),
     MAIL_FROM: z.string().default('meltano-cloud <noreply@localhost>'),
     NOTIFICATION_ALLOW_PRIVATE_TARGETS: optionalString,
@@ -291,6 +307,11 @@ function toConfig(env: Env) {
       executor: env.EXECUTOR,
       runWorkdir: env.RUN_WORKDIR,
       meltanoBin: env.MELTANO_BIN,
+      /** Where the local executor keeps installed plugins; null: no cache. */
+      pluginCacheDir: env.PLUGIN_CACHE
+        ? (env.PLUGIN_CACHE_DIR ??
+          path.join(env.RUN_WORKDIR ?? path.join(tmpdir(), 'meltano-cloud-runs'), 'plugin-cache'))
+        : null,
       gitBin: env.GIT_BIN,
       childEnv: {
         PATH: env.PATH,
@@ -310,6 +331,7 @@ function toConfig(env: Env) {
           cpu: env.K8S_RUN_CPU,
           memory: env.K8S_RUN_MEMORY,
           jobTtlSeconds: env.K8S_JOB_TTL_SECONDS,
+          pluginCacheClaim: env.K8S_PLUGIN_CACHE_PVC,
         }
       : undefined,
     mail: { smtpUrl: env.SMTP_URL, from: env.MAIL_FROM },

@@ -17,6 +17,7 @@ export const presentDeployment = (d: Deployment) => ({
   concurrency_policy: d.concurrencyPolicy,
   missed_run_policy: d.missedRunPolicy,
   spread_schedules: d.spreadSchedules,
+  plugin_image: d.pluginImage,
   created_at: d.createdAt.toISOString(),
   updated_at: d.updatedAt.toISOString(),
 });

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { displayName } from '../common/slug.js';
 import { pageQuery } from '../common/zod.js';
+import { pinnedImageReference } from './image-reference.js';
 
 /** `git check-ref-format` rules for a branch name, so bad names fail here rather than at clone time. */
 export const branchName = z
@@ -49,6 +50,12 @@ const settings = {
     .boolean()
     .optional()
     .describe('Delay each schedule by a stable offset (up to 7 min)'),
+  plugin_image: pinnedImageReference
+    .nullable()
+    .optional()
+    .describe(
+      "Kubernetes: an image with this project's plugins installed at build time (meltano install in its Dockerfile); runs then skip meltano install. null: the service's Meltano image, plugins installed at run time (cached per install key when a cache volume is configured)",
+    ),
 };
 
 export const createDeploymentBody = z.strictObject({
@@ -88,6 +95,7 @@ export const deploymentOut = z.object({
   concurrency_policy: z.enum(['skip', 'queue']),
   missed_run_policy: z.enum(['skip', 'run_once']),
   spread_schedules: z.boolean(),
+  plugin_image: z.string().nullable(),
   created_at: z.string(),
   updated_at: z.string(),
 });

@@ -19,6 +19,8 @@ export interface DeploymentSettingsInput {
   concurrencyPolicy?: 'skip' | 'queue' | undefined;
   missedRunPolicy?: 'skip' | 'run_once' | undefined;
   spreadSchedules?: boolean | undefined;
+  /** null clears it. */
+  pluginImage?: string | null | undefined;
 }
 
 const defined = <T extends object>(o: T): Partial<T> =>
@@ -109,6 +111,7 @@ export class DeploymentsService {
               concurrencyPolicy: input.concurrencyPolicy,
               missedRunPolicy: input.missedRunPolicy,
               spreadSchedules: input.spreadSchedules,
+              pluginImage: input.pluginImage,
             }),
           },
           tx,

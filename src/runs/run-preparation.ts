@@ -78,6 +78,9 @@ export class RunPreparation {
       env,
       files: forRun.files,
       timeoutSeconds: run.timeoutSeconds,
+      ...(deployment.pluginImage && this.executor.kind === 'kubernetes'
+        ? { pluginImage: deployment.pluginImage }
+        : {}),
     };
     return { spec, masker: forRun.masker, stateDir };
   }

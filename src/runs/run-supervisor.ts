@@ -120,9 +120,9 @@ export class RunSupervisor {
     const writer = await RunLogWriter.open(this.logs, orgId, run.id, prepared.masker);
     const callbacks: ExecutionCallbacks = {
       onLog: (line) => writer.write(line),
-      onPhase: (phase, at) => {
+      onPhase: (phase, at, detail) => {
         void this.runs
-          .recordPhase(orgId, run.id, phase, at)
+          .recordPhase(orgId, run.id, phase, at, detail)
           .catch((err: unknown) => this.logger.warn(`phase update failed: ${String(err)}`));
       },
     };

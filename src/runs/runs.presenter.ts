@@ -18,6 +18,9 @@ export const presentRun = (r: Run) => ({
   queued_at: r.queuedAt.toISOString(),
   admitted_at: r.admittedAt?.toISOString() ?? null,
   started_at: r.startedAt?.toISOString() ?? null,
+  install_started_at: r.installStartedAt?.toISOString() ?? null,
+  install_finished_at: r.installFinishedAt?.toISOString() ?? null,
+  plugin_install: r.pluginInstall,
   pipeline_started_at: r.pipelineStartedAt?.toISOString() ?? null,
   finished_at: r.finishedAt?.toISOString() ?? null,
   duration_seconds:
@@ -29,7 +32,57 @@ export const presentRun = (r: Run) => ({
         )
       : null,
   timeout_seconds: r.timeoutSeconds,
+  steps: runSteps(r),
 });
+
+const INSTALL_NOTES = {
+  installed: 'meltano install ran for this run',
+  cached: 'install skipped (cached): an earlier run of this deployment installed the same plugins',
+  image: "install skipped (image): the deployment's image has the plugins installed",
+} as const;
+
+/**
+ * The run's timeline as steps, in order, each once it began: waiting in the
+ * queue, cloning the commit, installing plugins (or skipping the install),
+ * the pipeline. Only the pipeline is billed.
+ */
+export function runSteps(r: Run) {
+  const iso = (d: Date | null) => d?.toISOString() ?? null;
+  const step = (
+    name: 'queued' | 'clone' | 'install' | 'pipeline',
+    start: Date | null,
+    end: Date | null,
+    note: string | null = null,
+  ) =>
+    start
+      ? [
+          {
+            name,
+            started_at: start.toISOString(),
+            finished_at: iso(end),
+            duration_seconds: end
+              ? Math.max(0, Math.round((end.getTime() - start.getTime()) / 1000))
+              : null,
+            note,
+            billed: name === 'pipeline',
+          },
+        ]
+      : [];
+  const afterQueue = r.startedAt ?? r.pipelineStartedAt ?? r.finishedAt;
+  const afterClone = r.installStartedAt ?? r.pipelineStartedAt ?? r.finishedAt;
+  const afterInstall = r.installFinishedAt ?? r.pipelineStartedAt ?? r.finishedAt;
+  return [
+    ...step('queued', r.queuedAt, r.admittedAt ?? afterQueue),
+    ...step('clone', r.startedAt, afterClone),
+    ...step(
+      'install',
+      r.installStartedAt,
+      afterInstall,
+      r.pluginInstall ? INSTALL_NOTES[r.pluginInstall] : null,
+    ),
+    ...step('pipeline', r.pipelineStartedAt, r.finishedAt),
+  ];
+}
 
 /** One run with what it cost: `credits` from its usage ledger row (null until it has one). */
 export const presentRunWithCredits = (r: Run, usage: { creditsTenths: number } | null) => ({

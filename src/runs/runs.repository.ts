@@ -14,7 +14,7 @@ import { byRef } from '../common/refs.js';
 import type { OrgId } from '../database/org-id.js';
 import { clientOf } from '../database/repository.js';
 import type { Tx } from '../database/tx.js';
-import type { RunOutcome, RunPhase } from './executors/executor.js';
+import type { PhaseDetail, RunOutcome, RunPhase } from './executors/executor.js';
 import { FINAL_STATUSES } from './runs.schemas.js';
 
 /** A run with what executing it needs: its deployment, project, organization and schedule. */
@@ -225,14 +225,33 @@ export class RunsRepository {
     });
   }
 
-  /** The process was created, or the pipeline started (then the run is running). */
-  async recordPhase(orgId: OrgId, runId: string, phase: RunPhase, at: Date): Promise<void> {
-    const data =
-      phase === 'process_created'
-        ? { startedAt: at }
-        : { status: 'running' as const, pipelineStartedAt: at };
+  /**
+   * A step of the run's timeline: the process was created, the install started
+   * or ended (and how), the pipeline started (then the run is running).
+   */
+  async recordPhase(
+    orgId: OrgId,
+    runId: string,
+    phase: RunPhase,
+    at: Date,
+    detail?: PhaseDetail,
+  ): Promise<void> {
+    const data = {
+      process_created: { startedAt: at },
+      install_started: { installStartedAt: at },
+      install_finished: { installFinishedAt: at, pluginInstall: detail?.install ?? 'installed' },
+      pipeline_started: { status: 'running' as const, pipelineStartedAt: at },
+    }[phase];
     await this.prisma.run.updateMany({
-      where: { organizationId: orgId, id: runId, status: { in: IN_FLIGHT } },
+      where: {
+        organizationId: orgId,
+        id: runId,
+        status: { in: IN_FLIGHT },
+        // Reported again once the install is known to be over (Kubernetes): the later one wins.
+        ...(phase === 'pipeline_started'
+          ? { OR: [{ pipelineStartedAt: null }, { pipelineStartedAt: { lt: at } }] }
+          : {}),
+      },
       data,
     });
   }

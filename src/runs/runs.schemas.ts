@@ -92,10 +92,30 @@ export const runOut = z.object({
   queued_at: z.string(),
   admitted_at: z.string().nullable(),
   started_at: z.string().nullable(),
+  install_started_at: z.string().nullable(),
+  install_finished_at: z.string().nullable(),
+  plugin_install: z
+    .enum(['installed', 'cached', 'image'])
+    .nullable()
+    .describe(
+      'How the plugins came to be installed: by this run, cached from an earlier run of the same install key, or in the deployment image',
+    ),
   pipeline_started_at: z.string().nullable(),
   finished_at: z.string().nullable(),
   duration_seconds: z.number().nullable(),
   timeout_seconds: z.number(),
+  steps: z
+    .array(
+      z.object({
+        name: z.enum(['queued', 'clone', 'install', 'pipeline']),
+        started_at: z.string(),
+        finished_at: z.string().nullable(),
+        duration_seconds: z.number().nullable(),
+        note: z.string().nullable(),
+        billed: z.boolean().describe('Only the pipeline step counts towards billed runtime'),
+      }),
+    )
+    .describe('The run timeline: each step once it began, in order'),
   credits: z
     .number()
     .nullable()

@@ -109,6 +109,64 @@ describe('projects, deployments and schedules', () => {
     expect(filtered.body.results.map((d: { slug: string }) => d.slug)).toEqual(['prod']);
   });
 
+  it('lets a deployment name its own plugin image, pinned, and clear it; bad references are 400 naming the field', async () => {
+    const base = `/orgs/${org.orgSlug}/projects/${org.projectSlug}/deployments`;
+    const created = await http
+      .post(base)
+      .set('authorization', owner())
+      .send({ name: 'Imaged', environment: 'prod', branch: 'main' })
+      .expect(201);
+    expect(created.body.plugin_image).toBeNull();
+    const image = 'ghcr.io/acme/analytics-meltano:2026.12.01';
+    const set = await http
+      .patch(`${base}/imaged`)
+      .set('authorization', owner())
+      .send({ plugin_image: image })
+      .expect(200);
+    expect(set.body.plugin_image).toBe(image);
+    expect((await http.get(`${base}/imaged`).set('authorization', owner())).body.plugin_image).toBe(
+      image,
+    );
+    for (const [bad, message] of [
+      ['ghcr.io/acme/analytics-meltano', /tag or a digest/],
+      ['GHCR.io/Acme/Meltano:1', /container image reference/],
+      ['acme/meltano:1 ; rm -rf /', /container image reference/],
+      ['', /container image reference/],
+    ] as const) {
+      const refused = await http
+        .patch(`${base}/imaged`)
+        .set('authorization', owner())
+        .send({ plugin_image: bad })
+        .expect(400);
+      expect(refused.headers['content-type']).toMatch(/application\/problem\+json/);
+      expect(refused.body.errors).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({
+            field: 'body.plugin_image',
+            message: expect.stringMatching(message),
+          }),
+        ]),
+      );
+    }
+    const cleared = await http
+      .patch(`${base}/imaged`)
+      .set('authorization', owner())
+      .send({ plugin_image: null })
+      .expect(200);
+    expect(cleared.body.plugin_image).toBeNull();
+    const withImage = await http
+      .post(base)
+      .set('authorization', owner())
+      .send({
+        name: 'Imaged Two',
+        environment: 'prod',
+        branch: 'main',
+        plugin_image: `${image}@sha256:${'b'.repeat(64)}`,
+      })
+      .expect(201);
+    expect(withImage.body.plugin_image).toBe(`${image}@sha256:${'b'.repeat(64)}`);
+  });
+
   it('shows a schedule’s next fire times in its timezone and its runs per day', async () => {
     const path = `/orgs/${org.orgSlug}/projects/${org.projectSlug}/deployments/${org.deploymentSlug}/schedules/${encodeURIComponent(org.scheduleName)}`;
     await http

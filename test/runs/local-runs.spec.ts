@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 import { createRoleUsers, type RoleUsers } from '../support/fixtures.js';
@@ -130,6 +130,23 @@ describe('runs end to end: API → worker → local executor → real git → me
     }
     expect(Date.parse(run.admitted_at)).toBeLessThanOrEqual(Date.parse(run.started_at));
     expect(Date.parse(run.started_at)).toBeLessThanOrEqual(Date.parse(run.pipeline_started_at));
+    // The first run of the commit installs the plugins: its own step of the timeline.
+    expect(run.plugin_install).toBe('installed');
+    expect(run.steps.map((step: { name: string }) => step.name)).toEqual([
+      'queued',
+      'clone',
+      'install',
+      'pipeline',
+    ]);
+    expect(run.steps[2]).toMatchObject({
+      started_at: run.install_started_at,
+      finished_at: run.install_finished_at,
+      note: 'meltano install ran for this run',
+      billed: false,
+    });
+    expect(Date.parse(run.install_finished_at)).toBeLessThanOrEqual(
+      Date.parse(run.pipeline_started_at),
+    );
     const lines = (await api('get', `/orgs/${org}/runs/${run.id}/logs`)).body.lines as {
       seq: number;
       line: string;
@@ -179,6 +196,35 @@ describe('runs end to end: API → worker → local executor → real git → me
     expect(await logText(c.id)).toContain('Resuming from bookmark 40');
     await api('delete', `${dep}/state/${encodeURIComponent('prod:load')}`).expect(204);
     await api('get', `${dep}/state/${encodeURIComponent('prod:load')}`).expect(404);
+  });
+
+  it('installs plugins once per deployed commit: later runs skip meltano install, and it is never billed', async () => {
+    const installLog = path.join(workdir, 'installs.jsonl');
+    await setSecret('FAKE_MELTANO_INSTALL_LOG', installLog);
+    const run = await finished(
+      (await api('post', `${dep}/runs`, { job: 'load' }).expect(201)).body.id,
+    );
+    expect(run).toMatchObject({ status: 'succeeded', plugin_install: 'cached' });
+    // Earlier runs of this commit installed the plugins: this one did not run meltano install.
+    expect(existsSync(installLog)).toBe(false);
+    const text = await logText(run.id);
+    expect(text).toMatch(
+      /plugins already installed for this deployment .*: meltano install skipped/,
+    );
+    expect(text).not.toContain('Installing 2 plugins...');
+    const install = run.steps.find((step: { name: string }) => step.name === 'install');
+    expect(install).toMatchObject({
+      note: 'install skipped (cached): an earlier run of this deployment installed the same plugins',
+      billed: false,
+    });
+    // Billed runtime is the pipeline step only.
+    const ledger = await t.prisma.usageLedgerEntry.findUnique({ where: { runId: run.id } });
+    expect(ledger?.billedSeconds).toBe(
+      Math.ceil((Date.parse(run.finished_at) - Date.parse(run.pipeline_started_at)) / 1000),
+    );
+    await api('delete', `/orgs/${org}/projects/analytics/secrets/FAKE_MELTANO_INSTALL_LOG`).expect(
+      204,
+    );
   });
 
   it('a failing pipeline ends failed with its exit code and a reason', async () => {

@@ -54,6 +54,7 @@ export function createExecutor(config: AppConfig): Executor {
         cpu: k8s.cpu,
         memory: k8s.memory,
         jobTtlSeconds: k8s.jobTtlSeconds,
+        pluginCacheClaim: k8s.pluginCacheClaim,
       },
       logger: { warn: (m: string) => logger.warn(m) },
     });
@@ -63,6 +64,7 @@ export function createExecutor(config: AppConfig): Executor {
     workRoot,
     meltanoBin: config.worker.meltanoBin,
     gitBin: config.worker.gitBin,
+    ...(config.worker.pluginCacheDir ? { pluginCacheDir: config.worker.pluginCacheDir } : {}),
     // Only what a pipeline needs from the worker's environment: never the worker's own secrets.
     baseEnv: { HOME: workRoot, ...config.worker.childEnv, HOSTNAME: hostname() },
   });

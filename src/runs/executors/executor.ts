@@ -31,6 +31,11 @@ export interface RunSpec {
   /** Secret files: written before the pipeline starts; `envVar` receives the file's path. */
   files: { envVar: string; fileName: string; content: string }[];
   timeoutSeconds: number;
+  /**
+   * Kubernetes: the deployment's own image, with its plugins installed at build
+   * time; the pipeline runs in it and `meltano install` is skipped.
+   */
+  pluginImage?: string;
 }
 
 export interface LogLine {
@@ -42,12 +47,27 @@ export interface LogLine {
 export type RunPhase =
   /** The process or Pod exists. */
   | 'process_created'
+  /** The checkout is there; plugins are being installed (or found installed). */
+  | 'install_started'
+  /** Plugins are ready; `detail.install` says how (installed now, cached, in the image). */
+  | 'install_finished'
   /** Setup (clone, install) done; the pipeline itself is starting. */
   | 'pipeline_started';
 
+/**
+ * How a run's plugins came to be installed: `installed` (`meltano install` ran for it),
+ * `cached` (an earlier run of the same install key installed them: skipped), `image`
+ * (the deployment's own image has them: skipped).
+ */
+export type PluginInstall = 'installed' | 'cached' | 'image';
+
+export interface PhaseDetail {
+  install?: PluginInstall;
+}
+
 export interface ExecutionCallbacks {
   onLog(line: LogLine): void;
-  onPhase(phase: RunPhase, at: Date): void;
+  onPhase(phase: RunPhase, at: Date, detail?: PhaseDetail): void;
 }
 
 export type OutcomeStatus = 'succeeded' | 'failed' | 'timed_out' | 'cancelled';

@@ -114,7 +114,7 @@ describe('buildRunJob', () => {
     expect(main.command).toEqual([
       '/bin/sh',
       '-c',
-      "meltano install && exec meltano schedule run 'daily-github'",
+      "echo '[meltano-cloud] plugins: install step started' && meltano install && echo '[meltano-cloud] plugins: ready (installed)' && exec meltano schedule run 'daily-github'",
     ]);
     expect(main.env).toEqual(
       expect.arrayContaining([

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import type {
   ExecutionCallbacks,
   LogLine,
+  PhaseDetail,
   RunPhase,
   RunSpec,
 } from '../../../src/runs/executors/executor.js';
@@ -151,7 +152,7 @@ export async function createFixture(): Promise<Fixture> {
 export interface Recorder {
   callbacks: ExecutionCallbacks;
   logs: LogLine[];
-  phases: { phase: RunPhase; at: Date }[];
+  phases: { phase: RunPhase; at: Date; detail?: PhaseDetail }[];
   lines(): string[];
   /** Resolves with the first line matching `pattern` (waits for it). */
   waitForLine(pattern: RegExp, timeoutMs?: number): Promise<RegExpExecArray>;
@@ -159,7 +160,7 @@ export interface Recorder {
 
 export function recorder(): Recorder {
   const logs: LogLine[] = [];
-  const phases: { phase: RunPhase; at: Date }[] = [];
+  const phases: { phase: RunPhase; at: Date; detail?: PhaseDetail }[] = [];
   const lines = () => logs.map((log) => log.line);
   return {
     logs,
@@ -167,7 +168,7 @@ export function recorder(): Recorder {
     lines,
     callbacks: {
       onLog: (line) => logs.push(line),
-      onPhase: (phase, at) => phases.push({ phase, at }),
+      onPhase: (phase, at, detail) => phases.push({ phase, at, ...(detail ? { detail } : {}) }),
     },
     async waitForLine(pattern, timeoutMs = 10_000) {
       const deadline = Date.now() + timeoutMs;

@@ -1,4 +1,4 @@
-import { readdir } from 'node:fs/promises';
+import { readdir, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { dirOf, recorder, withFixture, type Fixture } from './helpers.js';
@@ -66,7 +66,14 @@ describe('LocalExecutor: runs', () => {
     for (const log of rec.logs) expect(log.timestamp).toBeInstanceOf(Date);
     const times = rec.logs.map((log) => log.timestamp.getTime());
     expect([...times].sort((a, b) => a - b)).toEqual(times);
-    expect(rec.phases.map((p) => p.phase)).toEqual(['process_created', 'pipeline_started']);
+    expect(rec.phases.map((p) => p.phase)).toEqual([
+      'process_created',
+      'install_started',
+      'install_finished',
+      'pipeline_started',
+    ]);
+    // Without a plugin cache every run installs its own plugins.
+    expect(rec.phases[2]!.detail).toEqual({ install: 'installed' });
     expect(rec.phases[0]!.at.getTime()).toBeLessThanOrEqual(rec.phases[1]!.at.getTime());
 
     expect(await readdir(fx.workRoot)).toEqual([]);
@@ -158,7 +165,7 @@ describe('LocalExecutor: runs', () => {
       exitCode: 1,
       reason: 'meltano install exited with code 1',
     });
-    expect(rec.phases.map((p) => p.phase)).toEqual(['process_created']);
+    expect(rec.phases.map((p) => p.phase)).toEqual(['process_created', 'install_started']);
     expect(rec.lines().some((line) => line.startsWith('MELTANO_ENVIRONMENT='))).toBe(false);
     expect(rec.logs).toContainEqual(
       expect.objectContaining({ stream: 'stderr', line: 'Failed to install plugin(s)' }),
@@ -210,14 +217,30 @@ describe('LocalExecutor: runs', () => {
     expect(await readdir(fx.workRoot)).toEqual([]);
   });
 
-  it('reports programs that cannot be started', async () => {
-    const noMeltano = await fx
-      .executor({ meltanoBin: join(fx.root, 'no-such-meltano') })
-      .start(fx.spec(), recorder().callbacks);
-    expect(await noMeltano.outcome).toMatchObject({
+  it('says what to do when meltano cannot be found, and reports programs that cannot be started', async () => {
+    const missing = join(fx.root, 'no-such-meltano');
+    const rec = recorder();
+    const noMeltano = await fx.executor({ meltanoBin: missing }).start(fx.spec(), rec.callbacks);
+    expect(await noMeltano.outcome).toEqual({
       status: 'failed',
-      reason: expect.stringMatching(/^could not start meltano: .*ENOENT/),
+      exitCode: null,
+      reason:
+        `meltano was not found (MELTANO_BIN=${missing}): install Meltano on the worker's machine ` +
+        '(`pipx install meltano`, see https://docs.meltano.com/getting-started/installation) ' +
+        'or set MELTANO_BIN to the path of its meltano executable, then retry the run',
     });
+    expect((await noMeltano.outcome).reason).not.toMatch(/ENOENT|spawn/);
+    // Found out before anything is installed.
+    expect(rec.phases.map((p) => p.phase)).toEqual(['process_created']);
+
+    const notExecutable = join(fx.root, 'meltano-not-executable');
+    await writeFile(notExecutable, '#!/bin/sh\n', { mode: 0o644 });
+    const cannotRun = await fx
+      .executor({ meltanoBin: notExecutable })
+      .start(fx.spec(), recorder().callbacks);
+    expect((await cannotRun.outcome).reason).toBe(
+      `meltano could not be started (MELTANO_BIN=${notExecutable} is not executable): fix its permissions or set MELTANO_BIN to a meltano executable`,
+    );
 
     const noGit = await fx
       .executor({ gitBin: join(fx.root, 'no-such-git') })

@@ -15,6 +15,7 @@ import {
   runJobName,
   type KubernetesSettings,
 } from './manifests.js';
+import { withInstallPhases } from './install-phases.js';
 import { RunFollower, type FollowerTimings } from './run-follower.js';
 
 export interface KubernetesExecutorOptions extends Partial<FollowerTimings> {
@@ -225,7 +226,7 @@ export class KubernetesExecutor implements Executor {
       },
       job.metadata?.name ?? runJobName(spec.runId),
       spec,
-      callbacks,
+      withInstallPhases(spec, callbacks),
       logsFrom,
     );
     follower.begin(job);

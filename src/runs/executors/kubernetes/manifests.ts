@@ -8,6 +8,13 @@
 import { posix } from 'node:path';
 import type { V1Container, V1EnvVar, V1Job, V1ObjectMeta, V1Secret } from '@kubernetes/client-node';
 import type { RunSpec } from '../executor.js';
+import {
+  pipelineImage,
+  pipelineScript,
+  pluginCacheMounts,
+  pluginCacheVolumes,
+  pluginInstallEnv,
+} from './plugin-install.js';
 
 export interface KubernetesSettings {
   /** Namespace holding the run Jobs, their Pods and Secrets. */
@@ -22,6 +29,11 @@ export interface KubernetesSettings {
   memory: string;
   /** Kubernetes deletes finished Jobs (and their Pods) after this long. */
   jobTtlSeconds: number;
+  /**
+   * ReadWriteMany PersistentVolumeClaim keeping installed plugins between runs
+   * (see plugin-install.ts); undefined: runs without a plugin image install every time.
+   */
+  pluginCacheClaim?: string | undefined;
 }
 
 export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
@@ -170,13 +182,11 @@ export const CLONE_SCRIPT = [
   'git -c advice.detachedHead=false checkout -q "$MC_COMMIT_SHA"',
 ].join('\n');
 
-/** `meltano install`, then the pipeline as PID 1 of the shell (`exec`) so it gets SIGTERM on deletion. */
-export function meltanoScript(command: RunSpec['command']): string {
-  const run =
-    command.kind === 'schedule'
-      ? `meltano schedule run ${shellQuote(command.name)}`
-      : `meltano run ${shellQuote(command.name)}`;
-  return `meltano install && exec ${run}`;
+/** The pipeline command line, every value quoted. */
+export function pipelineCommand(command: RunSpec['command']): string {
+  return command.kind === 'schedule'
+    ? `meltano schedule run ${shellQuote(command.name)}`
+    : `meltano run ${shellQuote(command.name)}`;
 }
 
 const containerSecurityContext = {
@@ -236,11 +246,12 @@ export function buildRunJob(spec: RunSpec, settings: KubernetesSettings): V1Job 
       valueFrom: { secretKeyRef: { name: secretName, key: envKey(name) } },
     })),
     ...spec.files.map((file) => ({ name: file.envVar, value: `${FILES_DIR}/${file.fileName}` })),
+    ...pluginInstallEnv(spec, settings, REPO_DIR),
   ];
   const meltano: V1Container = {
     name: MELTANO_CONTAINER,
-    image: settings.meltanoImage,
-    command: ['/bin/sh', '-c', meltanoScript(spec.command)],
+    image: pipelineImage(spec, settings),
+    command: ['/bin/sh', '-c', pipelineScript(spec, settings, pipelineCommand(spec.command))],
     workingDir: workingDirFor(spec.rootPath),
     env: meltanoEnv,
     resources,
@@ -248,6 +259,7 @@ export function buildRunJob(spec: RunSpec, settings: KubernetesSettings): V1Job 
     volumeMounts: [
       ...scratchMounts,
       ...(spec.files.length > 0 ? [{ name: 'files', mountPath: FILES_DIR, readOnly: true }] : []),
+      ...pluginCacheMounts(spec, settings),
     ],
   };
 
@@ -295,6 +307,7 @@ export function buildRunJob(spec: RunSpec, settings: KubernetesSettings): V1Job 
                   },
                 ]
               : []),
+            ...pluginCacheVolumes(spec, settings),
           ],
         },
       },

@@ -4,6 +4,7 @@ import { hostname } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { ExecutionCallbacks, ExecutionHandle, Executor, RunSpec } from '../executor.js';
 import { LocalRun, STATE_FILE, type RunState } from './local-run.js';
+import { PluginCache } from './plugin-cache.js';
 import { groupBelongsToRun, killGroup } from './process-group.js';
 
 export interface LocalExecutorOptions {
@@ -15,6 +16,11 @@ export interface LocalExecutorOptions {
   baseEnv: Record<string, string>;
   /** Delay between SIGTERM and SIGKILL of a process group. */
   killGraceMs?: number;
+  /**
+   * Where installed plugins are kept between runs, per deployment and install
+   * key (see plugin-cache.ts); undefined: every run runs `meltano install`.
+   */
+  pluginCacheDir?: string;
 }
 
 const DEFAULT_KILL_GRACE_MS = 10_000;
@@ -34,10 +40,14 @@ export class LocalExecutor implements Executor {
   private readonly killGraceMs: number;
   /** Runs of this process, by directory: never touched by cleanup. */
   private readonly active = new Map<string, LocalRun>();
+  private readonly pluginCache: PluginCache | null;
 
   constructor(private readonly options: LocalExecutorOptions) {
     this.workRoot = resolve(options.workRoot);
     this.killGraceMs = options.killGraceMs ?? DEFAULT_KILL_GRACE_MS;
+    this.pluginCache = options.pluginCacheDir
+      ? new PluginCache(resolve(options.pluginCacheDir), this.workRoot)
+      : null;
   }
 
   async start(spec: RunSpec, callbacks: ExecutionCallbacks): Promise<ExecutionHandle> {
@@ -50,6 +60,7 @@ export class LocalExecutor implements Executor {
       gitBin: this.options.gitBin,
       baseEnv: this.options.baseEnv,
       killGraceMs: this.killGraceMs,
+      pluginCache: this.pluginCache,
     });
     this.active.set(dir, run);
     void run.outcome

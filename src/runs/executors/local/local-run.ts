@@ -2,7 +2,15 @@ import { writeFileSync } from 'node:fs';
 import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { basename, isAbsolute, join, relative, resolve } from 'node:path';
-import type { ExecutionCallbacks, LogLine, RunOutcome, RunPhase, RunSpec } from '../executor.js';
+import type {
+  ExecutionCallbacks,
+  LogLine,
+  PhaseDetail,
+  PluginInstall,
+  RunOutcome,
+  RunPhase,
+  RunSpec,
+} from '../executor.js';
 import {
   COMMIT_SHA,
   displayUrl,
@@ -11,6 +19,8 @@ import {
   isSafeBranchName,
   redact,
 } from '../../../common/git-auth.js';
+import { installKeyOf } from './install-key.js';
+import type { PluginCache } from './plugin-cache.js';
 import { RUN_DIR_ENV, spawnGroup, type ExitInfo, type GroupChild } from './process-group.js';
 
 /** In the run directory: which process group is running now (read by reattach and cleanup). */
@@ -30,6 +40,8 @@ export interface LocalRunOptions {
   gitBin: string;
   baseEnv: Record<string, string>;
   killGraceMs: number;
+  /** Installed plugins kept between runs; null: every run installs its own. */
+  pluginCache: PluginCache | null;
 }
 
 type StopReason = 'cancelled' | 'timed_out';
@@ -61,6 +73,8 @@ export class LocalRun {
   private processCreated = false;
   private readonly secrets: string[] = [];
   private timer: NodeJS.Timeout | undefined;
+  /** The cache entry this run holds (released once its directory is gone). */
+  private cacheUse: { deploymentId: string; key: string } | null = null;
 
   private constructor(private readonly options: LocalRunOptions) {
     if (options.spec.repository.token) this.secrets.push(options.spec.repository.token);
@@ -108,6 +122,10 @@ export class LocalRun {
       await rm(this.options.dir, { recursive: true, force: true, maxRetries: 3 }).catch(
         () => undefined,
       );
+      if (this.cacheUse && this.options.pluginCache)
+        await this.options.pluginCache
+          .release(this.cacheUse.deploymentId, this.cacheUse.key, basename(this.options.dir))
+          .catch(() => undefined);
     }
   }
 
@@ -150,17 +168,16 @@ export class LocalRun {
     if (filesFailure) return failed(filesFailure);
     env.MELTANO_ENVIRONMENT = spec.environment;
     env[RUN_DIR_ENV] = dir;
+    // Where Meltano keeps plugins, config files and its database: always the run's own.
+    env.MELTANO_SYS_DIR_ROOT = join(projectDir, '.meltano');
 
-    this.info(`meltano install (in ${spec.rootPath})`);
-    const install = await this.runStep(meltanoBin, ['install'], projectDir, env);
-    if (install.spawnError) return failed(`could not start meltano: ${install.spawnError.message}`);
-    if (install.code !== 0)
-      return failed(
-        install.signal
-          ? `meltano install was killed by signal ${install.signal}`
-          : `meltano install exited with code ${install.code}`,
-        install.code,
-      );
+    const version = await this.meltanoVersion(projectDir, env);
+    if (typeof version !== 'string') return version;
+
+    this.phase('install_started');
+    const install = await this.installPlugins(repoDir, projectDir, env, version);
+    if (typeof install !== 'string') return install;
+    this.phase('install_finished', { install });
 
     const args =
       spec.command.kind === 'schedule'
@@ -168,9 +185,8 @@ export class LocalRun {
         : ['run', spec.command.name];
     this.info(`meltano ${args.join(' ')} (environment ${spec.environment})`);
     this.phase('pipeline_started');
-    const pipeline = await this.runStep(meltanoBin, args, projectDir, env, true);
-    if (pipeline.spawnError)
-      return failed(`could not start meltano: ${pipeline.spawnError.message}`);
+    const pipeline = await this.runStep(meltanoBin, args, projectDir, env, { isPipeline: true });
+    if (pipeline.spawnError) return failed(meltanoNotStartable(meltanoBin, pipeline.spawnError));
     if (pipeline.code === 0) return { status: 'succeeded', exitCode: 0, reason: null };
     return failed(
       pipeline.signal
@@ -178,6 +194,95 @@ export class LocalRun {
         : `meltano exited with code ${pipeline.code}`,
       pipeline.code,
     );
+  }
+
+  /**
+   * `meltano --version`: proves meltano can be started (saying what to do when
+   * it cannot) and gives the version that is part of the install key.
+   */
+  private async meltanoVersion(
+    projectDir: string,
+    env: Record<string, string>,
+  ): Promise<string | RunOutcome> {
+    const { meltanoBin } = this.options;
+    const output: string[] = [];
+    const result = await this.runStep(meltanoBin, ['--version'], projectDir, env, {
+      stdout: output,
+    });
+    if (result.spawnError) return failed(meltanoNotStartable(meltanoBin, result.spawnError));
+    if (result.code !== 0)
+      return failed(
+        `'${meltanoBin} --version' exited with code ${result.code}: is MELTANO_BIN a Meltano executable?`,
+      );
+    return output.join('\n').trim();
+  }
+
+  /**
+   * The plugins of the checkout, installed: from the deployment's plugin cache
+   * when an earlier run installed the same install key, else by `meltano
+   * install` (into the cache when there is one). Returns how, or the failure.
+   */
+  private async installPlugins(
+    repoDir: string,
+    projectDir: string,
+    env: Record<string, string>,
+    meltanoVersion: string,
+  ): Promise<PluginInstall | RunOutcome> {
+    const { spec, pluginCache, dir } = this.options;
+    const sysDir = join(projectDir, '.meltano');
+    const inPlace = async (): Promise<PluginInstall | RunOutcome> =>
+      (await this.runInstall(projectDir, env)) ?? 'installed';
+    if (!pluginCache) return inPlace();
+
+    let key: string;
+    try {
+      key = (await installKeyOf({ repoDir, projectDir, meltanoVersion })).key;
+    } catch (error) {
+      this.info(`plugin cache not used: ${(error as Error).message}`);
+      return inPlace();
+    }
+    const result = await pluginCache.obtain({
+      deploymentId: spec.deploymentId,
+      key,
+      runDirName: basename(dir),
+      repoDir,
+      rootPath: spec.rootPath,
+      install: (cacheProject, cacheSysDir) =>
+        this.runInstall(cacheProject, { ...env, MELTANO_SYS_DIR_ROOT: cacheSysDir }),
+      note: (message) => this.info(message),
+    });
+    if (result.kind === 'failed') return result.outcome;
+    if (result.kind === 'busy') {
+      this.info('another worker is installing the same plugins: installing them for this run only');
+      return inPlace();
+    }
+    this.cacheUse = { deploymentId: spec.deploymentId, key };
+    const linked = await pluginCache.link(result.sysDir, sysDir);
+    this.info(
+      result.install === 'cached'
+        ? `plugins already installed for this deployment (install key ${key.slice(0, 12)}, ${linked} virtual environments): meltano install skipped`
+        : `plugins installed into the deployment's cache (install key ${key.slice(0, 12)}): later runs with the same key skip meltano install`,
+    );
+    return result.install;
+  }
+
+  /** `meltano install` in `projectDir`; null when it succeeded, else the failure. */
+  private async runInstall(
+    projectDir: string,
+    env: Record<string, string>,
+  ): Promise<RunOutcome | null> {
+    const { meltanoBin, spec } = this.options;
+    this.info(`meltano install (in ${spec.rootPath})`);
+    const install = await this.runStep(meltanoBin, ['install'], projectDir, env);
+    if (install.spawnError) return failed(meltanoNotStartable(meltanoBin, install.spawnError));
+    if (install.code !== 0)
+      return failed(
+        install.signal
+          ? `meltano install was killed by signal ${install.signal}`
+          : `meltano install exited with code ${install.code}`,
+        install.code,
+      );
+    return null;
   }
 
   /**
@@ -268,7 +373,7 @@ export class LocalRun {
     args: string[],
     cwd: string,
     env: Record<string, string>,
-    isPipeline = false,
+    { isPipeline = false, stdout }: { isPipeline?: boolean; stdout?: string[] } = {},
   ): Promise<StepResult> {
     if (this.stopReason) throw new RunStopped(null);
     const stderrTail: string[] = [];
@@ -281,7 +386,7 @@ export class LocalRun {
         if (stream === 'stderr') {
           stderrTail.push(line);
           if (stderrTail.length > STDERR_TAIL) stderrTail.shift();
-        }
+        } else stdout?.push(line);
         this.log(stream, line);
       },
     });
@@ -322,13 +427,27 @@ export class LocalRun {
     }
   }
 
-  private phase(phase: RunPhase): void {
+  private phase(phase: RunPhase, detail?: PhaseDetail): void {
     try {
-      this.options.callbacks.onPhase(phase, new Date());
+      this.options.callbacks.onPhase(phase, new Date(), detail);
     } catch {
       // As for onLog.
     }
   }
+}
+
+/** What to do when `meltano` cannot be started, rather than `spawn meltano ENOENT`. */
+export function meltanoNotStartable(meltanoBin: string, error: Error): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT')
+    return (
+      `meltano was not found (MELTANO_BIN=${meltanoBin}): install Meltano on the worker's machine ` +
+      '(`pipx install meltano`, see https://docs.meltano.com/getting-started/installation) ' +
+      'or set MELTANO_BIN to the path of its meltano executable, then retry the run'
+    );
+  if (code === 'EACCES')
+    return `meltano could not be started (MELTANO_BIN=${meltanoBin} is not executable): fix its permissions or set MELTANO_BIN to a meltano executable`;
+  return `could not start meltano (MELTANO_BIN=${meltanoBin}): ${error.message}`;
 }
 
 function failed(reason: string, exitCode: number | null = null): RunOutcome {
