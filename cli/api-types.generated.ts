@@ -740,6 +740,7 @@ export interface ApiPaths {
           concurrency_policy: 'skip' | 'queue';
           missed_run_policy: 'skip' | 'run_once';
           spread_schedules: boolean;
+          retry_infra_failures: boolean;
           created_at: string;
           updated_at: string;
         }>;
@@ -759,6 +760,7 @@ export interface ApiPaths {
         concurrency_policy?: 'skip' | 'queue';
         missed_run_policy?: 'skip' | 'run_once';
         spread_schedules?: boolean;
+        retry_infra_failures?: boolean;
       };
       response: {
         id: string;
@@ -776,6 +778,7 @@ export interface ApiPaths {
         concurrency_policy: 'skip' | 'queue';
         missed_run_policy: 'skip' | 'run_once';
         spread_schedules: boolean;
+        retry_infra_failures: boolean;
         created_at: string;
         updated_at: string;
       };
@@ -803,6 +806,7 @@ export interface ApiPaths {
         concurrency_policy: 'skip' | 'queue';
         missed_run_policy: 'skip' | 'run_once';
         spread_schedules: boolean;
+        retry_infra_failures: boolean;
         created_at: string;
         updated_at: string;
       };
@@ -819,6 +823,7 @@ export interface ApiPaths {
         concurrency_policy?: 'skip' | 'queue';
         missed_run_policy?: 'skip' | 'run_once';
         spread_schedules?: boolean;
+        retry_infra_failures?: boolean;
       };
       response: {
         id: string;
@@ -836,6 +841,7 @@ export interface ApiPaths {
         concurrency_policy: 'skip' | 'queue';
         missed_run_policy: 'skip' | 'run_once';
         spread_schedules: boolean;
+        retry_infra_failures: boolean;
         created_at: string;
         updated_at: string;
       };
@@ -935,6 +941,7 @@ export interface ApiPaths {
         waiting_reason: string | null;
         commit_sha: string | null;
         attempt: number;
+        retry_of: string | null;
         exit_code: number | null;
         tick_at: string | null;
         queued_at: string;
@@ -1255,6 +1262,7 @@ export interface ApiPaths {
           waiting_reason: string | null;
           commit_sha: string | null;
           attempt: number;
+          retry_of: string | null;
           exit_code: number | null;
           tick_at: string | null;
           queued_at: string;
@@ -1296,6 +1304,7 @@ export interface ApiPaths {
         waiting_reason: string | null;
         commit_sha: string | null;
         attempt: number;
+        retry_of: string | null;
         exit_code: number | null;
         tick_at: string | null;
         queued_at: string;
@@ -1335,6 +1344,7 @@ export interface ApiPaths {
         waiting_reason: string | null;
         commit_sha: string | null;
         attempt: number;
+        retry_of: string | null;
         exit_code: number | null;
         tick_at: string | null;
         queued_at: string;
@@ -1396,6 +1406,7 @@ export interface ApiPaths {
         waiting_reason: string | null;
         commit_sha: string | null;
         attempt: number;
+        retry_of: string | null;
         exit_code: number | null;
         tick_at: string | null;
         queued_at: string;

@@ -17,6 +17,7 @@ export const presentDeployment = (d: Deployment) => ({
   concurrency_policy: d.concurrencyPolicy,
   missed_run_policy: d.missedRunPolicy,
   spread_schedules: d.spreadSchedules,
+  retry_infra_failures: d.retryInfraFailures,
   created_at: d.createdAt.toISOString(),
   updated_at: d.updatedAt.toISOString(),
 });

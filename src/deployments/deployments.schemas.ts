@@ -49,6 +49,12 @@ const settings = {
     .boolean()
     .optional()
     .describe('Delay each schedule by a stable offset (up to 7 min)'),
+  retry_infra_failures: z
+    .boolean()
+    .optional()
+    .describe(
+      'Retry once, automatically, a run lost to infrastructure (worker lost, Pod evicted, node gone) before its pipeline started (default true)',
+    ),
 };
 
 export const createDeploymentBody = z.strictObject({
@@ -88,6 +94,7 @@ export const deploymentOut = z.object({
   concurrency_policy: z.enum(['skip', 'queue']),
   missed_run_policy: z.enum(['skip', 'run_once']),
   spread_schedules: z.boolean(),
+  retry_infra_failures: z.boolean(),
   created_at: z.string(),
   updated_at: z.string(),
 });

@@ -19,6 +19,7 @@ export interface DeploymentSettingsInput {
   concurrencyPolicy?: 'skip' | 'queue' | undefined;
   missedRunPolicy?: 'skip' | 'run_once' | undefined;
   spreadSchedules?: boolean | undefined;
+  retryInfraFailures?: boolean | undefined;
 }
 
 const defined = <T extends object>(o: T): Partial<T> =>
@@ -109,6 +110,7 @@ export class DeploymentsService {
               concurrencyPolicy: input.concurrencyPolicy,
               missedRunPolicy: input.missedRunPolicy,
               spreadSchedules: input.spreadSchedules,
+              retryInfraFailures: input.retryInfraFailures,
             }),
           },
           tx,

@@ -4,7 +4,12 @@ import type { OrgId } from '../database/org-id.js';
 import { RunsRepository } from './runs.repository.js';
 import { UsageRepository } from './usage.repository.js';
 
-export type RunFinishedListener = (run: Run, deployment: Deployment) => Promise<void>;
+/** `retriedAs`: the automatic retry of a run lost to infrastructure, created with its final status. */
+export type RunFinishedListener = (
+  run: Run,
+  deployment: Deployment,
+  retriedAs: Run | null,
+) => Promise<void>;
 
 /**
  * What follows a run reaching a final status: metered usage is recorded, and
@@ -34,9 +39,11 @@ export class RunEvents {
       const seconds = Math.max(1, Math.ceil((run.finishedAt.getTime() - began.getTime()) / 1000));
       await this.usage.recordRunSeconds(orgId, run.id, seconds);
     }
+    const retriedAs =
+      run.status === 'failed' ? await this.runs.automaticRetryOf(orgId, run.id) : null;
     for (const listener of this.listeners) {
       try {
-        await listener(plain, deployment);
+        await listener(plain, deployment, retriedAs);
       } catch (err) {
         this.logger.warn({
           msg: 'run listener failed',
