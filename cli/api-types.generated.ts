@@ -741,6 +741,7 @@ export interface ApiPaths {
           missed_run_policy: 'skip' | 'run_once';
           spread_schedules: boolean;
           plugin_image: string | null;
+          retry_infra_failures: boolean;
           created_at: string;
           updated_at: string;
         }>;
@@ -761,6 +762,7 @@ export interface ApiPaths {
         missed_run_policy?: 'skip' | 'run_once';
         spread_schedules?: boolean;
         plugin_image?: string | null;
+        retry_infra_failures?: boolean;
       };
       response: {
         id: string;
@@ -779,6 +781,7 @@ export interface ApiPaths {
         missed_run_policy: 'skip' | 'run_once';
         spread_schedules: boolean;
         plugin_image: string | null;
+        retry_infra_failures: boolean;
         created_at: string;
         updated_at: string;
       };
@@ -807,6 +810,7 @@ export interface ApiPaths {
         missed_run_policy: 'skip' | 'run_once';
         spread_schedules: boolean;
         plugin_image: string | null;
+        retry_infra_failures: boolean;
         created_at: string;
         updated_at: string;
       };
@@ -824,6 +828,7 @@ export interface ApiPaths {
         missed_run_policy?: 'skip' | 'run_once';
         spread_schedules?: boolean;
         plugin_image?: string | null;
+        retry_infra_failures?: boolean;
       };
       response: {
         id: string;
@@ -842,6 +847,7 @@ export interface ApiPaths {
         missed_run_policy: 'skip' | 'run_once';
         spread_schedules: boolean;
         plugin_image: string | null;
+        retry_infra_failures: boolean;
         created_at: string;
         updated_at: string;
       };
@@ -941,6 +947,7 @@ export interface ApiPaths {
         waiting_reason: string | null;
         commit_sha: string | null;
         attempt: number;
+        retry_of: string | null;
         exit_code: number | null;
         tick_at: string | null;
         queued_at: string;
@@ -1272,6 +1279,7 @@ export interface ApiPaths {
           waiting_reason: string | null;
           commit_sha: string | null;
           attempt: number;
+          retry_of: string | null;
           exit_code: number | null;
           tick_at: string | null;
           queued_at: string;
@@ -1324,6 +1332,7 @@ export interface ApiPaths {
         waiting_reason: string | null;
         commit_sha: string | null;
         attempt: number;
+        retry_of: string | null;
         exit_code: number | null;
         tick_at: string | null;
         queued_at: string;
@@ -1374,6 +1383,7 @@ export interface ApiPaths {
         waiting_reason: string | null;
         commit_sha: string | null;
         attempt: number;
+        retry_of: string | null;
         exit_code: number | null;
         tick_at: string | null;
         queued_at: string;
@@ -1446,6 +1456,7 @@ export interface ApiPaths {
         waiting_reason: string | null;
         commit_sha: string | null;
         attempt: number;
+        retry_of: string | null;
         exit_code: number | null;
         tick_at: string | null;
         queued_at: string;

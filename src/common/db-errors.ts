@@ -18,9 +18,9 @@ const SOCKET_UNAVAILABLE = new Set([
   'ENOTFOUND',
   'EAI_AGAIN',
 ]);
-/** ioredis' errors while it has no connection (or gave up retrying a command). */
+/** ioredis' errors while it has no connection (or gave up retrying a command, or the command timed out). */
 const REDIS_UNAVAILABLE_MESSAGE =
-  /^(Connection is closed\.?|Stream isn't writeable.*|Reached the max retries per request limit.*|.*All sentinels are unreachable.*|Failed to refresh slots cache.*)$/;
+  /^(Connection is closed\.?|Command timed out|Stream isn't writeable.*|Reached the max retries per request limit.*|.*All sentinels are unreachable.*|Failed to refresh slots cache.*)$/;
 
 /** `dependency`: a connection refused or reset whose other end is not known. */
 export type UnavailableDependency = 'database' | 'redis' | 'dependency';

@@ -27,6 +27,7 @@ const settingsOf = (b: z.infer<typeof updateDeploymentBody>) => ({
   missedRunPolicy: b.missed_run_policy,
   spreadSchedules: b.spread_schedules,
   pluginImage: b.plugin_image,
+  retryInfraFailures: b.retry_infra_failures,
 });
 
 @ApiTags('deployments')

@@ -18,6 +18,7 @@ export const presentDeployment = (d: Deployment) => ({
   missed_run_policy: d.missedRunPolicy,
   spread_schedules: d.spreadSchedules,
   plugin_image: d.pluginImage,
+  retry_infra_failures: d.retryInfraFailures,
   created_at: d.createdAt.toISOString(),
   updated_at: d.updatedAt.toISOString(),
 });

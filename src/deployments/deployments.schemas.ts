@@ -56,6 +56,12 @@ const settings = {
     .describe(
       "Kubernetes: an image with this project's plugins installed at build time (meltano install in its Dockerfile); runs then skip meltano install. null: the service's Meltano image, plugins installed at run time (cached per install key when a cache volume is configured)",
     ),
+  retry_infra_failures: z
+    .boolean()
+    .optional()
+    .describe(
+      'Retry once, automatically, a run lost to infrastructure (worker lost, Pod evicted, node gone) before its pipeline started (default true)',
+    ),
 };
 
 export const createDeploymentBody = z.strictObject({
@@ -96,6 +102,7 @@ export const deploymentOut = z.object({
   missed_run_policy: z.enum(['skip', 'run_once']),
   spread_schedules: z.boolean(),
   plugin_image: z.string().nullable(),
+  retry_infra_failures: z.boolean(),
   created_at: z.string(),
   updated_at: z.string(),
 });

@@ -21,6 +21,7 @@ export interface DeploymentSettingsInput {
   spreadSchedules?: boolean | undefined;
   /** null clears it. */
   pluginImage?: string | null | undefined;
+  retryInfraFailures?: boolean | undefined;
 }
 
 const defined = <T extends object>(o: T): Partial<T> =>
@@ -112,6 +113,7 @@ export class DeploymentsService {
               missedRunPolicy: input.missedRunPolicy,
               spreadSchedules: input.spreadSchedules,
               pluginImage: input.pluginImage,
+              retryInfraFailures: input.retryInfraFailures,
             }),
           },
           tx,

@@ -37,7 +37,9 @@ export class NotificationEventSubscriptions implements OnApplicationBootstrap {
   ) {}
 
   onApplicationBootstrap(): void {
-    this.find(RunEvents)?.onRunFinished((run, deployment) => this.runFinished(run, deployment));
+    this.find(RunEvents)?.onRunFinished((run, deployment, retriedAs) =>
+      this.runFinished(run, deployment, retriedAs),
+    );
     this.find(DeployEvents)?.onDeployFailed((deployment, deployId, message) =>
       this.deployFailed(deployment, deployId, message),
     );
@@ -56,8 +58,11 @@ export class NotificationEventSubscriptions implements OnApplicationBootstrap {
     return org?.slug ?? orgId;
   }
 
-  /** Reports a run's final status (listener of RunEvents). */
-  async runFinished(run: Run, deployment: Deployment): Promise<void> {
+  /**
+   * Reports a run's final status (listener of RunEvents). A run lost to infrastructure and
+   * retried automatically says so: its reason names the retry, `retried_as` links to it.
+   */
+  async runFinished(run: Run, deployment: Deployment, retriedAs: Run | null = null): Promise<void> {
     const type = eventOfRunStatus[run.status];
     if (!type) return;
     try {
@@ -75,7 +80,12 @@ export class NotificationEventSubscriptions implements OnApplicationBootstrap {
           id: run.id,
           url: `${this.config.http.publicUrl}/orgs/${org}/runs/${run.id}`,
           status: run.status,
-          reason: run.statusReason,
+          reason: retriedAs
+            ? `${run.statusReason ?? 'failed'}; retried automatically as run ${retriedAs.id}`
+            : run.statusReason,
+          retried: retriedAs !== null,
+          retriedAs: retriedAs?.id ?? null,
+          retryOf: run.retryOfId,
           commitSha: run.commitSha,
           target: run.target,
           job: run.jobName,

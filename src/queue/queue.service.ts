@@ -21,6 +21,12 @@ export interface EnqueueOptions {
   delayMs?: number;
 }
 
+/**
+ * How long a command of the shared producer connection may wait for Redis (queued while it
+ * reconnects, or sent to a Redis that does not answer) before it fails.
+ */
+export const PRODUCER_COMMAND_TIMEOUT_MS = 5_000;
+
 /** Per-process tuning of a job's declared policy (tests shorten backoffs; nothing else changes them). */
 export type PolicyTuning = Partial<Pick<JobPolicy<unknown>, 'attempts' | 'backoffMs'>>;
 
@@ -47,8 +53,12 @@ export class QueueService implements OnModuleDestroy {
 
   createConnection(name: string): Redis {
     const connection = new Redis(this.config.redis.url, {
-      // BullMQ workers block on Redis; they must retry forever instead of failing commands.
-      maxRetriesPerRequest: null,
+      ...(name === 'producer'
+        ? // Commands of requests and producers fail fast while Redis is unreachable (the API
+          // answers 503 with Retry-After, callers retry) instead of waiting for it forever.
+          { maxRetriesPerRequest: 1, commandTimeout: PRODUCER_COMMAND_TIMEOUT_MS }
+        : // BullMQ workers block on Redis; they must retry forever instead of failing commands.
+          { maxRetriesPerRequest: null }),
       connectionName: `mc:${name}`,
       lazyConnect: false,
     });

@@ -3,7 +3,12 @@ import type { Deployment, Run } from '../generated/prisma/client.js';
 import type { OrgId } from '../database/org-id.js';
 import { RunsRepository } from './runs.repository.js';
 
-export type RunFinishedListener = (run: Run, deployment: Deployment) => Promise<void>;
+/** `retriedAs`: the automatic retry of a run lost to infrastructure, created with its final status. */
+export type RunFinishedListener = (
+  run: Run,
+  deployment: Deployment,
+  retriedAs: Run | null,
+) => Promise<void>;
 
 /**
  * What follows a run reaching a final status (its usage ledger row was
@@ -25,9 +30,11 @@ export class RunEvents {
     const run = await this.runs.findWithDeployment(orgId, runId);
     if (!run) return;
     const { deployment, ...plain } = run;
+    const retriedAs =
+      run.status === 'failed' ? await this.runs.automaticRetryOf(orgId, run.id) : null;
     for (const listener of this.listeners) {
       try {
-        await listener(plain, deployment);
+        await listener(plain, deployment, retriedAs);
       } catch (err) {
         this.logger.warn({
           msg: 'run listener failed',

@@ -82,6 +82,30 @@ export class RunFactory {
     );
   }
 
+  /**
+   * The automatic retry of a run lost to infrastructure before its pipeline started (see
+   * `wantsInfraRetry`): the same target at the same commit, linked to the original, triggered
+   * by nobody.
+   */
+  infraRetry(orgId: OrgId, lost: Run, tx?: Tx): Promise<Run> {
+    return this.runs.create(
+      orgId,
+      {
+        deploymentId: lost.deploymentId,
+        scheduleId: lost.scheduleId,
+        target: lost.target,
+        jobName: lost.jobName,
+        trigger: 'retry',
+        attempt: lost.attempt + 1,
+        retryOfId: lost.id,
+        commitSha: lost.commitSha,
+        timeoutSeconds: lost.timeoutSeconds,
+        triggeredById: null,
+      },
+      tx,
+    );
+  }
+
   /** The run of a schedule's tick; unique per (schedule, tick), so a tick handled twice throws a unique violation. */
   tick(
     orgId: OrgId,

@@ -12,11 +12,14 @@ import type {
   RunOutcome,
 } from './executors/executor.js';
 import { EXECUTOR } from './executors/executor.provider.js';
+import { wantsInfraRetry } from './infra-retry.js';
 import { RunAdmission } from './run-admission.js';
+import { RunFactory } from './run-factory.js';
 import { RunEvents } from './run-events.js';
 import { RunLogWriter } from './run-log-writer.js';
 import { RunLogsRepository } from './run-logs.repository.js';
 import { RunPreparation, type PreparedRun } from './run-preparation.js';
+import { RunQueue } from './run-queue.js';
 import { RunSignals } from './run-signals.js';
 import { RunsRepository, type RunWithContext } from './runs.repository.js';
 import { isFinal } from './runs.schemas.js';
@@ -52,6 +55,8 @@ export class RunSupervisor {
     private readonly events: RunEvents,
     private readonly transactions: Transactions,
     private readonly usageLedger: UsageLedgerRepository,
+    private readonly factory: RunFactory,
+    private readonly queue: RunQueue,
   ) {}
 
   get inFlight(): number {
@@ -137,11 +142,10 @@ export class RunSupervisor {
       if (!handle) {
         writer.note('the worker running this run stopped; its process could not be followed');
         await writer.flush();
-        await this.finish(
-          orgId,
-          run,
-          failed('worker lost: the worker running it stopped before it finished'),
-        );
+        await this.finish(orgId, run, {
+          ...failed('worker lost: the worker running it stopped before it finished'),
+          lostTo: 'worker',
+        });
         await this.preparation.cleanUp(orgId, run, prepared, false);
         return;
       }
@@ -198,12 +202,24 @@ export class RunSupervisor {
   private async finish(orgId: OrgId, run: Run, outcome: RunOutcome): Promise<void> {
     const ended = await this.whileUnavailable(`final status of run ${run.id}`, () =>
       this.transactions.run(async (tx) => {
-        if (!(await this.runs.finish(orgId, run.id, outcome, tx))) return false;
+        if (!(await this.runs.finish(orgId, run.id, outcome, tx))) return null;
         await this.usageLedger.recordForRun(orgId, run, tx);
-        return true;
+        // Lost to infrastructure before its pipeline started: retried once, linked to this run.
+        const latest = await this.runs.findWithDeployment(orgId, run.id, tx);
+        const retry =
+          latest && wantsInfraRetry(latest, latest.deployment, outcome)
+            ? await this.factory.infraRetry(orgId, latest, tx)
+            : null;
+        return { retry };
       }),
     );
     if (!ended) return;
+    if (ended.retry) {
+      this.logger.log(
+        `run ${run.id} lost to infrastructure (${outcome.lostTo}): retried as run ${ended.retry.id}`,
+      );
+      await this.queue.enqueue(orgId, ended.retry.id);
+    }
     await this.events.runFinished(orgId, run.id);
     await this.admission.slotFreed(orgId);
   }

@@ -13,6 +13,7 @@ export const presentRun = (r: Run) => ({
   waiting_reason: r.waitingReason,
   commit_sha: r.commitSha,
   attempt: r.attempt,
+  retry_of: r.retryOfId,
   exit_code: r.exitCode,
   tick_at: r.tickAt?.toISOString() ?? null,
   queued_at: r.queuedAt.toISOString(),

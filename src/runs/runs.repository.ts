@@ -59,10 +59,18 @@ export class RunsRepository {
   findWithDeployment(
     orgId: OrgId,
     runId: string,
+    tx?: Tx,
   ): Promise<(Run & { deployment: Deployment }) | null> {
-    return this.prisma.run.findFirst({
+    return clientOf(this.prisma, tx).run.findFirst({
       where: { organizationId: orgId, id: runId },
       include: { deployment: true },
+    });
+  }
+
+  /** The automatic retry of a run lost to infrastructure (a `retry` run nobody triggered), if any. */
+  automaticRetryOf(orgId: OrgId, runId: string): Promise<Run | null> {
+    return this.prisma.run.findFirst({
+      where: { organizationId: orgId, retryOfId: runId, trigger: 'retry', triggeredById: null },
     });
   }
 

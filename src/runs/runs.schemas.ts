@@ -87,6 +87,12 @@ export const runOut = z.object({
   waiting_reason: z.string().nullable(),
   commit_sha: z.string().nullable(),
   attempt: z.number(),
+  retry_of: z
+    .uuid()
+    .nullable()
+    .describe(
+      'The run this one retries (a retry by a user, or the automatic retry of a run lost to infrastructure)',
+    ),
   exit_code: z.number().nullable(),
   tick_at: z.string().nullable(),
   queued_at: z.string(),

@@ -77,7 +77,14 @@ export interface RunOutcome {
   exitCode: number | null;
   /** A reason a user can act on; null when succeeded. */
   reason: string | null;
+  /**
+   * Set when infrastructure, not the pipeline, ended the run: its worker was lost, its Pod
+   * evicted, or its node gone. Such a run may be retried automatically (deployment setting).
+   */
+  lostTo?: InfrastructureLoss;
 }
+
+export type InfrastructureLoss = 'worker' | 'eviction' | 'node';
 
 export interface ExecutionHandle {
   /** Executor-specific reference stored on the run (pid of the process group, or the Job name). */

@@ -4,6 +4,7 @@
  * (plain JSON, timestamps as strings), so times are read either way.
  */
 import type { V1ContainerStatus, V1Job, V1Pod } from '@kubernetes/client-node';
+import type { InfrastructureLoss } from '../executor.js';
 import { CLONE_CONTAINER, MELTANO_CONTAINER } from './manifests.js';
 
 export function toDate(value: Date | string | undefined | null): Date | null {
@@ -131,6 +132,15 @@ export function cloneExitCode(pod: V1Pod | undefined): number | null {
   return exitCode !== undefined && exitCode !== 0 ? exitCode : null;
 }
 
+/** DisruptionTarget reasons (Kubernetes 1.26+) meaning the Pod's node went away. */
+const NODE_LOST_DISRUPTIONS = new Set(['DeletionByTaintManager', 'DeletionByPodGC']);
+/** DisruptionTarget reasons meaning the Pod was evicted or preempted, not failed by its pipeline. */
+const EVICTION_DISRUPTIONS = new Set([
+  'EvictionByEvictionAPI',
+  'TerminationByKubelet',
+  'PreemptionByScheduler',
+]);
+
 /**
  * Why a failed Job failed, in words a user can act on. `cloneLogLine` is the
  * last line the clone container printed (read by the caller when the clone failed).
@@ -140,15 +150,32 @@ export function describeFailure(
   end: { reason: string; message: string | null },
   defaultMemoryLimit: string,
   cloneLogLine: string | null,
-): { exitCode: number | null; reason: string } {
+): { exitCode: number | null; reason: string; lostTo?: InfrastructureLoss } {
   const jobSays = `the Job failed: ${end.message ?? end.reason}`;
   if (!pod) return { exitCode: null, reason: jobSays };
 
   const exitCode = mainExitCode(pod);
-  if (pod.status?.reason === 'Evicted') {
+  const disruption = pod.status?.conditions?.find(
+    (c) => c.type === 'DisruptionTarget' && c.status === 'True',
+  );
+  if (
+    pod.status?.reason === 'NodeLost' ||
+    (disruption && NODE_LOST_DISRUPTIONS.has(disruption.reason ?? ''))
+  ) {
     return {
       exitCode,
-      reason: `the Pod was evicted: ${pod.status.message ?? 'the node ran short of resources'}`,
+      reason: `the node running the Pod was lost: ${disruption?.message ?? pod.status?.message ?? 'it stopped responding'}`,
+      lostTo: 'node',
+    };
+  }
+  if (
+    pod.status?.reason === 'Evicted' ||
+    (disruption && EVICTION_DISRUPTIONS.has(disruption.reason ?? ''))
+  ) {
+    return {
+      exitCode,
+      reason: `the Pod was evicted: ${pod.status?.message ?? disruption?.message ?? 'the node ran short of resources'}`,
+      lostTo: 'eviction',
     };
   }
   const cloneExit = cloneExitCode(pod);

@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "deployments" ADD COLUMN     "retry_infra_failures" BOOLEAN NOT NULL DEFAULT true;
