@@ -515,11 +515,13 @@ export function historyCommand(ctx: Context): Command {
                 header: 'RESULT',
                 value: (r) => r.status,
                 colour: (r) => statusColour(r.status),
+                fixed: true,
               },
               {
                 header: 'DURATION',
                 value: (r) => formatDuration(r.duration_seconds),
                 align: 'right',
+                fixed: true,
               },
             ],
             'No runs match.',
