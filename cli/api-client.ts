@@ -20,6 +20,7 @@ export type RouteSpec = {
 
 export const ROUTES = {
   me: 'GET /me',
+  revokeCurrentToken: 'DELETE /me/token',
   listOrgs: 'GET /orgs',
   createOrg: 'POST /orgs',
   getOrg: 'GET /orgs/{org}',

@@ -91,6 +91,15 @@ export interface ApiPaths {
       response: unknown;
     };
   };
+  '/me/token': {
+    delete: {
+      path: Record<string, never>;
+      query: Record<string, never>;
+      headers: Record<string, never>;
+      body: never;
+      response: void;
+    };
+  };
   '/me/tokens': {
     get: {
       path: Record<string, never>;
@@ -735,6 +744,7 @@ export interface ApiPaths {
           status_message: string | null;
           deployed_commit_sha: string | null;
           deployed_at: string | null;
+          jobs: Array<string>;
           run_timeout_seconds: number;
           max_concurrent_runs: number;
           concurrency_policy: 'skip' | 'queue';
@@ -775,6 +785,7 @@ export interface ApiPaths {
         status_message: string | null;
         deployed_commit_sha: string | null;
         deployed_at: string | null;
+        jobs: Array<string>;
         run_timeout_seconds: number;
         max_concurrent_runs: number;
         concurrency_policy: 'skip' | 'queue';
@@ -804,6 +815,7 @@ export interface ApiPaths {
         status_message: string | null;
         deployed_commit_sha: string | null;
         deployed_at: string | null;
+        jobs: Array<string>;
         run_timeout_seconds: number;
         max_concurrent_runs: number;
         concurrency_policy: 'skip' | 'queue';
@@ -841,6 +853,7 @@ export interface ApiPaths {
         status_message: string | null;
         deployed_commit_sha: string | null;
         deployed_at: string | null;
+        jobs: Array<string>;
         run_timeout_seconds: number;
         max_concurrent_runs: number;
         concurrency_policy: 'skip' | 'queue';
@@ -886,7 +899,7 @@ export interface ApiPaths {
       path: { org: string; project: string; deployment: string };
       query: Record<string, never>;
       headers: Record<string, never>;
-      body: never;
+      body: { commit?: 'branch_head' | 'deployed'; only_if_changed?: boolean };
       response: {
         id: string;
         deployment_id: string;

@@ -47,8 +47,14 @@ export class CliConfig {
   readonly file: string;
   private stored: StoredConfig;
 
-  constructor(private readonly env: NodeJS.ProcessEnv = process.env) {
-    this.file = path.join(configDir(env), 'config.json');
+  /** `file`: --config-path (else MELTANO_CLOUD_CONFIG_PATH, else the XDG location). */
+  constructor(
+    private readonly env: NodeJS.ProcessEnv = process.env,
+    file?: string,
+  ) {
+    this.file = path.resolve(
+      file || env.MELTANO_CLOUD_CONFIG_PATH || path.join(configDir(env), 'config.json'),
+    );
     this.stored = this.read();
   }
 

@@ -30,11 +30,15 @@ export interface Output {
   progress(text: string): void;
   /** Ends a progress line (keeps it visible). */
   endProgress(): void;
+  /** The width tables fit: the terminal's, COLUMNS, or Infinity (nothing cut) when piped. */
   readonly columns: number;
+  /** stdin and stderr are a terminal: prompts and choices may be offered. */
   readonly interactive: boolean;
+  /** Colour on stdout: a terminal and NO_COLOR unset. */
+  readonly colour: boolean;
 }
 
-export function processOutput(): Output {
+export function processOutput(env: NodeJS.ProcessEnv = process.env): Output {
   let last = '';
   let open = false;
   const tty = Boolean(process.stderr.isTTY);
@@ -61,8 +65,13 @@ export function processOutput(): Output {
       open = false;
       last = '';
     },
-    columns: process.stdout.isTTY ? Math.max(40, process.stdout.columns || 80) : 80,
+    columns: process.stdout.isTTY
+      ? Math.max(40, process.stdout.columns || 80)
+      : /^\d+$/.test(env.COLUMNS ?? '')
+        ? Math.max(40, Number(env.COLUMNS))
+        : Infinity,
     interactive: Boolean(process.stdin.isTTY && process.stderr.isTTY),
+    colour: Boolean(process.stdout.isTTY) && !env.NO_COLOR,
   };
 }
 
@@ -88,8 +97,9 @@ export class Context {
     readonly io: Output,
     readonly globals: GlobalOptions = {},
     env: NodeJS.ProcessEnv = process.env,
+    configPath?: string,
   ) {
-    this.config = new CliConfig(env);
+    this.config = new CliConfig(env, configPath);
   }
 
   get time(): TimeOptions {
@@ -216,6 +226,32 @@ export class Context {
   /** The deployment: from --deployment, the environment or the config file. */
   deployment(flag?: string): string {
     return this.required('deployment', flag);
+  }
+
+  /**
+   * The deployment from --deployment, the environment or the config file; with
+   * none chosen, the project's only deployment (undefined when it has several).
+   */
+  async deploymentOrOnly(org: string, project: string, flag?: string): Promise<string | undefined> {
+    if (flag || this.config.value('deployment')) return this.deployment(flag);
+    const all = await this.api.request('listDeployments', {
+      path: { org, project },
+      query: { page_size: 2 },
+    });
+    const only = all.results.length === 1 ? all.results[0] : undefined;
+    if (only) return this.remember('deployment', only.slug, 'the project’s only deployment');
+    if (all.results.length === 0)
+      throw new CliError(
+        `Project ${project} has no deployments yet.`,
+        1,
+        'Create one with `meltano-cloud deployment create --name prod --environment prod --git-rev main`.',
+      );
+    return undefined;
+  }
+
+  /** Like `deploymentOrOnly`, but one must be chosen when there are several. */
+  async deploymentOrFail(org: string, project: string, flag?: string): Promise<string> {
+    return (await this.deploymentOrOnly(org, project, flag)) ?? this.deployment(flag);
   }
 
   private required(setting: 'project' | 'deployment', flag?: string): string {

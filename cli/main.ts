@@ -15,6 +15,10 @@ const FLAGS: Record<string, string> = {
   'body.kind': '--kind',
   'body.target': '--recipient',
   'body.filters': '--filter',
+  'body.schedule': '--schedule',
+  'body.job': '--job',
+  'body.active': '--status',
+  'body.commit': '--preserve-git-hash',
   'params.name': '--key',
   'params.schedule': '--schedule',
   'params.runId': '--execution-id',
@@ -28,9 +32,9 @@ const FLAGS: Record<string, string> = {
 
 const flagOf = (field: string): string => {
   const exact = FLAGS[field];
-  if (exact) return `${exact} (${field})`;
+  if (exact) return exact;
   const filters = /^body\.filters\./.exec(field);
-  return filters ? `--filter (${field})` : field;
+  return filters ? `--filter (${field.slice('body.filters.'.length)})` : field;
 };
 
 /** Prints what went wrong; returns the exit code. */
@@ -97,11 +101,22 @@ function apiMessage(err: ApiError, ctx?: Context): string {
   return base;
 }
 
+/** The global --config-path (read before the settings are, so before commander parses). */
+export function configPathOf(argv: string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? '';
+    if (arg === '--') return undefined;
+    if (arg === '--config-path') return argv[i + 1];
+    if (arg.startsWith('--config-path=')) return arg.slice('--config-path='.length);
+  }
+  return undefined;
+}
+
 export async function main(argv: string[] = process.argv): Promise<number> {
   const io = processOutput();
   let ctx: Context | undefined;
   try {
-    ctx = new Context(io);
+    ctx = new Context(io, {}, process.env, configPathOf(argv.slice(2)));
     const current = ctx;
     process.on('SIGINT', () => current.interrupt());
     await createProgram(ctx).parseAsync(argv);

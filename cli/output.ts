@@ -3,11 +3,31 @@
 export const FORMATS = ['terminal', 'json', 'markdown'] as const;
 export type Format = (typeof FORMATS)[number];
 
+/** ANSI colours used for statuses (only on a terminal, never with NO_COLOR). */
+export const COLOURS = { red: 31, green: 32, yellow: 33, blue: 34, grey: 90, bold: 1 } as const;
+export type Colour = keyof typeof COLOURS;
+
+export const paint = (text: string, colour: Colour | undefined, on: boolean): string =>
+  on && colour && text ? `\x1b[${COLOURS[colour]}m${text}\x1b[0m` : text;
+
+/** The colour of a run, deploy or deployment status. */
+export function statusColour(status: string): Colour | undefined {
+  if (/^(succeeded|success|ready|yes|active)$/.test(status)) return 'green';
+  if (/^(failed|timed_out|invalid|lost)$/.test(status)) return 'red';
+  if (/^(running|starting|deploying|queued)$/.test(status)) return 'yellow';
+  if (/^(cancelled|skipped|superseded|no|paused|inactive)$/.test(status)) return 'grey';
+  return undefined;
+}
+
 export interface Column<T> {
   header: string;
   value: (row: T) => string;
+  /** Colour of the cell on a terminal. */
+  colour?: (row: T) => Colour | undefined;
   /** May be cut (with …) to fit the terminal; other columns keep their width when they can. */
   shrink?: boolean;
+  /** Never cut (ids, times): the table may then be wider than asked. */
+  fixed?: boolean;
   align?: 'left' | 'right';
 }
 
@@ -24,8 +44,16 @@ export function truncate(s: string, max: number): string {
 const GAP = 2;
 const MIN_SHRUNK = 6;
 
-/** A plain-text table no wider than `maxWidth` (columns marked `shrink` give way first). */
-export function renderTable<T>(rows: T[], columns: Column<T>[], maxWidth = 80): string {
+/**
+ * A plain-text table no wider than `maxWidth` (columns marked `shrink` give way
+ * first; Infinity: nothing is cut), coloured when `colour` is set.
+ */
+export function renderTable<T>(
+  rows: T[],
+  columns: Column<T>[],
+  maxWidth = 80,
+  colour = false,
+): string {
   const cells = rows.map((row) => columns.map((c) => c.value(row).replace(/\s*\n\s*/g, ' ')));
   const widths = columns.map((c, i) =>
     Math.max(width(c.header), ...cells.map((r) => width(r[i] ?? ''))),
@@ -51,24 +79,28 @@ export function renderTable<T>(rows: T[], columns: Column<T>[], maxWidth = 80): 
       continue;
     if (
       shrinkOnce(
-        () => true,
+        (i) => columns[i]?.fixed !== true,
         (i) => Math.min(MIN_SHRUNK, width(columns[i]?.header ?? '')),
       )
     )
       continue;
     break;
   }
-  const line = (values: string[]) =>
+  const line = (values: string[], row?: T) =>
     values
       .map((v, i) => {
         const w = widths[i] ?? 0;
         const cut = truncate(v, w);
         const pad = ' '.repeat(Math.max(0, w - width(cut)));
-        return columns[i]?.align === 'right' ? pad + cut : cut + pad;
+        const c = row === undefined ? (colour ? 'bold' : undefined) : columns[i]?.colour?.(row);
+        const shown = paint(cut, c, colour);
+        return columns[i]?.align === 'right' ? pad + shown : shown + pad;
       })
       .join(' '.repeat(GAP))
       .trimEnd();
-  return [line(columns.map((c) => c.header)), ...cells.map(line)].join('\n') + '\n';
+  return (
+    [line(columns.map((c) => c.header)), ...cells.map((c, i) => line(c, rows[i]))].join('\n') + '\n'
+  );
 }
 
 const mdCell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ') || ' ';
@@ -85,7 +117,7 @@ export function renderList<T>(
   format: Format,
   rows: T[],
   columns: Column<T>[],
-  options: { maxWidth?: number; empty?: string } = {},
+  options: { maxWidth?: number; empty?: string; colour?: boolean } = {},
 ): string {
   switch (format) {
     case 'json':
@@ -94,7 +126,7 @@ export function renderList<T>(
       return renderMarkdown(rows, columns);
     case 'terminal':
       if (rows.length === 0 && options.empty) return `${options.empty}\n`;
-      return renderTable(rows, columns, options.maxWidth);
+      return renderTable(rows, columns, options.maxWidth, options.colour);
   }
 }
 
@@ -152,10 +184,19 @@ export function formatDuration(seconds: number | null | undefined): string {
   return `${Math.floor(h / 24)}d${String(h % 24).padStart(2, '0')}h`;
 }
 
-/** Runs per day as Meltano Cloud shows it: whole numbers, or "<1" / 0.5 for sparse schedules. */
+/** `2026-11-21 10:00:05` with the zone named once, in a header: `EXECUTED AT (Europe/Berlin)`. */
+export function formatDateTime(iso: string | null | undefined, options: TimeOptions): string {
+  if (!iso) return '-';
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return iso;
+  const p = parts(date, options.utc);
+  return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute}:${p.second}`;
+}
+
+/**
+ * Runs per day as the API computes it (`runs_per_day`), rounded to two decimals
+ * exactly as the dashboard shows it (web/view-deployment.js), so both agree.
+ */
 export function formatRunsPerDay(value: number): string {
-  if (value === 0) return '0';
-  if (Number.isInteger(value)) return String(value);
-  if (value < 0.1) return '<0.1';
-  return value.toFixed(value < 1 ? 2 : 1);
+  return String(Math.round(value * 100) / 100);
 }

@@ -14,7 +14,7 @@ import {
   scheduleCommand,
 } from './commands/runs.js';
 import { stateCommand } from './commands/state.js';
-import { webCommand } from './commands/web.js';
+import { docsCommand, webCommand } from './commands/web.js';
 
 export const VERSION = '0.1.0';
 
@@ -35,6 +35,10 @@ export function createProgram(ctx: Context, options: ProgramOptions = {}): Comma
     )
     .version(VERSION)
     .option('--utc', 'show times in UTC instead of your timezone')
+    .option(
+      '--config-path <file>',
+      'settings file to use (default: $XDG_CONFIG_HOME/meltano-cloud/config.json; or MELTANO_CLOUD_CONFIG_PATH)',
+    )
     .exitOverride()
     .showHelpAfterError('(add --help for usage)')
     .configureHelp({ showGlobalOptions: true, sortSubcommands: false })
@@ -67,6 +71,7 @@ export function createProgram(ctx: Context, options: ProgramOptions = {}): Comma
     configCommand(ctx),
     stateCommand(ctx),
     webCommand(ctx),
+    docsCommand(ctx),
   ])
     program.addCommand(cmd);
 

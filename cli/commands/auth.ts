@@ -163,13 +163,29 @@ export function authCommands(ctx: Context): Command[] {
   );
 
   const logout = example(
-    new Command('logout').description('Forget the saved token').action(() => {
-      const had = ctx.config.storedValue('token') !== undefined;
-      ctx.config.save({ token: undefined });
-      ctx.io.err(had ? 'Logged out.\n' : 'You were not logged in.\n');
-      if (ctx.config.get('token').source === 'env')
-        ctx.io.err(`${ENV_VARS.token} is still set in your environment; unset it too.\n`);
-    }),
+    new Command('logout')
+      .description('Revoke the saved token on the server and forget it')
+      .action(async () => {
+        const token = ctx.config.storedValue('token');
+        if (token) {
+          try {
+            await ctx.clientWith(token).request('revokeCurrentToken', {});
+            ctx.io.err('Revoked the token on the server.\n');
+          } catch (err) {
+            if (err instanceof ApiError && err.status === 401)
+              ctx.io.err('The token was already revoked or expired.\n');
+            else
+              ctx.io.err(
+                `Warning: could not revoke the token on ${ctx.baseUrl} (${err instanceof Error ? err.message : String(err)}); ` +
+                  'it is forgotten here, revoke it in the dashboard.\n',
+              );
+          }
+        }
+        ctx.config.save({ token: undefined });
+        ctx.io.err(token ? 'Logged out.\n' : 'You were not logged in.\n');
+        if (ctx.config.get('token').source === 'env')
+          ctx.io.err(`${ENV_VARS.token} is still set in your environment; unset it too.\n`);
+      }),
     'meltano-cloud logout',
   );
 

@@ -42,13 +42,36 @@ export const shortSha = (sha: string | null | undefined): string => (sha ? sha.s
 
 export const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
 
-/** Prints `rows` in the `--format` chosen: a table as wide as the terminal, `empty` when none. */
+export const DEFAULT_LIMIT = 100;
+
+/** `--limit <n>`, on every list command. */
+export const limitOption = (what = 'items', fallback = DEFAULT_LIMIT): Option =>
+  new Option('--limit <n>', `at most this many ${what}`)
+    .argParser(positiveInt('--limit', 1, 100_000))
+    .default(fallback);
+
+export interface LimitOpts {
+  limit: number;
+}
+
+/**
+ * Prints `rows` in the `--format` chosen: a table as wide as the terminal
+ * (never cut when stdout is not one), coloured on a terminal, `empty` when none.
+ * With `limit`, prints at most that many and says on stderr when it cut
+ * (pass one row more than the limit when there may be more).
+ */
 export function printList<T>(
   io: Output,
   format: Format,
   rows: T[],
   columns: Column<T>[],
   empty: string,
+  limit?: number,
 ): void {
-  io.out(renderList(format, rows, columns, { maxWidth: io.columns, empty }));
+  const shown = limit !== undefined && rows.length > limit ? rows.slice(0, limit) : rows;
+  io.out(renderList(format, shown, columns, { maxWidth: io.columns, empty, colour: io.colour }));
+  if (shown.length < rows.length)
+    io.err(
+      `Output truncated to ${plural(shown.length, 'item')}; use --limit to show more (e.g. --limit ${limit! * 10}).\n`,
+    );
 }

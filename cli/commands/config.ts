@@ -3,7 +3,15 @@ import { Command, Option } from 'commander';
 import type { RequestArgs, ResponseOf } from '../api-client.js';
 import { CliError, readFileArg, readStdin, type Context } from '../context.js';
 import { formatTime } from '../output.js';
-import { collect, example, formatOption, printList, type FormatOpts } from './common.js';
+import {
+  collect,
+  example,
+  formatOption,
+  limitOption,
+  printList,
+  type FormatOpts,
+  type LimitOpts,
+} from './common.js';
 
 type Channel = ResponseOf<'listNotifications'>['results'][number];
 type Filter = NonNullable<RequestArgs<'createNotification'>['body']>['filters'][number];
@@ -42,29 +50,64 @@ function envCommand(ctx: Context): Command {
   example(
     env
       .command('list')
-      .description('List secret names (never values)')
-      .addOption(scopeOption())
+      .description(
+        'List secret names (never values): the project’s, then each deployment’s overrides (SCOPE)',
+      )
+      .addOption(
+        new Option(
+          '--deployment <name>',
+          'only what runs of this deployment get, overrides marked',
+        ),
+      )
+      .addOption(limitOption('secrets'))
       .addOption(formatOption())
-      .action(async (opts: FormatOpts & { deployment?: string }) => {
+      .action(async (opts: FormatOpts & LimitOpts & { deployment?: string }) => {
         const org = await ctx.org();
         const project = ctx.project();
-        const rows = opts.deployment
-          ? await ctx.api.all('listDeploymentSecrets', {
-              path: { org, project, deployment: ctx.deployment(opts.deployment) },
-            })
-          : await ctx.api.all('listSecrets', { path: { org, project } });
+        const projectSecrets = await ctx.api.all('listSecrets', { path: { org, project } });
+        type Row = (typeof projectSecrets)[number] & { deployment: string | null };
+        let rows: Row[];
+        if (opts.deployment) {
+          const deployment = ctx.deployment(opts.deployment);
+          const overrides = await ctx.api.all('listDeploymentSecrets', {
+            path: { org, project, deployment },
+          });
+          const overridden = new Set(overrides.map((o) => o.name));
+          rows = [
+            ...overrides.map((o) => ({ ...o, deployment })),
+            ...projectSecrets
+              .filter((p) => !overridden.has(p.name))
+              .map((p) => ({ ...p, deployment: null })),
+          ].sort((a, b) => a.name.localeCompare(b.name));
+        } else {
+          const deployments = await ctx.api.all('listDeployments', { path: { org, project } });
+          const overrides = await Promise.all(
+            deployments.map(async (d) =>
+              (
+                await ctx.api.all('listDeploymentSecrets', {
+                  path: { org, project, deployment: d.slug },
+                })
+              ).map((o) => ({ ...o, deployment: d.slug })),
+            ),
+          );
+          rows = [...projectSecrets.map((p) => ({ ...p, deployment: null })), ...overrides.flat()];
+        }
         printList(
           ctx.io,
           opts.format,
           rows,
           [
-            { header: 'NAME', value: (s) => s.name, shrink: true },
-            { header: 'SCOPE', value: (s) => s.scope },
+            { header: 'NAME', value: (s) => s.name },
+            {
+              header: 'SCOPE',
+              value: (s) => (s.deployment ? `deployment ${s.deployment}` : 'project'),
+            },
             { header: 'KIND', value: (s) => s.kind },
             { header: 'UPDATED BY', value: (s) => s.updated_by ?? '-', shrink: true },
             { header: 'UPDATED', value: (s) => formatTime(s.updated_at, ctx.time) },
           ],
           'No secrets set.',
+          opts.limit,
         );
       }),
     'meltano-cloud config env list',
@@ -127,9 +170,16 @@ function envCommand(ctx: Context): Command {
     env
       .command('delete')
       .description('Delete a secret')
-      .requiredOption('--key <name>', 'environment variable name')
+      .argument('[name]', 'environment variable name (as Meltano Cloud: `config env delete NAME`)')
+      .option('--key <name>', 'environment variable name')
       .addOption(scopeOption())
-      .action(async (opts: { key: string; deployment?: string }) => {
+      .action(async (name: string | undefined, flags: { key?: string; deployment?: string }) => {
+        if (name && flags.key && name !== flags.key)
+          throw new CliError(`Give the name once: ${name} or --key ${flags.key}.`, 2);
+        const key = name ?? flags.key;
+        if (!key)
+          throw new CliError('Say which secret: meltano-cloud config env delete <name>.', 2);
+        const opts = { ...flags, key };
         const org = await ctx.org();
         const project = ctx.project();
         if (opts.deployment)
@@ -139,7 +189,8 @@ function envCommand(ctx: Context): Command {
         else await ctx.api.request('deleteSecret', { path: { org, project, name: opts.key } });
         ctx.io.err(`Deleted ${opts.key}.\n`);
       }),
-    'meltano-cloud config env delete --key TAP_POSTGRES_PASSWORD',
+    'meltano-cloud config env delete TAP_POSTGRES_PASSWORD',
+    'meltano-cloud config env delete TAP_POSTGRES_PASSWORD --deployment prod',
   );
   return env;
 }
@@ -151,6 +202,58 @@ interface FilterOpts {
   filter?: string;
 }
 
+/** Meltano Cloud's `status` words → our run events. */
+const CLOUD_STATUSES: Record<string, EventType[]> = {
+  succeeded: ['run.succeeded'],
+  success: ['run.succeeded'],
+  failed: ['run.failed', 'run.timed_out'],
+  failure: ['run.failed', 'run.timed_out'],
+  cancelled: ['run.cancelled'],
+  canceled: ['run.cancelled'],
+  timed_out: ['run.timed_out'],
+  skipped: ['schedule.skipped'],
+};
+const RUN_EVENTS: EventType[] = ['run.succeeded', 'run.failed', 'run.cancelled', 'run.timed_out'];
+
+/**
+ * One filter of --filter: ours (`{"events": ["run.failed"], "deployment"?, "schedule"?}`),
+ * or Meltano Cloud's (`{"events": ["job_run" | "all"], "status": ["failed", …]}`),
+ * translated: its events × statuses become our event names (status ANDs with events).
+ */
+export function translateFilter(raw: unknown): Filter {
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw))
+    throw new CliError('Each --filter must be a JSON object.', 2, FILTER_EXAMPLE);
+  const f = raw as Record<string, unknown>;
+  const events = Array.isArray(f.events) ? f.events.map(String) : ['all'];
+  const cloudWords = events.some((e) => e === 'job_run' || e === 'all') || 'status' in f;
+  if (!cloudWords) return f as unknown as Filter;
+  const statuses = f.status === undefined ? undefined : [f.status].flat().map(String);
+  const unknownStatus = (statuses ?? []).filter((s) => !CLOUD_STATUSES[s]);
+  if (unknownStatus.length)
+    throw new CliError(
+      `Unknown status ${unknownStatus.join(', ')} in --filter.`,
+      2,
+      `Statuses: ${Object.keys(CLOUD_STATUSES).join(', ')}`,
+    );
+  const out = new Set<EventType>();
+  for (const e of events) {
+    if (e === 'job_run' || e === 'all') {
+      const fromStatus = statuses?.flatMap((s) => CLOUD_STATUSES[s] ?? []);
+      for (const ev of fromStatus ?? (e === 'all' ? EVENTS : RUN_EVENTS)) out.add(ev);
+    } else if (EVENTS.includes(e as EventType)) out.add(e as EventType);
+    else
+      throw new CliError(
+        `Unknown event ${e} in --filter.`,
+        2,
+        `Events: job_run, all, or ${EVENTS.join(', ')}`,
+      );
+  }
+  const { events: _e, status: _s, ...rest } = f;
+  return { ...(rest as Omit<Filter, 'events'>), events: [...out] };
+}
+
+const FILTER_EXAMPLE = `e.g. --filter '{"events": ["job_run"], "status": ["failed"]}' or --filter '{"events": ["run.failed"], "deployment": "prod"}'`;
+
 /** One filter from --events/--deployment/--schedule, or several from --filter JSON. */
 function filtersOf(opts: FilterOpts, required: boolean): Filter[] | undefined {
   if (opts.filter !== undefined) {
@@ -160,13 +263,9 @@ function filtersOf(opts: FilterOpts, required: boolean): Filter[] | undefined {
     try {
       parsed = JSON.parse(opts.filter);
     } catch {
-      throw new CliError(
-        '--filter is not valid JSON.',
-        2,
-        `e.g. --filter '{"events": ["run.failed"], "deployment": "prod"}'`,
-      );
+      throw new CliError('--filter is not valid JSON.', 2, FILTER_EXAMPLE);
     }
-    return (Array.isArray(parsed) ? parsed : [parsed]) as Filter[];
+    return (Array.isArray(parsed) ? parsed : [parsed]).map(translateFilter);
   }
   if (!opts.events && !opts.deployment && !opts.schedule && !required) return undefined;
   const events = opts.events ?? DEFAULT_EVENTS;
@@ -212,7 +311,7 @@ function notificationCommand(ctx: Context): Command {
       .option('--schedule <name>', 'only events of this schedule')
       .option(
         '--filter <json>',
-        'filters as JSON: {"events": [...], "deployment"?, "schedule"?} or a list',
+        'filters as JSON, a list of them ORed: Meltano Cloud’s {"events": ["job_run"], "status": ["failed"]} or ours {"events": ["run.failed"], "deployment"?, "schedule"?}',
       );
 
   const find = async (org: string, kind: string, recipient: string) => {
@@ -237,10 +336,11 @@ function notificationCommand(ctx: Context): Command {
     notification
       .command('list')
       .description('List notification channels and their filters')
+      .addOption(limitOption('channels'))
       .addOption(formatOption())
-      .action(async (opts: FormatOpts) => {
+      .action(async (opts: FormatOpts & LimitOpts) => {
         const org = await ctx.org();
-        const rows = await ctx.api.all('listNotifications', { path: { org } });
+        const rows = await ctx.api.all('listNotifications', { path: { org } }, opts.limit + 1);
         printList(
           ctx.io,
           opts.format,
@@ -248,10 +348,15 @@ function notificationCommand(ctx: Context): Command {
           [
             { header: 'TYPE', value: (c) => c.kind },
             { header: 'RECIPIENT', value: (c) => c.target, shrink: true },
-            { header: 'ACTIVE', value: (c) => (c.active ? 'yes' : 'no') },
+            {
+              header: 'ACTIVE',
+              value: (c) => (c.active ? 'yes' : 'no'),
+              colour: (c) => (c.active ? 'green' : 'grey'),
+            },
             { header: 'FILTERS', value: describeFilters, shrink: true },
           ],
           'No notifications set.',
+          opts.limit,
         );
       }),
     'meltano-cloud config notification list --format json',
@@ -293,6 +398,7 @@ function notificationCommand(ctx: Context): Command {
     ),
     'meltano-cloud config notification set webhook --recipient https://example.com/hook --events run.failed,deploy.failed',
     'meltano-cloud config notification set email --recipient data-team@example.com --deployment prod',
+    `meltano-cloud config notification set webhook --recipient https://example.com/hook --filter '{"events": ["job_run"], "status": ["failed"]}'`,
   );
 
   example(
@@ -303,8 +409,14 @@ function notificationCommand(ctx: Context): Command {
         .addArgument(typeArg())
         .requiredOption('--recipient <url-or-email>', 'the current recipient (or the channel id)')
         .option('--new <url-or-email>', 'the new recipient')
-        .addOption(new Option('--active', 'resume notifying').conflicts('inactive'))
-        .option('--inactive', 'pause notifying'),
+        .addOption(new Option('--active', 'resume notifying').conflicts(['inactive', 'status']))
+        .addOption(new Option('--inactive', 'pause notifying').conflicts('status'))
+        .addOption(
+          new Option('--status <status>', 'active or inactive (as Meltano Cloud)').choices([
+            'active',
+            'inactive',
+          ]),
+        ),
     ).action(
       async (
         kind: 'webhook' | 'email',
@@ -313,6 +425,7 @@ function notificationCommand(ctx: Context): Command {
           new?: string;
           active?: boolean;
           inactive?: boolean;
+          status?: 'active' | 'inactive';
         },
       ) => {
         const org = await ctx.org();
@@ -320,7 +433,11 @@ function notificationCommand(ctx: Context): Command {
         const filters = filtersOf(opts, false);
         const body = {
           ...(opts.new ? { target: opts.new } : {}),
-          ...(opts.active ? { active: true } : opts.inactive ? { active: false } : {}),
+          ...(opts.active || opts.status === 'active'
+            ? { active: true }
+            : opts.inactive || opts.status === 'inactive'
+              ? { active: false }
+              : {}),
           ...(filters ? { filters } : {}),
         };
         if (Object.keys(body).length === 0)
@@ -335,6 +452,7 @@ function notificationCommand(ctx: Context): Command {
       },
     ),
     'meltano-cloud config notification update webhook --recipient https://example.com/hook --new https://example.com/hook2',
+    'meltano-cloud config notification update webhook --recipient https://example.com/hook --status inactive',
   );
 
   example(

@@ -2,8 +2,17 @@
 import { Command, Option } from 'commander';
 import { ApiError, type ResponseOf } from '../api-client.js';
 import { CliError, Interrupted, type Context } from '../context.js';
-import { formatTime } from '../output.js';
-import { example, formatOption, plural, printList, shortSha, type FormatOpts } from './common.js';
+import { formatTime, statusColour } from '../output.js';
+import {
+  example,
+  formatOption,
+  limitOption,
+  plural,
+  printList,
+  shortSha,
+  type FormatOpts,
+  type LimitOpts,
+} from './common.js';
 
 type Deploy = ResponseOf<'getDeploy'>;
 type Deployment = ResponseOf<'getDeployment'>;
@@ -20,8 +29,9 @@ export function orgCommand(ctx: Context): Command {
     org
       .command('list')
       .description('List your organizations (* marks the current one)')
+      .addOption(limitOption('organizations'))
       .addOption(formatOption())
-      .action(async (opts: FormatOpts) => {
+      .action(async (opts: FormatOpts & LimitOpts) => {
         const orgs = (await ctx.api.request('listOrgs', {})).results;
         const now = ctx.config.value('organization');
         printList(
@@ -36,6 +46,7 @@ export function orgCommand(ctx: Context): Command {
             { header: 'BILLING ACCOUNT', value: (o) => o.billing_account_number },
           ],
           'You do not belong to any organization yet.',
+          opts.limit,
         );
       }),
     'meltano-cloud org list --format json',
@@ -89,16 +100,18 @@ export function projectCommand(ctx: Context): Command {
     'meltano-cloud project list',
   );
 
-  const listAll = async (org: string) => ctx.api.all('listProjects', { path: { org } });
+  const listAll = async (org: string, limit?: number) =>
+    ctx.api.all('listProjects', { path: { org } }, limit);
 
   example(
     project
       .command('list')
       .description('List the organization’s projects (* marks the current one)')
+      .addOption(limitOption('projects'))
       .addOption(formatOption())
-      .action(async (opts: FormatOpts) => {
+      .action(async (opts: FormatOpts & LimitOpts) => {
         const org = await ctx.org();
-        const rows = await listAll(org);
+        const rows = await listAll(org, opts.limit + 1);
         const now = ctx.config.value('project');
         printList(
           ctx.io,
@@ -112,6 +125,7 @@ export function projectCommand(ctx: Context): Command {
             { header: 'ROOT PATH', value: (p) => p.root_path, shrink: true },
           ],
           'No projects yet: create one with `meltano-cloud project create`.',
+          opts.limit,
         );
       }),
     'meltano-cloud project list --format markdown',
@@ -132,13 +146,29 @@ export function projectCommand(ctx: Context): Command {
           const name = opts.name;
           found = await ctx.findByName('project', name, () => listAll(org));
         } else {
-          throw new CliError('Say which project: --name <name> or --id <id>.', 2);
+          const all = await listAll(org);
+          if (!ctx.io.interactive)
+            throw new CliError(
+              'Say which project: --name <name> or --id <id> (not a terminal, so no choice is offered).',
+              2,
+              all.length
+                ? `Projects: ${all.map((p) => p.slug).join(', ')}`
+                : 'There are no projects yet: meltano-cloud project create',
+            );
+          found = await choose(
+            ctx,
+            'project',
+            all,
+            (p) => `${p.slug} (${p.name}, ${p.repository})`,
+            ctx.config.value('project'),
+          );
         }
         const changed = ctx.config.storedValue('project') !== found.slug;
         ctx.config.save({ project: found.slug, ...(changed ? { deployment: undefined } : {}) });
         ctx.io.err(`Current project: ${found.slug} (${found.name})\n`);
       }),
     'meltano-cloud project use --name Analytics',
+    'meltano-cloud project use    # on a terminal: choose from a list',
   );
 
   example(
@@ -177,7 +207,8 @@ async function waitForDeploy(
   ctx: Context,
   path: { org: string; project: string; deployment: string },
   first: Deploy,
-): Promise<void> {
+  firstDeploy = false,
+): Promise<Deploy> {
   let deploy = first;
   const started = Date.now();
   await ctx.interruptible(async (signal) => {
@@ -206,12 +237,26 @@ async function waitForDeploy(
   if (deploy.status === 'failed')
     throw new CliError(
       `Deploy of ${path.deployment} failed: ${deploy.message ?? 'no reason given'}`,
+      1,
+      firstDeploy
+        ? `Fix it in the repository (push to ${deploy.branch}), or change the deployment with\n` +
+            `\`meltano-cloud deployment update --name ${path.deployment} --environment <env> --git-rev <branch>\`;\n` +
+            `then retry with \`meltano-cloud deployment update --name ${path.deployment}\`.`
+        : `The deployment keeps its last good commit. Fix it and retry with \`meltano-cloud deployment update --name ${path.deployment}\`.`,
     );
+  if (deploy.status === 'succeeded' && deploy.message?.startsWith('Already up to date')) {
+    ctx.io.err(
+      `Deployment ${path.deployment} is already up to date at commit ${shortSha(deploy.commit_sha)} of ${deploy.branch}: no changes were detected.\n` +
+        'Use --force to redeploy anyway.\n',
+    );
+    return deploy;
+  }
   const schedules = await ctx.api.all('listSchedules', { path });
   ctx.io.err(
     `Deployed ${path.deployment} at commit ${shortSha(deploy.commit_sha)}: ${plural(schedules.length, 'schedule')}` +
       `${schedules.length ? ` (${schedules.map((s) => `${s.name}${s.enabled ? '' : ' [disabled]'}`).join(', ')})` : ''}.\n`,
   );
+  return deploy;
 }
 
 export function deploymentCommand(ctx: Context): Command {
@@ -222,8 +267,8 @@ export function deploymentCommand(ctx: Context): Command {
     'meltano-cloud deployment list',
   );
 
-  const listAll = async (org: string, project: string) =>
-    ctx.api.all('listDeployments', { path: { org, project } });
+  const listAll = async (org: string, project: string, limit?: number) =>
+    ctx.api.all('listDeployments', { path: { org, project } }, limit);
   /** A deployment by slug, id or display name. */
   const find = async (
     name: string | undefined,
@@ -246,10 +291,11 @@ export function deploymentCommand(ctx: Context): Command {
     deployment
       .command('list')
       .description('List the current project’s deployments (* marks the current one)')
+      .addOption(limitOption('deployments'))
       .addOption(formatOption())
-      .action(async (opts: FormatOpts) => {
+      .action(async (opts: FormatOpts & LimitOpts) => {
         const org = await ctx.org();
-        const rows = await listAll(org, ctx.project());
+        const rows = await listAll(org, ctx.project(), opts.limit + 1);
         const now = ctx.config.value('deployment');
         printList(
           ctx.io,
@@ -260,11 +306,12 @@ export function deploymentCommand(ctx: Context): Command {
             { header: 'NAME', value: (d) => d.slug, shrink: true },
             { header: 'ENVIRONMENT', value: (d) => d.environment, shrink: true },
             { header: 'GIT REV', value: (d) => d.branch, shrink: true },
-            { header: 'STATUS', value: (d) => d.status },
+            { header: 'STATUS', value: (d) => d.status, colour: (d) => statusColour(d.status) },
             { header: 'COMMIT', value: (d) => shortSha(d.deployed_commit_sha) },
             { header: 'DEPLOYED', value: (d) => formatTime(d.deployed_at, ctx.time) },
           ],
           'No deployments yet: create one with `meltano-cloud deployment create`.',
+          opts.limit,
         );
       }),
     'meltano-cloud deployment list --format json',
@@ -274,19 +321,44 @@ export function deploymentCommand(ctx: Context): Command {
     deployment
       .command('use')
       .description('Make a deployment the current one')
-      .requiredOption('--name <name>', 'the deployment’s name')
-      .action(async (opts: { name: string }) => {
-        const { d } = await find(opts.name);
+      .option('--name <name>', 'the deployment’s name (on a terminal, omit it to choose)')
+      .action(async (opts: { name?: string }) => {
+        let name = opts.name;
+        if (!name) {
+          const org = await ctx.org();
+          const all = await listAll(org, ctx.project());
+          if (!ctx.io.interactive)
+            throw new CliError(
+              'Say which deployment: --name <name> (not a terminal, so no choice is offered).',
+              2,
+              all.length
+                ? `Deployments: ${all.map((d) => d.slug).join(', ')}`
+                : 'There are no deployments yet: meltano-cloud deployment create',
+            );
+          name = (
+            await choose(
+              ctx,
+              'deployment',
+              all,
+              (d) => `${d.slug} (environment ${d.environment}, ${d.branch})`,
+              ctx.config.value('deployment'),
+            )
+          ).slug;
+        }
+        const { d } = await find(name);
         ctx.config.save({ deployment: d.slug });
         ctx.io.err(`Current deployment: ${d.slug} (environment ${d.environment}, ${d.branch})\n`);
       }),
     'meltano-cloud deployment use --name prod',
+    'meltano-cloud deployment use    # on a terminal: choose from a list',
   );
 
   example(
     deployment
       .command('create')
-      .description('Create a deployment, deploy it, wait for the result and make it current')
+      .description(
+        'Create a deployment, deploy it and wait for the result (the project’s first deployment becomes the current one)',
+      )
       .requiredOption('--name <name>', 'deployment name')
       .requiredOption('--environment <environment>', 'Meltano environment from meltano.yml')
       .requiredOption('--git-rev <branch>', 'git branch to deploy')
@@ -295,19 +367,25 @@ export function deploymentCommand(ctx: Context): Command {
         async (opts: { name: string; environment: string; gitRev: string; wait: boolean }) => {
           const org = await ctx.org();
           const project = ctx.project();
+          const existing = await listAll(org, project, 1);
           const d = await ctx.api.request('createDeployment', {
             path: { org, project },
             body: { name: opts.name, environment: opts.environment, branch: opts.gitRev },
           });
-          ctx.config.save({ deployment: d.slug });
+          // Only a project's first deployment becomes the current one (as the first is then the only one).
+          const first = existing.length === 0;
+          if (first) ctx.config.save({ deployment: d.slug });
           ctx.io.err(
-            `Created deployment ${d.slug} (environment ${d.environment}, ${d.branch}); it is now the current deployment.\n`,
+            `Created deployment ${d.slug} (environment ${d.environment}, ${d.branch})` +
+              (first
+                ? '; it is now the current deployment.\n'
+                : `; the current deployment is still ${ctx.config.value('deployment') ?? 'unset'} (switch with \`meltano-cloud deployment use --name ${d.slug}\`).\n`),
           );
           const path = { org, project, deployment: d.slug };
           if (!opts.wait) return;
-          const first = (await ctx.api.request('listDeploys', { path, query: { page_size: 1 } }))
+          const deploy = (await ctx.api.request('listDeploys', { path, query: { page_size: 1 } }))
             .results[0];
-          if (first) await waitForDeploy(ctx, path, first);
+          if (deploy) await waitForDeploy(ctx, path, deploy, true);
         },
       ),
     'meltano-cloud deployment create --name prod --environment prod --git-rev main',
@@ -316,33 +394,75 @@ export function deploymentCommand(ctx: Context): Command {
   example(
     deployment
       .command('update')
-      .description('Change a deployment’s git branch or environment (redeploys)')
-      .requiredOption('--name <name>', 'deployment name')
-      .option('--git-rev <branch>', 'new git branch')
-      .option('--environment <environment>', 'new Meltano environment')
+      .description(
+        'Redeploy the latest commit of the tracked branch (as Meltano Cloud), or change the branch or environment',
+      )
+      .option('--name <name>', 'deployment name (default: the current deployment)')
+      .option('--git-rev <branch>', 'track this git branch instead (redeploys)')
+      .option('--environment <environment>', 'use this Meltano environment instead (redeploys)')
+      .option('--force', 'redeploy even when the branch head is the deployed commit')
+      .addOption(
+        new Option(
+          '--preserve-git-hash',
+          'redeploy the commit deployed now (meltano.yml read again), not the branch head',
+        ).conflicts(['gitRev']),
+      )
       .option('--no-wait', 'do not wait for the redeploy')
+      .addHelpText(
+        'after',
+        '\nWithout --git-rev or --environment, the deployment is redeployed from the head of its branch;\n' +
+          'when that is the commit deployed already nothing happens, unless --force.\n',
+      )
       .action(
-        async (opts: { name: string; gitRev?: string; environment?: string; wait: boolean }) => {
-          if (opts.gitRev === undefined && opts.environment === undefined)
-            throw new CliError('Nothing to change: pass --git-rev and/or --environment.', 2);
-          const { path } = await find(opts.name);
-          const before = (await ctx.api.request('listDeploys', { path, query: { page_size: 1 } }))
-            .results[0];
-          const d = await ctx.api.request('updateDeployment', {
+        async (opts: {
+          name?: string;
+          gitRev?: string;
+          environment?: string;
+          force?: boolean;
+          preserveGitHash?: boolean;
+          wait: boolean;
+        }) => {
+          const { path, d: existing } = await find(opts.name);
+          if (opts.gitRev !== undefined || opts.environment !== undefined) {
+            if (opts.preserveGitHash && opts.environment === undefined)
+              throw new CliError('--preserve-git-hash cannot be used with --git-rev.', 2);
+            const before = (await ctx.api.request('listDeploys', { path, query: { page_size: 1 } }))
+              .results[0];
+            const d = await ctx.api.request('updateDeployment', {
+              path,
+              body: {
+                ...(opts.gitRev !== undefined ? { branch: opts.gitRev } : {}),
+                ...(opts.environment !== undefined ? { environment: opts.environment } : {}),
+              },
+            });
+            ctx.io.err(
+              `Updated deployment ${d.slug}: environment ${d.environment}, ${d.branch}.\n`,
+            );
+            if (!opts.wait) return;
+            const newest = (await ctx.api.request('listDeploys', { path, query: { page_size: 1 } }))
+              .results[0];
+            if (newest && newest.id !== before?.id) await waitForDeploy(ctx, path, newest);
+            else ctx.io.err('Nothing changed that needs a redeploy.\n');
+            return;
+          }
+          const deploy = await ctx.api.request('createDeploy', {
             path,
             body: {
-              ...(opts.gitRev !== undefined ? { branch: opts.gitRev } : {}),
-              ...(opts.environment !== undefined ? { environment: opts.environment } : {}),
+              commit: opts.preserveGitHash ? 'deployed' : 'branch_head',
+              only_if_changed: !opts.force && !opts.preserveGitHash,
             },
           });
-          ctx.io.err(`Updated deployment ${d.slug}: environment ${d.environment}, ${d.branch}.\n`);
-          if (!opts.wait) return;
-          const newest = (await ctx.api.request('listDeploys', { path, query: { page_size: 1 } }))
-            .results[0];
-          if (newest && newest.id !== before?.id) await waitForDeploy(ctx, path, newest);
-          else ctx.io.err('Nothing changed that needs a redeploy.\n');
+          ctx.io.err(
+            opts.preserveGitHash
+              ? `Redeploying ${path.deployment} at its deployed commit ${shortSha(existing.deployed_commit_sha)}.\n`
+              : `Redeploying ${path.deployment} from the head of ${deploy.branch}${opts.force ? ' (forced)' : ''}.\n`,
+          );
+          if (opts.wait) await waitForDeploy(ctx, path, deploy, !existing.deployed_commit_sha);
         },
       ),
+    'meltano-cloud deployment update --name prod',
+    'meltano-cloud deployment update --name prod --force',
+    'meltano-cloud deployment update --name prod --preserve-git-hash',
     'meltano-cloud deployment update --name prod --git-rev release',
   );
 
@@ -354,7 +474,7 @@ export function deploymentCommand(ctx: Context): Command {
       .option('--no-wait', 'do not wait for the deploy to finish')
       .action(async (opts: { name?: string; wait: boolean }) => {
         const { path } = await find(opts.name);
-        const deploy = await ctx.api.request('createDeploy', { path });
+        const deploy = await ctx.api.request('createDeploy', { path, body: {} });
         ctx.io.err(`Deploy ${deploy.id} queued for ${path.deployment} (${deploy.branch}).\n`);
         if (opts.wait) await waitForDeploy(ctx, path, deploy);
       }),
@@ -385,13 +505,44 @@ export function deploymentCommand(ctx: Context): Command {
   return deployment;
 }
 
+/** On a terminal: a numbered list to choose from (Enter keeps the current one). */
+async function choose<T extends { slug: string }>(
+  ctx: Context,
+  kind: string,
+  items: T[],
+  label: (item: T) => string,
+  now: string | undefined,
+): Promise<T> {
+  if (items.length === 0) throw new CliError(`There are no ${kind}s to choose from yet.`);
+  const current = items.findIndex((i) => i.slug === now);
+  ctx.io.err(
+    `Choose a ${kind}:\n${items.map((item, n) => `  ${n + 1}) ${label(item)}${n === current ? ' *' : ''}`).join('\n')}\n`,
+  );
+  for (;;) {
+    const answer = (
+      await ask(
+        `${kind[0]?.toUpperCase()}${kind.slice(1)} [1-${items.length}${current >= 0 ? `, Enter for ${current + 1}` : ''}]: `,
+      )
+    ).trim();
+    const n = answer === '' && current >= 0 ? current + 1 : Number(answer);
+    const byNumber = Number.isInteger(n) ? items[n - 1] : undefined;
+    const picked = byNumber ?? items.find((i) => i.slug === answer);
+    if (picked) return picked;
+    ctx.io.err(`Type a number from 1 to ${items.length} (or a ${kind} name).\n`);
+  }
+}
+
 async function ask(question: string): Promise<string> {
   const { createInterface } = await import('node:readline/promises');
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   const onSigint = () => rl.close();
   rl.on('SIGINT', onSigint);
+  const closed = new Promise<never>((_, reject) =>
+    rl.once('close', () => reject(new Interrupted())),
+  );
+  closed.catch(() => undefined);
   try {
-    return await rl.question(question);
+    return await Promise.race([rl.question(question), closed]);
   } catch {
     throw new Interrupted();
   } finally {

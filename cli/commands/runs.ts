@@ -1,17 +1,39 @@
 /** schedule, run, history, logs and job commands. */
 import { Command, Option } from 'commander';
-import { ApiClient, ApiError, type Run } from '../api-client.js';
+import { ApiClient, ApiError, type ResponseOf, type Run } from '../api-client.js';
 import { CliError, type Context } from '../context.js';
-import { formatDuration, formatRunsPerDay, formatTime, timeZoneLabel } from '../output.js';
+import {
+  formatDateTime,
+  formatDuration,
+  formatRunsPerDay,
+  formatTime,
+  statusColour,
+  timeZoneLabel,
+} from '../output.js';
 import {
   collect,
   deploymentOption,
   example,
   formatOption,
+  limitOption,
   positiveInt,
   printList,
   type FormatOpts,
+  type LimitOpts,
 } from './common.js';
+
+type Schedule = ResponseOf<'getSchedule'>;
+
+/** What a schedule runs: its job, or `tap → target` (+ transforms unless `transform: skip`). */
+export function scheduleTarget(
+  s: Pick<Schedule, 'job' | 'extractor' | 'loader' | 'transform'>,
+): string {
+  if (s.job) return s.job;
+  const steps = [s.extractor, s.loader].filter(Boolean) as string[];
+  if (s.transform === 'only') return 'transforms only';
+  if (s.transform && s.transform !== 'skip') steps.push(`transforms (${s.transform})`);
+  return steps.join(' → ') || '-';
+}
 
 const FINAL = new Set(['succeeded', 'failed', 'cancelled', 'timed_out', 'skipped']);
 
@@ -25,8 +47,30 @@ const describeRun = (run: Run): string =>
 
 async function deploymentPath(ctx: Context, flag?: string) {
   const org = await ctx.org();
-  return { org, project: ctx.project(), deployment: ctx.deployment(flag) };
+  const project = ctx.project();
+  return { org, project, deployment: await ctx.deploymentOrFail(org, project, flag) };
 }
+
+/** A 404 for a schedule: names it and the deployment, and lists the deployment's schedules (and jobs). */
+async function scheduleNotFound(
+  ctx: Context,
+  path: { org: string; project: string; deployment: string },
+  name: string,
+  withJobs: boolean,
+): Promise<CliError> {
+  const schedules = (await ctx.api.all('listSchedules', { path })).map((s) => s.name);
+  const jobs = withJobs ? (await ctx.api.request('getDeployment', { path })).jobs : [];
+  const list = (what: string, names: string[]) =>
+    `${what}: ${names.length ? names.join(', ') : 'none'}`;
+  return new CliError(
+    `No schedule${withJobs ? ' or job' : ''} named '${name}' on deployment ${path.deployment}.`,
+    1,
+    [list('Schedules', schedules), ...(withJobs ? [list('Jobs', jobs)] : [])].join('\n'),
+  );
+}
+
+const isNotFound = (err: unknown, what: string): err is ApiError =>
+  err instanceof ApiError && err.status === 404 && (err.detail?.startsWith(what) ?? false);
 
 export function scheduleCommand(ctx: Context): Command {
   const schedule = example(
@@ -39,22 +83,42 @@ export function scheduleCommand(ctx: Context): Command {
   example(
     schedule
       .command('list')
-      .description('List schedules with their runs per day and next run')
+      .description(
+        'List schedules with their runs per day and next run (every deployment’s when none is current)',
+      )
       .addOption(deploymentOption())
+      .addOption(limitOption('schedules'))
       .addOption(formatOption())
-      .action(async (opts: FormatOpts & { deployment?: string }) => {
-        const path = await deploymentPath(ctx, opts.deployment);
-        const rows = await ctx.api.all('listSchedules', { path });
+      .action(async (opts: FormatOpts & LimitOpts & { deployment?: string }) => {
+        const org = await ctx.org();
+        const project = ctx.project();
+        const one = await ctx.deploymentOrOnly(org, project, opts.deployment);
+        const deployments = one
+          ? [one]
+          : (await ctx.api.all('listDeployments', { path: { org, project } })).map((d) => d.slug);
+        const rows = (
+          await Promise.all(
+            deployments.map(async (deployment) =>
+              (await ctx.api.all('listSchedules', { path: { org, project, deployment } })).map(
+                (s) => ({ ...s, deployment }),
+              ),
+            ),
+          )
+        ).flat();
         printList(
           ctx.io,
           opts.format,
           rows,
           [
+            ...(one
+              ? []
+              : [{ header: 'DEPLOYMENT', value: (s: (typeof rows)[number]) => s.deployment }]),
             { header: 'SCHEDULE', value: (s) => s.name, shrink: true },
             { header: 'INTERVAL', value: (s) => s.interval ?? '-', shrink: true },
             {
               header: 'ENABLED',
               value: (s) => (!s.valid ? 'invalid' : s.enabled ? 'yes' : 'no'),
+              colour: (s) => (!s.valid ? 'red' : s.enabled ? 'green' : 'grey'),
             },
             {
               header: 'RUNS/DAY',
@@ -62,20 +126,24 @@ export function scheduleCommand(ctx: Context): Command {
               align: 'right',
             },
             {
-              header: `NEXT RUN (${ctx.time.utc ? 'UTC' : 'local'})`,
+              header: `NEXT RUN (${timeZoneLabel(ctx.time)})`,
               value: (s) => (s.enabled && s.valid ? formatTime(s.upcoming[0], ctx.time) : '-'),
             },
           ],
-          `Deployment ${path.deployment} has no schedules (none in meltano.yml for its environment).`,
+          one
+            ? `Deployment ${one} has no schedules (none in meltano.yml for its environment).`
+            : `No deployment of project ${project} has schedules.`,
+          opts.limit,
         );
       }),
     'meltano-cloud schedule list --deployment prod',
+    'meltano-cloud schedule list    # no current deployment: every deployment’s schedules',
   );
 
   example(
     schedule
       .command('describe')
-      .description('Show a schedule and its next fire times')
+      .description('Show a schedule and its next fire times (none while it is disabled)')
       .requiredOption('--schedule <name>', 'schedule name')
       .addOption(deploymentOption())
       .option(
@@ -99,10 +167,20 @@ export function scheduleCommand(ctx: Context): Command {
           format: 'terminal' | 'json';
         }) => {
           const path = await deploymentPath(ctx, opts.deployment);
-          const s = await ctx.api.request('getSchedule', {
-            path: { ...path, schedule: opts.schedule },
-            query: { num_upcoming: opts.numUpcoming },
-          });
+          let s: Schedule;
+          try {
+            s = await ctx.api.request('getSchedule', {
+              path: { ...path, schedule: opts.schedule },
+              query: { num_upcoming: opts.numUpcoming },
+            });
+          } catch (err) {
+            if (isNotFound(err, 'Schedule'))
+              throw await scheduleNotFound(ctx, path, opts.schedule, false);
+            throw err;
+          }
+          // A disabled (or invalid) schedule has no upcoming runs.
+          const fires = s.enabled && s.valid;
+          if (!fires) s = { ...s, upcoming: [] };
           if (opts.format === 'json') {
             ctx.io.out(`${JSON.stringify(opts.onlyUpcoming ? s.upcoming : s, null, 2)}\n`);
             return;
@@ -112,8 +190,7 @@ export function scheduleCommand(ctx: Context): Command {
             ctx.io.out(upcoming.map((t) => `${t}\n`).join(''));
             return;
           }
-          const target =
-            s.job ?? ([s.extractor, s.loader, s.transform].filter(Boolean).join(' ') || '-');
+          const target = scheduleTarget(s);
           const lines: [string, string][] = [
             ['Schedule', s.name],
             ['Deployment', path.deployment],
@@ -122,15 +199,24 @@ export function scheduleCommand(ctx: Context): Command {
               `${s.interval ?? '-'}${s.cron && s.cron !== s.interval ? ` (cron ${s.cron})` : ''} in ${s.timezone}`,
             ],
             [s.job ? 'Job' : 'Runs', target],
-            ['Enabled', s.enabled ? 'yes' : 'no'],
+            [
+              'Enabled',
+              s.enabled
+                ? 'yes'
+                : `no (DISABLED: enable with \`meltano-cloud schedule enable --schedule ${s.name}\`)`,
+            ],
             ['Runs per day', formatRunsPerDay(s.runs_per_day)],
           ];
           if (!s.valid) lines.push(['Invalid', s.invalid_reason ?? 'yes']);
           if (s.archived) lines.push(['Archived', 'yes (no longer in meltano.yml)']);
           let text = lines.map(([k, v]) => `${`${k}:`.padEnd(14)}${v}`).join('\n') + '\n';
           if (opts.numUpcoming > 0) {
-            text += `\nUpcoming runs (${timeZoneLabel(ctx.time)})${s.enabled ? '' : ', once enabled'}:\n`;
-            text += upcoming.length ? upcoming.map((t) => `  ${t}\n`).join('') : '  none\n';
+            if (fires) {
+              text += `\nUpcoming runs (${timeZoneLabel(ctx.time)}):\n`;
+              text += upcoming.length ? upcoming.map((t) => `  ${t}\n`).join('') : '  none\n';
+            } else {
+              text += `\nNo upcoming runs: the schedule is ${s.valid ? 'disabled' : 'invalid'}.\n`;
+            }
           }
           ctx.io.out(text);
         },
@@ -151,10 +237,17 @@ export function scheduleCommand(ctx: Context): Command {
         .addOption(deploymentOption())
         .action(async (opts: { schedule: string; deployment?: string }) => {
           const path = await deploymentPath(ctx, opts.deployment);
-          const s = await ctx.api.request('updateSchedule', {
-            path: { ...path, schedule: opts.schedule },
-            body: { enabled },
-          });
+          let s: Schedule;
+          try {
+            s = await ctx.api.request('updateSchedule', {
+              path: { ...path, schedule: opts.schedule },
+              body: { enabled },
+            });
+          } catch (err) {
+            if (isNotFound(err, 'Schedule'))
+              throw await scheduleNotFound(ctx, path, opts.schedule, false);
+            throw err;
+          }
           const next =
             s.enabled && s.upcoming[0]
               ? `; next run ${formatTime(s.upcoming[0], ctx.time, 'long')}`
@@ -233,11 +326,18 @@ export function runCommand(ctx: Context): Command {
               else throw err;
             }
           }
-          const run = await ctx.api.request('createRun', {
-            path,
-            body: kind === 'schedule' ? { schedule: name } : { job: name },
-            headers: { 'Idempotency-Key': ApiClient.idempotencyKey() },
-          });
+          let run: Run;
+          try {
+            run = await ctx.api.request('createRun', {
+              path,
+              body: kind === 'schedule' ? { schedule: name } : { job: name },
+              headers: { 'Idempotency-Key': ApiClient.idempotencyKey() },
+            });
+          } catch (err) {
+            if (isNotFound(err, 'Job') || isNotFound(err, 'Schedule'))
+              throw await scheduleNotFound(ctx, path, name, true);
+            throw err;
+          }
           ctx.io.err(
             `Run ${run.id} queued: ${kind} '${run.target}' on deployment ${path.deployment}` +
               `${run.commit_sha ? ` at ${run.commit_sha.slice(0, 7)}` : ''}.\n`,
@@ -279,84 +379,159 @@ const RESULTS: Record<string, string[]> = {
 export function historyCommand(ctx: Context): Command {
   return example(
     new Command('history')
-      .description('Run history of the current project, newest first')
+      .description(
+        'Run history of the current project (every project with --all-projects), newest first',
+      )
       .addOption(
         new Option('--schedule <name>', 'only this schedule (or job)').conflicts([
           'schedulePrefix',
           'scheduleContains',
+          'filter',
         ]),
       )
       .addOption(
-        new Option('--schedule-prefix <prefix>', 'only schedules starting with this').conflicts(
+        new Option('--schedule-prefix <prefix>', 'only schedules starting with this').conflicts([
           'scheduleContains',
+          'filter',
+        ]),
+      )
+      .addOption(
+        new Option('--schedule-contains <text>', 'only schedules containing this').conflicts(
+          'filter',
         ),
       )
-      .addOption(new Option('--schedule-contains <text>', 'only schedules containing this'))
-      .option('--deployment <name>', 'only this deployment (repeat for several)', collect)
+      .addOption(
+        new Option('--filter <text>', 'only schedules containing this (as --schedule-contains)'),
+      )
+      .addOption(
+        new Option('--deployment <name>', 'only this deployment (repeat for several)')
+          .argParser(collect)
+          .conflicts(['deploymentPrefix', 'deploymentContains']),
+      )
+      .addOption(
+        new Option(
+          '--deployment-prefix <prefix>',
+          'only deployments whose name starts with this',
+        ).conflicts('deploymentContains'),
+      )
+      .addOption(
+        new Option('--deployment-contains <text>', 'only deployments whose name contains this'),
+      )
       .addOption(
         new Option('--result <result>', 'only runs with this result').choices(Object.keys(RESULTS)),
       )
       .option('--lookback <period>', 'only runs of the last period, e.g. 1w2d3h4m')
-      .option('--limit <n>', 'at most this many runs', positiveInt('--limit', 1, 10_000), 10)
+      .addOption(limitOption('runs', 10))
       .option('--all-projects', 'runs of every project in the organization')
       .addOption(formatOption())
       .action(
         async (
-          opts: FormatOpts & {
-            schedule?: string;
-            schedulePrefix?: string;
-            scheduleContains?: string;
-            deployment?: string[];
-            result?: string;
-            lookback?: string;
-            limit: number;
-            allProjects?: boolean;
-          },
+          opts: FormatOpts &
+            LimitOpts & {
+              schedule?: string;
+              schedulePrefix?: string;
+              scheduleContains?: string;
+              filter?: string;
+              deployment?: string[];
+              deploymentPrefix?: string;
+              deploymentContains?: string;
+              result?: string;
+              lookback?: string;
+              allProjects?: boolean;
+            },
         ) => {
           if (opts.lookback !== undefined && !/^(\d+w)?(\d+d)?(\d+h)?(\d+m)?$/.test(opts.lookback))
             throw new CliError(`--lookback '${opts.lookback}' is not like 1w2d3h4m.`, 2);
           const org = await ctx.org();
           const project = opts.allProjects ? undefined : ctx.config.value('project');
+          // Deployment names for the DEPLOYMENT column, and for --deployment-prefix/--deployment-contains.
+          const projects = project
+            ? [project]
+            : (await ctx.api.all('listProjects', { path: { org } })).map((p) => p.slug);
+          const deployments = (
+            await Promise.all(
+              projects.map(async (p) =>
+                (await ctx.api.all('listDeployments', { path: { org, project: p } })).map((d) => ({
+                  id: d.id,
+                  slug: d.slug,
+                  project: p,
+                })),
+              ),
+            )
+          ).flat();
+          const nameOf = new Map(
+            deployments.map((d) => [d.id, project ? d.slug : `${d.project}/${d.slug}`]),
+          );
+          let deploymentFilter = opts.deployment?.join(',');
+          const part = opts.deploymentPrefix ?? opts.deploymentContains;
+          if (part !== undefined) {
+            const lower = part.toLowerCase();
+            const matching = deployments.filter((d) =>
+              opts.deploymentPrefix !== undefined
+                ? d.slug.toLowerCase().startsWith(lower)
+                : d.slug.toLowerCase().includes(lower),
+            );
+            if (matching.length === 0) {
+              printList(ctx.io, opts.format, [], [], 'No runs match (no deployment matches).');
+              return;
+            }
+            deploymentFilter = matching.map((d) => d.id).join(',');
+          }
           const runs = await ctx.api.all(
             'listRuns',
             {
               path: { org },
               query: {
                 project,
-                deployment: opts.deployment?.join(','),
+                deployment: deploymentFilter,
                 schedule: opts.schedule,
                 schedule_prefix: opts.schedulePrefix,
-                schedule_contains: opts.scheduleContains,
+                schedule_contains: opts.scheduleContains ?? opts.filter,
                 status: opts.result ? RESULTS[opts.result]?.join(',') : undefined,
                 lookback: opts.lookback,
               },
             },
-            opts.limit,
+            opts.limit + 1,
           );
+          const rows = runs.map((r) => ({
+            ...r,
+            deployment_name: nameOf.get(r.deployment_id) ?? null,
+            schedule_name: r.schedule_id ? r.target : null,
+          }));
           printList(
             ctx.io,
             opts.format,
-            runs,
+            rows,
             [
-              { header: 'EXECUTION ID', value: (r) => r.id },
+              { header: 'EXECUTION ID', value: (r) => r.id, fixed: true },
+              { header: 'DEPLOYMENT', value: (r) => r.deployment_name ?? '-', shrink: true },
               { header: 'SCHEDULE', value: (r) => r.target, shrink: true },
               {
-                header: 'EXECUTED AT',
-                value: (r) => formatTime(r.started_at ?? r.queued_at, ctx.time, 'compact'),
+                header: `EXECUTED AT (${timeZoneLabel(ctx.time)})`,
+                value: (r) => formatDateTime(r.started_at ?? r.queued_at, ctx.time),
+                fixed: true,
               },
-              { header: 'RESULT', value: (r) => r.status },
+              {
+                header: 'RESULT',
+                value: (r) => r.status,
+                colour: (r) => statusColour(r.status),
+                fixed: true,
+              },
               {
                 header: 'DURATION',
                 value: (r) => formatDuration(r.duration_seconds),
                 align: 'right',
+                fixed: true,
               },
             ],
             'No runs match.',
+            opts.limit,
           );
         },
       ),
     'meltano-cloud history --schedule daily-load --lookback 1w --result failed',
     'meltano-cloud history --deployment prod --deployment staging --limit 50 --format json',
+    'meltano-cloud history --deployment-prefix prod --filter load',
   );
 }
 

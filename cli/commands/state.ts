@@ -2,7 +2,15 @@
 import { Command, Option } from 'commander';
 import { CliError, readFileArg, readStdin, type Context } from '../context.js';
 import { formatTime } from '../output.js';
-import { deploymentOption, example, formatOption, printList, type FormatOpts } from './common.js';
+import {
+  deploymentOption,
+  example,
+  formatOption,
+  limitOption,
+  printList,
+  type FormatOpts,
+  type LimitOpts,
+} from './common.js';
 
 /** `*` in a --pattern matches anything (as `meltano state list --pattern`). */
 const globToRegExp = (glob: string): RegExp =>
@@ -22,7 +30,8 @@ export function stateCommand(ctx: Context): Command {
   );
   const path = async (deployment?: string) => {
     const org = await ctx.org();
-    return { org, project: ctx.project(), deployment: ctx.deployment(deployment) };
+    const project = ctx.project();
+    return { org, project, deployment: await ctx.deploymentOrFail(org, project, deployment) };
   };
 
   example(
@@ -31,8 +40,9 @@ export function stateCommand(ctx: Context): Command {
       .description('List state ids (<environment>:<job or schedule>)')
       .addOption(deploymentOption())
       .option('--pattern <glob>', 'only state ids matching this (* is a wildcard)')
+      .addOption(limitOption('state ids'))
       .addOption(formatOption())
-      .action(async (opts: FormatOpts & { deployment?: string; pattern?: string }) => {
+      .action(async (opts: FormatOpts & LimitOpts & { deployment?: string; pattern?: string }) => {
         const rows = (await ctx.api.request('listStates', { path: await path(opts.deployment) }))
           .results;
         const match = opts.pattern ? globToRegExp(opts.pattern) : null;
@@ -45,6 +55,7 @@ export function stateCommand(ctx: Context): Command {
             { header: 'UPDATED', value: (r) => formatTime(r.updated_at, ctx.time) },
           ],
           'No state stored.',
+          opts.limit,
         );
       }),
     'meltano-cloud state list --pattern "prod:*"',
@@ -107,7 +118,8 @@ export function stateCommand(ctx: Context): Command {
   example(
     state
       .command('clear')
-      .description('Clear a state: the next run starts from scratch')
+      .alias('delete')
+      .description('Clear (delete) a state: the next run starts from scratch')
       .requiredOption('--state-id <id>', 'state id')
       .addOption(deploymentOption())
       .action(async (opts: { stateId: string; deployment?: string }) => {
@@ -117,6 +129,7 @@ export function stateCommand(ctx: Context): Command {
         ctx.io.err(`Cleared state ${opts.stateId}.\n`);
       }),
     'meltano-cloud state clear --state-id prod:load',
+    'meltano-cloud state delete --state-id prod:load    # as Meltano Cloud',
   );
   return state;
 }

@@ -48,3 +48,23 @@ export function webCommand(ctx: Context): Command {
     'meltano-cloud web --execution-id 3f2a… --no-browser',
   );
 }
+
+/** The documentation the server serves: the API reference (OpenAPI UI) at /api/docs. */
+export const docsUrl = (baseUrl: string): string => `${baseUrl}/api/docs`;
+
+export function docsCommand(ctx: Context): Command {
+  return example(
+    new Command('docs')
+      .description(
+        'Print (and open) the documentation URL of your server (the API reference); `--help` on any command documents the CLI',
+      )
+      .option('--no-browser', 'only print the URL')
+      .action((opts: { browser: boolean }) => {
+        const url = docsUrl(ctx.baseUrl);
+        ctx.io.out(`${url}\n`);
+        if (opts.browser) ctx.openBrowser(url);
+      }),
+    'meltano-cloud docs',
+    'meltano-cloud docs --no-browser',
+  );
+}

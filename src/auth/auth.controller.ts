@@ -14,7 +14,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { AppConfig } from '../config/app-config.js';
 import { Public } from '../common/public.decorator.js';
-import { ProblemException, notFound } from '../common/problem.js';
+import { ProblemException, conflict, notFound } from '../common/problem.js';
 import { ZodBody, ZodParam, ZodQuery, ZodResponse, ZodValidationPipe } from '../common/zod.js';
 import { safeEqual } from '../common/signing.js';
 import { CurrentActor, type Actor, type AuthenticatedRequest } from './actor.js';
@@ -228,6 +228,19 @@ export class AuthController {
       body.expires_in_days,
     );
     return { ...presentToken(row), token };
+  }
+
+  @Delete('me/token')
+  @ApiTags('me')
+  @HttpCode(204)
+  @ApiOperation({
+    summary:
+      'Revoke the API token making this request (the CLI’s logout); 409 for a browser session',
+  })
+  async revokeCurrentToken(@CurrentActor() actor: Actor): Promise<void> {
+    if (!actor.tokenId)
+      throw conflict('This request is not authenticated by an API token; sign out instead.');
+    await this.auth.revokeApiToken(actor.user.id, actor.tokenId);
   }
 
   @Delete('me/tokens/:tokenId')

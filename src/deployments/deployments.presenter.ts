@@ -12,6 +12,7 @@ export const presentDeployment = (d: Deployment) => ({
   status_message: d.statusMessage,
   deployed_commit_sha: d.deployedCommitSha,
   deployed_at: d.deployedAt?.toISOString() ?? null,
+  jobs: Object.keys((d.meltanoJobs ?? {}) as Record<string, unknown>),
   run_timeout_seconds: d.runTimeoutSeconds,
   max_concurrent_runs: d.maxConcurrentRuns,
   concurrency_policy: d.concurrencyPolicy,

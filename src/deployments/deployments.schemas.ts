@@ -96,6 +96,7 @@ export const deploymentOut = z.object({
   status_message: z.string().nullable(),
   deployed_commit_sha: z.string().nullable(),
   deployed_at: z.string().nullable(),
+  jobs: z.array(z.string()).describe('Jobs of meltano.yml at the deployed commit'),
   run_timeout_seconds: z.number(),
   max_concurrent_runs: z.number(),
   concurrency_policy: z.enum(['skip', 'queue']),

@@ -85,6 +85,27 @@ export class DeploymentsService {
     }
   }
 
+  /**
+   * Refuses an environment meltano.yml does not declare, when the project's
+   * repository has been read on that branch already (another deployment's last
+   * deploy); otherwise the first deploy checks it. A meltano.yml without
+   * environments is not judged here.
+   */
+  private async checkEnvironmentKnown(
+    orgId: OrgId,
+    projectId: string,
+    branch: string,
+    environment: string | undefined,
+  ): Promise<void> {
+    if (!environment) return;
+    const known = await this.deployments.knownEnvironments(orgId, projectId, branch);
+    if (!known || known.length === 0 || known.includes(environment)) return;
+    throw unprocessable(
+      `meltano.yml on branch '${branch}' has no environment '${environment}'; it declares: ${known.join(', ')}.`,
+      [{ field: 'body.environment', message: `must be one of ${known.join(', ')}` }],
+    );
+  }
+
   async create(
     scope: OrgScope,
     origin: RequestOrigin,
@@ -94,6 +115,7 @@ export class DeploymentsService {
     const { orgId } = scope;
     const project = await this.projects.get(orgId, projectRef);
     this.checkTimeout(scope, input.runTimeoutSeconds);
+    await this.checkEnvironmentKnown(orgId, project.id, input.branch, input.environment);
     const slug = slugify(input.name);
     let deployment: Deployment;
     try {

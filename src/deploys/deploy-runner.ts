@@ -29,6 +29,14 @@ import { SchedulesRepository } from '../schedules/schedules.repository.js';
 import { DeployEvents } from './deploy-events.js';
 import { DeploysRepository } from './deploys.repository.js';
 
+/** How a deploy reads the repository (from the job payload). */
+export interface DeployOptions {
+  /** Check out the deploy's commit (the deployed one, kept) instead of the branch head. */
+  pinCommit?: boolean;
+  /** When the branch head is the deployed commit, finish at once without syncing. */
+  onlyIfChanged?: boolean;
+}
+
 /** A failure the project's owner must fix; retrying the job would not help. */
 export class DeployFailure extends Error {}
 
@@ -75,7 +83,12 @@ export class DeployRunner {
    * `lastAttempt`: the queue will not retry after this one, so an unexpected
    * error must still end the deploy as failed rather than leave it "running".
    */
-  async execute(orgId: OrgId, deployId: string, lastAttempt = true): Promise<void> {
+  async execute(
+    orgId: OrgId,
+    deployId: string,
+    lastAttempt = true,
+    options: DeployOptions = {},
+  ): Promise<void> {
     const deploy = await this.deploys.findToRun(orgId, deployId);
     if (!deploy) return; // the deployment was deleted meanwhile
     if (deploy.status !== 'queued' && deploy.status !== 'running') return; // superseded or already done
@@ -83,8 +96,8 @@ export class DeployRunner {
     const { deployment } = deploy;
     const { project } = deployment;
     try {
-      await this.readAndSync(orgId, deploy, deployment, project);
-      await this.events.deploySucceeded(deployment);
+      const outcome = await this.readAndSync(orgId, deploy, deployment, project, options);
+      if (outcome !== 'unchanged') await this.events.deploySucceeded(deployment);
     } catch (err) {
       if (err instanceof DeployFailure) {
         await this.fail(orgId, deploy, deployment, err.message);
@@ -130,7 +143,8 @@ export class DeployRunner {
     deploy: Deploy,
     deployment: Deployment,
     project: Project,
-  ) {
+    options: DeployOptions,
+  ): Promise<'synced' | 'unchanged'> {
     let source;
     try {
       source = await this.cloneSources.sourceFor(project);
@@ -174,7 +188,51 @@ export class DeployRunner {
         cwd: checkout,
         env,
       });
-      const commitSha = head.stdout.trim();
+      let commitSha = head.stdout.trim();
+      if (options.pinCommit && deploy.commitSha && deploy.commitSha !== commitSha) {
+        const pinned = deploy.commitSha;
+        const fetched = await runGit(
+          this.config.worker.gitBin,
+          ['fetch', '--depth', '1', '--no-tags', 'origin', pinned],
+          { cwd: checkout, env },
+        );
+        const checkedOut =
+          fetched.code === 0
+            ? await runGit(this.config.worker.gitBin, ['checkout', '--quiet', '--detach', pinned], {
+                cwd: checkout,
+                env,
+              })
+            : fetched;
+        if (checkedOut.code !== 0) {
+          const why =
+            gitMessage(redact(checkedOut.stderr, auth.secrets).split('\n')) ?? 'git failed';
+          throw new DeployFailure(
+            `Could not fetch commit ${pinned.slice(0, 7)} from ${displayUrl(project.repository)}: ${why}`,
+          );
+        }
+        commitSha = pinned;
+      }
+      if (options.onlyIfChanged && deployment.deployedCommitSha === commitSha) {
+        await this.transactions.run(async (tx) => {
+          await this.deployments.update(
+            orgId,
+            deployment.id,
+            { status: 'ready', statusMessage: null },
+            tx,
+          );
+          await this.deploys.finish(
+            orgId,
+            deploy.id,
+            {
+              status: 'succeeded',
+              commitSha,
+              message: `Already up to date at commit ${commitSha.slice(0, 7)}: nothing was redeployed`,
+            },
+            tx,
+          );
+        });
+        return 'unchanged';
+      }
       let meltano: MeltanoProject;
       try {
         meltano = await readMeltanoProject(path.join(checkout, project.rootPath), {
@@ -185,8 +243,8 @@ export class DeployRunner {
         if (err instanceof MeltanoProjectError) throw new DeployFailure(err.message);
         throw err;
       }
-      const summary = await this.sync(orgId, deployment, meltano, commitSha, deploy.id);
-      return { commitSha, meltano, summary };
+      await this.sync(orgId, deployment, meltano, commitSha, deploy.id);
+      return 'synced';
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

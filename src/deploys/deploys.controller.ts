@@ -3,12 +3,12 @@ import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { decodeCursor, toPage } from '../common/pagination.js';
 import { DeploymentParams, type DeploymentRefs } from '../common/route-params.js';
-import { ZodParam, ZodQuery, ZodResponse, pageQuery, paginated } from '../common/zod.js';
+import { ZodBody, ZodParam, ZodQuery, ZodResponse, pageQuery, paginated } from '../common/zod.js';
 import { CurrentOrg, RequirePermission, type OrgScope } from '../organizations/org-access.js';
 import { Origin, type RequestOrigin } from '../auth/actor.js';
 import { DeploysService } from './deploys.service.js';
 import { presentDeploy } from './deploys.presenter.js';
-import { deployOut } from './deploys.schemas.js';
+import { deployOut, redeployBody, type RedeployBody } from './deploys.schemas.js';
 
 @ApiTags('deployments')
 @Controller('orgs/:org/projects/:project/deployments/:deployment/deploys')
@@ -53,13 +53,20 @@ export class DeploysController {
 
   @Post()
   @RequirePermission('deployment:write')
-  @ApiOperation({ summary: 'Redeploy: read meltano.yml at the branch head again (admin)' })
+  @ApiOperation({
+    summary:
+      'Redeploy: read meltano.yml at the branch head again, or the deployed commit (`commit: deployed`) (admin)',
+  })
   @ZodResponse(201, deployOut, 'Queued')
   async redeploy(
     @DeploymentParams() { project: projectRef, deployment: deploymentRef }: DeploymentRefs,
     @CurrentOrg() scope: OrgScope,
     @Origin() origin: RequestOrigin,
+    @ZodBody(redeployBody, { commit: 'branch_head', only_if_changed: true })
+    body: RedeployBody,
   ) {
-    return presentDeploy(await this.deploys.redeploy(scope, origin, projectRef, deploymentRef));
+    return presentDeploy(
+      await this.deploys.redeploy(scope, origin, projectRef, deploymentRef, body ?? {}),
+    );
   }
 }

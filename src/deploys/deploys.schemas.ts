@@ -12,3 +12,21 @@ export const deployOut = z.object({
   started_at: z.string().nullable(),
   finished_at: z.string().nullable(),
 });
+
+/** What a redeploy reads: the branch head (default) or the commit deployed now; whether to skip an unchanged head. */
+export const redeployBody = z
+  .object({
+    commit: z
+      .enum(['branch_head', 'deployed'])
+      .default('branch_head')
+      .describe('`deployed`: read the commit deployed now again (preserve the git hash)'),
+    only_if_changed: z
+      .boolean()
+      .default(false)
+      .describe(
+        'Do nothing (the deploy says "already up to date") when the branch head is the deployed commit',
+      ),
+  })
+  .strict()
+  .optional();
+export type RedeployBody = z.infer<typeof redeployBody>;

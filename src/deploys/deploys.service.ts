@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { AuditRepository } from '../audit/audit.repository.js';
 import type { Actor, RequestOrigin } from '../auth/actor.js';
 import type { Cursor } from '../common/pagination.js';
-import { notFound } from '../common/problem.js';
+import { conflict, notFound } from '../common/problem.js';
 import type { OrgId } from '../database/org-id.js';
 import { Transactions } from '../database/transactions.js';
 import { DeploymentsRepository } from '../deployments/deployments.repository.js';
@@ -20,6 +20,10 @@ export interface DeployRequest {
   commitSha?: string | null;
   /** Record `deployment.deploy` in the deploy's transaction, with these details beside the deploy id. */
   audit?: { origin: RequestOrigin | null; details?: Record<string, Prisma.InputJsonValue> };
+  /** Read this commit (kept on the deploy as its commit) instead of the branch head. */
+  pinnedCommit?: string;
+  /** Finish without syncing when the branch head is the deployed commit. */
+  onlyIfChanged?: boolean;
 }
 
 /** Deploys: reading meltano.yml at a deployment's branch head and syncing its schedules (see DeployRunner). */
@@ -58,7 +62,7 @@ export class DeploysService {
           deploymentId: deployment.id,
           trigger: request.trigger,
           branch: deployment.branch,
-          commitSha: request.commitSha ?? null,
+          commitSha: request.pinnedCommit ?? request.commitSha ?? null,
           triggeredById: request.actor?.user.id ?? null,
         },
         tx,
@@ -83,11 +87,12 @@ export class DeploysService {
     await this.queues.enqueue('deploy.execute', {
       organizationId: deploy.organizationId,
       deployId: deploy.id,
+      ...(request.pinnedCommit ? { pinCommit: true } : {}),
+      ...(request.onlyIfChanged ? { onlyIfChanged: true } : {}),
     });
     return deploy;
   }
 
-  /** An admin's redeploy: meltano.yml is read at the branch head again. */
   /** True when the deployment already deployed this commit, or has a deploy of it queued or running. */
   async hasCommit(
     orgId: OrgId,
@@ -98,21 +103,49 @@ export class DeploysService {
     return (await this.deploys.countPendingOfCommit(orgId, deployment.id, sha)) > 0;
   }
 
+  /**
+   * An admin's redeploy: meltano.yml is read at the branch head again (skipped
+   * when `only_if_changed` and the head is the deployed commit), or at the
+   * deployed commit (`commit: deployed`).
+   */
   async redeploy(
     scope: OrgScope,
     origin: RequestOrigin,
     projectRef: string,
     deploymentRef: string,
+    options: { commit?: 'branch_head' | 'deployed'; only_if_changed?: boolean } = {},
   ): Promise<Deploy> {
     const { deployment } = await this.deploymentsService.get(
       scope.orgId,
       projectRef,
       deploymentRef,
     );
+    const preserve = options.commit === 'deployed';
+    if (preserve && !deployment.deployedCommitSha)
+      throw conflict(
+        `Deployment ${deployment.slug} has no deployed commit yet; redeploy the branch head instead.`,
+      );
     return this.request(scope.orgId, deployment, {
       trigger: 'manual',
       actor: scope.actor,
-      audit: { origin },
+      audit: {
+        origin,
+        ...(preserve || options.only_if_changed
+          ? {
+              details: {
+                ...(preserve ? { commit: 'deployed' } : {}),
+                ...(options.only_if_changed ? { only_if_changed: true } : {}),
+              },
+            }
+          : {}),
+      },
+      ...(preserve && deployment.deployedCommitSha
+        ? { pinnedCommit: deployment.deployedCommitSha }
+        : {}),
+      // After a failed deploy (a changed environment, say) the deployed commit is not the whole story.
+      ...(options.only_if_changed && !preserve && !deployment.statusMessage
+        ? { onlyIfChanged: true }
+        : {}),
     });
   }
 

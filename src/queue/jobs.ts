@@ -43,7 +43,14 @@ interface JobDefinition<S extends z.ZodType> {
 
 const job = <S extends z.ZodType>(definition: JobDefinition<S>): JobDefinition<S> => definition;
 
-const deployPayload = z.object({ organizationId: id, deployId: id });
+const deployPayload = z.object({
+  organizationId: id,
+  deployId: id,
+  /** Read the deploy's commit instead of the branch head. */
+  pinCommit: z.boolean().optional(),
+  /** Finish without syncing when the branch head is the deployed commit. */
+  onlyIfChanged: z.boolean().optional(),
+});
 const runPayload = z.object({ organizationId: id, runId: id });
 const deliveryPayload = z.object({ organizationId: id, deliveryId: id });
 

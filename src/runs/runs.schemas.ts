@@ -53,7 +53,7 @@ export const listRunsQuery = z.object({
   project: z.string().max(100).optional().describe('Project id or slug'),
   deployment: z
     .string()
-    .max(100)
+    .max(4000)
     .optional()
     .describe('Deployment id or slug (comma-separated for several)'),
   schedule: z.string().max(200).optional().describe('Exact schedule or job name'),

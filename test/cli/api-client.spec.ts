@@ -158,6 +158,7 @@ describe('the command tree', () => {
     endProgress: () => undefined,
     columns: 80,
     interactive: false,
+    colour: false,
   };
 
   it('every command’s --help has an example', () => {

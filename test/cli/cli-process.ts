@@ -151,3 +151,32 @@ export function startCli(
 export function runCli(args: string[], env: NodeJS.ProcessEnv, input?: string): Promise<CliResult> {
   return startCli(args, env, input).done;
 }
+
+const shellQuote = (arg: string): string => `'${arg.replace(/'/g, `'\\''`)}'`;
+
+/**
+ * Runs the CLI on a pseudo-terminal (util-linux `script`): stdin, stdout and
+ * stderr are a terminal, as when a person types the command. `input` is typed
+ * once the CLI shows `waitFor` (a prompt). Output comes back merged, with the
+ * terminal's \r\n line ends turned into \n.
+ */
+export async function runCliInTty(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  input?: { waitFor: RegExp; type: string },
+): Promise<{ code: number | null; output: string }> {
+  const command = [process.execPath, BIN, ...args].map(shellQuote).join(' ');
+  const child = spawn('script', ['-qec', command, '/dev/null'], { env, cwd: ROOT, stdio: 'pipe' });
+  let output = '';
+  let typed = false;
+  child.stdout.on('data', (d: Buffer) => {
+    output += d.toString();
+    if (input && !typed && input.waitFor.test(output)) {
+      typed = true;
+      child.stdin.write(input.type);
+    }
+  });
+  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  return { code, output: output.replace(/\r\n/g, '\n') };
+}

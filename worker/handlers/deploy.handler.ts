@@ -11,6 +11,7 @@ export class DeployHandlers {
         orgIdFromJob(payload),
         payload.deployId,
         job.attemptsMade + 1 >= (job.opts.attempts ?? 1),
+        { pinCommit: payload.pinCommit === true, onlyIfChanged: payload.onlyIfChanged === true },
       ),
     );
   }
