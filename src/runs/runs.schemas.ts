@@ -96,6 +96,12 @@ export const runOut = z.object({
   finished_at: z.string().nullable(),
   duration_seconds: z.number().nullable(),
   timeout_seconds: z.number(),
+  triggered_by: z
+    .object({ login: z.string(), name: z.string().nullable() })
+    .nullable()
+    .describe(
+      'Who started the run by hand, with the CLI or the API, or retried it; null for ticks',
+    ),
   credits: z
     .number()
     .nullable()
