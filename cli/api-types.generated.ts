@@ -238,8 +238,10 @@ export interface ApiPaths {
           id: string;
           action: string;
           actor: string | null;
+          actor_name: string | null;
           resource_type: string;
           resource_id: string | null;
+          resource_name: string | null;
           ip: string | null;
           user_agent: string | null;
           details: unknown;
@@ -944,7 +946,56 @@ export interface ApiPaths {
         finished_at: string | null;
         duration_seconds: number | null;
         timeout_seconds: number;
+        triggered_by: { login: string; name: string | null } | null;
         credits?: number | null;
+      };
+    };
+  };
+  '/orgs/{org}/projects/{project}/deployments/{deployment}/schedule-health': {
+    get: {
+      path: { org: string; project: string; deployment: string };
+      query: { runs?: number };
+      headers: Record<string, never>;
+      body: never;
+      response: {
+        results: Array<{
+          schedule_id: string;
+          name: string;
+          enabled: boolean;
+          valid: boolean;
+          last_run_at: string | null;
+          last_status:
+            | 'queued'
+            | 'starting'
+            | 'running'
+            | 'succeeded'
+            | 'failed'
+            | 'cancelled'
+            | 'timed_out'
+            | 'skipped'
+            | null;
+          next_run_at: string | null;
+          counted_runs: number;
+          success_rate: number | null;
+          failing: boolean;
+          runs: Array<{
+            id: string;
+            status:
+              | 'queued'
+              | 'starting'
+              | 'running'
+              | 'succeeded'
+              | 'failed'
+              | 'cancelled'
+              | 'timed_out'
+              | 'skipped';
+            trigger: 'schedule' | 'manual' | 'api' | 'retry';
+            queued_at: string;
+            finished_at: string | null;
+            duration_seconds: number | null;
+            status_reason: string | null;
+          }>;
+        }>;
       };
     };
   };
@@ -1264,6 +1315,7 @@ export interface ApiPaths {
           finished_at: string | null;
           duration_seconds: number | null;
           timeout_seconds: number;
+          triggered_by: { login: string; name: string | null } | null;
           credits?: number | null;
         }>;
         pagination: { next_page_token: string | null; page_size: number } | null;
@@ -1305,6 +1357,7 @@ export interface ApiPaths {
         finished_at: string | null;
         duration_seconds: number | null;
         timeout_seconds: number;
+        triggered_by: { login: string; name: string | null } | null;
         credits?: number | null;
       };
     };
@@ -1344,6 +1397,7 @@ export interface ApiPaths {
         finished_at: string | null;
         duration_seconds: number | null;
         timeout_seconds: number;
+        triggered_by: { login: string; name: string | null } | null;
         credits?: number | null;
       };
     };
@@ -1405,6 +1459,7 @@ export interface ApiPaths {
         finished_at: string | null;
         duration_seconds: number | null;
         timeout_seconds: number;
+        triggered_by: { login: string; name: string | null } | null;
         credits?: number | null;
       };
     };

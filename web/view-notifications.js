@@ -209,7 +209,7 @@ export async function notificationsView(ctx) {
                     'p',
                     {},
                     'Signing secret of the new webhook — shown only now. Verify the ',
-                    h('code', {}, 'X-Signature'),
+                    h('code', {}, 'X-MeltanoCloud-Signature'),
                     ' header of each delivery with it:',
                   ),
                   h('code', { class: 'secret-once' }, created.signing_secret),
@@ -229,24 +229,17 @@ export async function notificationsView(ctx) {
       'fieldset',
       { class: 'field events', 'aria-describedby': 'events-error' },
       h('legend', {}, 'Events'),
-      EVENTS.map(([value, label]) =>
-        h(
-          'label',
-          { class: 'check' },
-          h('input', {
-            type: 'checkbox',
-            name: 'events',
-            value,
-            checked: value === 'run.failed' || value === 'run.timed_out',
-          }),
-          ' ',
-          label,
-        ),
-      ),
+      EVENTS.map(([value, label]) => {
+        const input = h('input', { type: 'checkbox', name: 'events', value });
+        // The default survives form.reset(): run failures, the usual choice.
+        input.defaultChecked = value === 'run.failed' || value === 'run.timed_out';
+        input.checked = input.defaultChecked;
+        return h('label', { class: 'check' }, input, ' ', label);
+      }),
       error,
     );
     form.controls.set('events', { input: box, error, spec: { name: 'events' } });
-    form.querySelector('.form-actions').before(box);
+    form.controls.get('project').input.closest('.field').before(box);
   }
 
   ctx.show(
@@ -320,13 +313,19 @@ export async function channelView(ctx) {
       listBox,
       table(
         'Deliveries',
-        ['Created', 'Event', 'Status', 'Attempts', 'Delivered'],
+        ['Created', 'Event', 'Status', 'Attempts', 'Delivered', 'Payload'],
         deliveries.map((d) => [
           at(d.created_at),
           h('code', {}, d.event_type),
           badge(d.status),
           attempts(d),
           at(d.delivered_at),
+          h(
+            'details',
+            {},
+            h('summary', {}, 'Show'),
+            h('pre', { class: 'json' }, JSON.stringify(d.payload, null, 2)),
+          ),
         ]),
         'Nothing sent to this channel yet.',
         { stack: true },
@@ -388,7 +387,7 @@ export async function channelView(ctx) {
       : null,
     section(
       'Deliveries',
-      h('div', { class: 'form-inline' }, h('label', { for: 'delivery-status' }, 'Status '), filter),
+      h('div', { class: 'filter-row' }, h('label', { for: 'delivery-status' }, 'Status'), filter),
       listBox,
       more,
     ),
