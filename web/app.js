@@ -159,6 +159,8 @@ async function render() {
     if (path.startsWith('/o/')) {
       ctx.org = await get(`/orgs/${encodeURIComponent(ctx.params[0])}`);
       ctx.can = (permission) => can(ctx.org.role, permission);
+      // Joined since the page loaded (an invitation accepted): the switcher learns of it.
+      if (!state.orgs.some((o) => o.slug === ctx.org.slug)) ctx.orgs = await refreshOrgs();
       localStorage.setItem('mc.org', ctx.org.slug);
     }
     renderHeader(ctx.org, path);

@@ -140,6 +140,7 @@ export async function notificationsView(ctx) {
         canWrite
           ? 'No channels yet. Add a webhook (Slack works too) or an email address below.'
           : 'No channels yet. An admin can add one.',
+        { stack: true },
       ),
     );
   };

@@ -293,6 +293,12 @@ describe('dashboard Notifications and Meltano state pages in Chromium', () => {
     expect(await viewer.locator('form[aria-label="Add a notification channel"]').count()).toBe(0);
     expect(await viewer.locator('button:has-text("Send test")').count()).toBe(0);
     await viewer.setViewportSize({ width: 390, height: 844 });
+    // At phone width each channel is a card: nothing hidden sideways.
+    expect(await viewer.locator('section[aria-labelledby=h-channels] thead').isVisible()).toBe(
+      false,
+    );
+    const card = await viewer.locator('section[aria-labelledby=h-channels] tbody tr').boundingBox();
+    expect(card!.x + card!.width).toBeLessThanOrEqual(390);
     await shot(viewer, 'notifications-phone');
     await viewer.close();
     expect(problems).toEqual([]);
