@@ -91,15 +91,6 @@ export interface ApiPaths {
       response: unknown;
     };
   };
-  '/me/token': {
-    delete: {
-      path: Record<string, never>;
-      query: Record<string, never>;
-      headers: Record<string, never>;
-      body: never;
-      response: void;
-    };
-  };
   '/me/tokens': {
     get: {
       path: Record<string, never>;
@@ -247,8 +238,10 @@ export interface ApiPaths {
           id: string;
           action: string;
           actor: string | null;
+          actor_name: string | null;
           resource_type: string;
           resource_id: string | null;
+          resource_name: string | null;
           ip: string | null;
           user_agent: string | null;
           details: unknown;
@@ -744,14 +737,11 @@ export interface ApiPaths {
           status_message: string | null;
           deployed_commit_sha: string | null;
           deployed_at: string | null;
-          jobs: Array<string>;
           run_timeout_seconds: number;
           max_concurrent_runs: number;
           concurrency_policy: 'skip' | 'queue';
           missed_run_policy: 'skip' | 'run_once';
           spread_schedules: boolean;
-          plugin_image: string | null;
-          retry_infra_failures: boolean;
           created_at: string;
           updated_at: string;
         }>;
@@ -771,8 +761,6 @@ export interface ApiPaths {
         concurrency_policy?: 'skip' | 'queue';
         missed_run_policy?: 'skip' | 'run_once';
         spread_schedules?: boolean;
-        plugin_image?: string | null;
-        retry_infra_failures?: boolean;
       };
       response: {
         id: string;
@@ -785,14 +773,11 @@ export interface ApiPaths {
         status_message: string | null;
         deployed_commit_sha: string | null;
         deployed_at: string | null;
-        jobs: Array<string>;
         run_timeout_seconds: number;
         max_concurrent_runs: number;
         concurrency_policy: 'skip' | 'queue';
         missed_run_policy: 'skip' | 'run_once';
         spread_schedules: boolean;
-        plugin_image: string | null;
-        retry_infra_failures: boolean;
         created_at: string;
         updated_at: string;
       };
@@ -815,14 +800,11 @@ export interface ApiPaths {
         status_message: string | null;
         deployed_commit_sha: string | null;
         deployed_at: string | null;
-        jobs: Array<string>;
         run_timeout_seconds: number;
         max_concurrent_runs: number;
         concurrency_policy: 'skip' | 'queue';
         missed_run_policy: 'skip' | 'run_once';
         spread_schedules: boolean;
-        plugin_image: string | null;
-        retry_infra_failures: boolean;
         created_at: string;
         updated_at: string;
       };
@@ -839,8 +821,6 @@ export interface ApiPaths {
         concurrency_policy?: 'skip' | 'queue';
         missed_run_policy?: 'skip' | 'run_once';
         spread_schedules?: boolean;
-        plugin_image?: string | null;
-        retry_infra_failures?: boolean;
       };
       response: {
         id: string;
@@ -853,14 +833,11 @@ export interface ApiPaths {
         status_message: string | null;
         deployed_commit_sha: string | null;
         deployed_at: string | null;
-        jobs: Array<string>;
         run_timeout_seconds: number;
         max_concurrent_runs: number;
         concurrency_policy: 'skip' | 'queue';
         missed_run_policy: 'skip' | 'run_once';
         spread_schedules: boolean;
-        plugin_image: string | null;
-        retry_infra_failures: boolean;
         created_at: string;
         updated_at: string;
       };
@@ -899,7 +876,7 @@ export interface ApiPaths {
       path: { org: string; project: string; deployment: string };
       query: Record<string, never>;
       headers: Record<string, never>;
-      body: { commit?: 'branch_head' | 'deployed'; only_if_changed?: boolean };
+      body: never;
       response: {
         id: string;
         deployment_id: string;
@@ -960,28 +937,65 @@ export interface ApiPaths {
         waiting_reason: string | null;
         commit_sha: string | null;
         attempt: number;
-        retry_of: string | null;
         exit_code: number | null;
         tick_at: string | null;
         queued_at: string;
         admitted_at: string | null;
         started_at: string | null;
-        install_started_at: string | null;
-        install_finished_at: string | null;
-        plugin_install: 'installed' | 'cached' | 'image' | null;
         pipeline_started_at: string | null;
         finished_at: string | null;
         duration_seconds: number | null;
         timeout_seconds: number;
-        steps: Array<{
-          name: 'queued' | 'clone' | 'install' | 'pipeline';
-          started_at: string;
-          finished_at: string | null;
-          duration_seconds: number | null;
-          note: string | null;
-          billed: boolean;
-        }>;
+        triggered_by: { login: string; name: string | null } | null;
         credits?: number | null;
+      };
+    };
+  };
+  '/orgs/{org}/projects/{project}/deployments/{deployment}/schedule-health': {
+    get: {
+      path: { org: string; project: string; deployment: string };
+      query: { runs?: number };
+      headers: Record<string, never>;
+      body: never;
+      response: {
+        results: Array<{
+          schedule_id: string;
+          name: string;
+          enabled: boolean;
+          valid: boolean;
+          last_run_at: string | null;
+          last_status:
+            | 'queued'
+            | 'starting'
+            | 'running'
+            | 'succeeded'
+            | 'failed'
+            | 'cancelled'
+            | 'timed_out'
+            | 'skipped'
+            | null;
+          next_run_at: string | null;
+          counted_runs: number;
+          success_rate: number | null;
+          failing: boolean;
+          runs: Array<{
+            id: string;
+            status:
+              | 'queued'
+              | 'starting'
+              | 'running'
+              | 'succeeded'
+              | 'failed'
+              | 'cancelled'
+              | 'timed_out'
+              | 'skipped';
+            trigger: 'schedule' | 'manual' | 'api' | 'retry';
+            queued_at: string;
+            finished_at: string | null;
+            duration_seconds: number | null;
+            status_reason: string | null;
+          }>;
+        }>;
       };
     };
   };
@@ -1292,27 +1306,16 @@ export interface ApiPaths {
           waiting_reason: string | null;
           commit_sha: string | null;
           attempt: number;
-          retry_of: string | null;
           exit_code: number | null;
           tick_at: string | null;
           queued_at: string;
           admitted_at: string | null;
           started_at: string | null;
-          install_started_at: string | null;
-          install_finished_at: string | null;
-          plugin_install: 'installed' | 'cached' | 'image' | null;
           pipeline_started_at: string | null;
           finished_at: string | null;
           duration_seconds: number | null;
           timeout_seconds: number;
-          steps: Array<{
-            name: 'queued' | 'clone' | 'install' | 'pipeline';
-            started_at: string;
-            finished_at: string | null;
-            duration_seconds: number | null;
-            note: string | null;
-            billed: boolean;
-          }>;
+          triggered_by: { login: string; name: string | null } | null;
           credits?: number | null;
         }>;
         pagination: { next_page_token: string | null; page_size: number } | null;
@@ -1345,27 +1348,16 @@ export interface ApiPaths {
         waiting_reason: string | null;
         commit_sha: string | null;
         attempt: number;
-        retry_of: string | null;
         exit_code: number | null;
         tick_at: string | null;
         queued_at: string;
         admitted_at: string | null;
         started_at: string | null;
-        install_started_at: string | null;
-        install_finished_at: string | null;
-        plugin_install: 'installed' | 'cached' | 'image' | null;
         pipeline_started_at: string | null;
         finished_at: string | null;
         duration_seconds: number | null;
         timeout_seconds: number;
-        steps: Array<{
-          name: 'queued' | 'clone' | 'install' | 'pipeline';
-          started_at: string;
-          finished_at: string | null;
-          duration_seconds: number | null;
-          note: string | null;
-          billed: boolean;
-        }>;
+        triggered_by: { login: string; name: string | null } | null;
         credits?: number | null;
       };
     };
@@ -1396,27 +1388,16 @@ export interface ApiPaths {
         waiting_reason: string | null;
         commit_sha: string | null;
         attempt: number;
-        retry_of: string | null;
         exit_code: number | null;
         tick_at: string | null;
         queued_at: string;
         admitted_at: string | null;
         started_at: string | null;
-        install_started_at: string | null;
-        install_finished_at: string | null;
-        plugin_install: 'installed' | 'cached' | 'image' | null;
         pipeline_started_at: string | null;
         finished_at: string | null;
         duration_seconds: number | null;
         timeout_seconds: number;
-        steps: Array<{
-          name: 'queued' | 'clone' | 'install' | 'pipeline';
-          started_at: string;
-          finished_at: string | null;
-          duration_seconds: number | null;
-          note: string | null;
-          billed: boolean;
-        }>;
+        triggered_by: { login: string; name: string | null } | null;
         credits?: number | null;
       };
     };
@@ -1469,27 +1450,16 @@ export interface ApiPaths {
         waiting_reason: string | null;
         commit_sha: string | null;
         attempt: number;
-        retry_of: string | null;
         exit_code: number | null;
         tick_at: string | null;
         queued_at: string;
         admitted_at: string | null;
         started_at: string | null;
-        install_started_at: string | null;
-        install_finished_at: string | null;
-        plugin_install: 'installed' | 'cached' | 'image' | null;
         pipeline_started_at: string | null;
         finished_at: string | null;
         duration_seconds: number | null;
         timeout_seconds: number;
-        steps: Array<{
-          name: 'queued' | 'clone' | 'install' | 'pipeline';
-          started_at: string;
-          finished_at: string | null;
-          duration_seconds: number | null;
-          note: string | null;
-          billed: boolean;
-        }>;
+        triggered_by: { login: string; name: string | null } | null;
         credits?: number | null;
       };
     };

@@ -91,6 +91,7 @@ const NEEDS = {
   'secret:write': 2,
   'member:write': 2,
   'audit:read': 2,
+  'notification:write': 2,
   'billing:read': 0,
 };
 export const can = (role, permission) => (RANK[role] ?? -1) >= (NEEDS[permission] ?? 3);

@@ -9,6 +9,8 @@ import { deploymentView } from './view-deployment.js';
 import { runsView, runView } from './view-runs.js';
 import { membersView, auditView } from './view-members.js';
 import { billingView } from './view-billing.js';
+import { stateView } from './view-state.js';
+import { channelView, notificationsView } from './view-notifications.js';
 
 const routes = [
   [/^\/$/, homeView],
@@ -16,11 +18,14 @@ const routes = [
   [/^\/o\/([^/]+)$/, projectsView],
   [/^\/o\/([^/]+)\/p\/([^/]+)$/, projectView],
   [/^\/o\/([^/]+)\/p\/([^/]+)\/d\/([^/]+)$/, deploymentView],
+  [/^\/o\/([^/]+)\/p\/([^/]+)\/d\/([^/]+)\/state$/, stateView],
   [/^\/o\/([^/]+)\/runs$/, runsView],
   [/^\/o\/([^/]+)\/runs\/([^/]+)$/, runView],
   [/^\/o\/([^/]+)\/members$/, membersView],
   [/^\/o\/([^/]+)\/audit$/, auditView],
   [/^\/o\/([^/]+)\/billing$/, billingView],
+  [/^\/o\/([^/]+)\/notifications$/, notificationsView],
+  [/^\/o\/([^/]+)\/notifications\/([^/]+)$/, channelView],
 ];
 
 const state = { me: null, orgs: [], current: null };
@@ -35,10 +40,16 @@ export async function refreshOrgs() {
   return state.orgs;
 }
 
+/** `#/o/acme/runs/<id>?a=b#L12` → path, query and the log line named by `#L12`. */
 function parseHash() {
-  const raw = location.hash.replace(/^#/, '') || '/';
+  const whole = location.hash.replace(/^#/, '') || '/';
+  const [raw, lineRef] = whole.split(/#(?=L\d+$)/);
   const [path, query = ''] = raw.split('?');
-  return { path: path || '/', query: new URLSearchParams(query) };
+  return {
+    path: path || '/',
+    query: new URLSearchParams(query),
+    line: lineRef ? Number(lineRef.slice(1)) : null,
+  };
 }
 
 function renderHeader(org, path) {
@@ -70,6 +81,7 @@ function renderHeader(org, path) {
     const links = [
       ['Projects', base, (p) => p === `/o/${org.slug}` || p.includes('/p/')],
       ['Runs', `${base}/runs`, (p) => p.includes('/runs')],
+      ['Notifications', `${base}/notifications`, (p) => p.includes('/notifications')],
       ['Members', `${base}/members`, (p) => p.endsWith('/members')],
     ];
     if (can(org.role, 'billing:read'))
@@ -99,7 +111,7 @@ async function render() {
   state.current?.abort();
   const controller = new AbortController();
   state.current = controller;
-  const { path, query } = parseHash();
+  const { path, query, line } = parseHash();
   clearStaleFlash();
   const main = document.getElementById('main');
   const view = h('div', { class: 'view' }, h('p', { class: 'muted' }, 'Loading…'));
@@ -110,6 +122,7 @@ async function render() {
     me: state.me,
     orgs: state.orgs,
     query,
+    line,
     signal: controller.signal,
     onCleanup: (fn) => controller.signal.addEventListener('abort', fn),
     /** Polls while the view is open; a slow or failed round never overlaps the next. */
@@ -146,6 +159,8 @@ async function render() {
     if (path.startsWith('/o/')) {
       ctx.org = await get(`/orgs/${encodeURIComponent(ctx.params[0])}`);
       ctx.can = (permission) => can(ctx.org.role, permission);
+      // Joined since the page loaded (an invitation accepted): the switcher learns of it.
+      if (!state.orgs.some((o) => o.slug === ctx.org.slug)) ctx.orgs = await refreshOrgs();
       localStorage.setItem('mc.org', ctx.org.slug);
     }
     renderHeader(ctx.org, path);

@@ -51,6 +51,40 @@ export function relative(date, now = Date.now()) {
 export const absolute = (iso) =>
   new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
 
+/** "1 Dec 2026, 14:05:09", with "3 minutes ago" on hover: for lists read by date. */
+export function at(iso) {
+  if (!iso) return h('span', { class: 'muted' }, '—');
+  return h('time', { datetime: iso, title: relative(new Date(iso)) }, absolute(iso));
+}
+
+/** A deployment's Meltano environment; a project without environments has none. */
+export const environmentLabel = (env) =>
+  env ? h('code', {}, env) : h('span', { class: 'muted' }, '(no environment)');
+
+/** Copies `text` to the clipboard (falls back to selecting it when the clipboard is refused). */
+export function copyButton(text, label, target) {
+  return h(
+    'button',
+    {
+      type: 'button',
+      class: 'secondary small copy',
+      'aria-label': label,
+      onclick: async (e) => {
+        const button = e.currentTarget;
+        try {
+          await window.navigator.clipboard.writeText(text);
+          button.textContent = 'Copied';
+          setTimeout(() => (button.textContent = 'Copy'), 1500);
+        } catch {
+          if (target) window.getSelection()?.selectAllChildren(target);
+          notify('Press Ctrl+C (⌘C) to copy the selected text.');
+        }
+      },
+    },
+    'Copy',
+  );
+}
+
 /** "3 minutes ago", with the exact time on hover and for screen readers via datetime. */
 export function when(iso) {
   if (!iso) return h('span', { class: 'muted' }, '—');
@@ -75,12 +109,15 @@ export const sha = (value) =>
 
 export const muted = (text) => h('span', { class: 'muted' }, text);
 
-/** A table with a header row; `rows` are arrays of cells. */
-export function table(caption, headers, rows, empty = 'Nothing here yet.') {
+/**
+ * A table with a header row; `rows` are arrays of cells. With `stack`, each
+ * cell carries its column name, and on a phone the rows become stacked cards.
+ */
+export function table(caption, headers, rows, empty = 'Nothing here yet.', { stack = false } = {}) {
   if (!rows.length) return h('p', { class: 'empty' }, empty);
   return h(
     'div',
-    { class: 'table-wrap' },
+    { class: stack ? 'table-wrap stack' : 'table-wrap' },
     h(
       'table',
       {},
@@ -103,7 +140,9 @@ export function table(caption, headers, rows, empty = 'Nothing here yet.') {
             : h(
                 'tr',
                 {},
-                cells.map((c) => h('td', {}, c)),
+                cells.map((c, i) =>
+                  h('td', stack && headers[i] ? { 'data-label': headers[i] } : {}, c),
+                ),
               ),
         ),
       ),

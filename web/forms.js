@@ -88,6 +88,7 @@ export function apiForm({ label, fields, submit, onSubmit, inline = false }) {
     clearErrors();
     const values = {};
     for (const [name, { input, spec }] of controls) {
+      if (!('value' in input) || input.tagName === 'FIELDSET') continue; // a group the caller reads itself
       const value =
         spec.type === 'password' || spec.type === 'textarea' ? input.value : input.value.trim();
       if (value !== '' || spec.required) values[name] = value;

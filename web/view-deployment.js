@@ -1,10 +1,14 @@
 // A deployment: status and deployed commit, redeploy, deploy history with
-// messages, schedules (toggle, next fire time, run now), run a job, secrets.
+// messages, schedules (toggle, health strip of the latest runs, success rate,
+// last and next run, run now), run a job, secrets.
 import { get, patch, post, u } from './api.js';
 import {
+  absolute,
   act,
+  at,
   badge,
   duration,
+  environmentLabel,
   h,
   muted,
   notify,
@@ -18,6 +22,8 @@ import { apiForm } from './forms.js';
 import { breadcrumbs, fact, secretsSection } from './view-project.js';
 
 const ACTIVE_DEPLOY = new Set(['queued', 'running']);
+/** Runs per schedule in the health strip and its success rate. */
+const RUNS = 30;
 
 export async function deploymentView(ctx) {
   const { org } = ctx;
@@ -33,6 +39,8 @@ export async function deploymentView(ctx) {
   const summary = h('div', {});
   const schedulesBox = h('div', {});
   const deploysBox = h('div', {});
+  let healthById = new Map();
+  const failingIds = (x) => healthById.get(x.id)?.failing ?? false;
 
   const startRun = async (body) => {
     const key = globalThis.crypto?.randomUUID?.();
@@ -63,7 +71,7 @@ export async function deploymentView(ctx) {
             d.status_message ? h('span', { class: 'status-message' }, ' ', d.status_message) : null,
           ),
         ),
-        fact('Environment', h('code', {}, d.environment)),
+        fact('Environment', environmentLabel(d.environment)),
         fact('Branch', h('code', {}, d.branch)),
         fact('Deployed commit', sha(d.deployed_commit_sha)),
         fact('Deployed', when(d.deployed_at)),
@@ -86,6 +94,14 @@ export async function deploymentView(ctx) {
           },
           'Run history',
         ),
+        h(
+          'a',
+          {
+            class: 'button secondary',
+            href: `#/o/${encodeURIComponent(org.slug)}/p/${encodeURIComponent(project.slug)}/d/${encodeURIComponent(d.slug)}/state`,
+          },
+          'Meltano state',
+        ),
       ),
     );
   };
@@ -96,7 +112,44 @@ export async function deploymentView(ctx) {
     await refresh();
   };
 
+  /** The latest runs as coloured marks, oldest left; each links to its run, hover tells when, how long, how it ended. */
+  const strip = (health) => {
+    if (!health || !health.runs.length) return muted('no runs yet');
+    return h(
+      'span',
+      { class: 'run-strip', role: 'list', 'aria-label': `Latest ${health.runs.length} runs` },
+      [...health.runs].reverse().map((r) => {
+        const tip = `${absolute(r.queued_at)} · ${duration(r.duration_seconds)} · ${r.status.replace(/_/g, ' ')}${r.status_reason ? ` (${r.status_reason})` : ''}`;
+        return h(
+          'a',
+          {
+            class: `mark mark-${r.status}`,
+            role: 'listitem',
+            href: runsHref(r),
+            title: tip,
+            'aria-label': tip,
+            'data-status': r.status,
+          },
+          '',
+        );
+      }),
+    );
+  };
+
+  const rate = (health) =>
+    !health || health.success_rate === null
+      ? muted('—')
+      : h(
+          'span',
+          {
+            class: `num rate${health.success_rate < 0.8 ? ' rate-low' : ''}`,
+            title: `${Math.round(health.success_rate * health.counted_runs)} of ${health.counted_runs} finished runs succeeded (cancelled and skipped runs are not counted)`,
+          },
+          `${Math.round(health.success_rate * 100)}%`,
+        );
+
   const scheduleRow = (s) => {
+    const health = healthById.get(s.id);
     const toggle = h('input', {
       type: 'checkbox',
       role: 'switch',
@@ -105,12 +158,16 @@ export async function deploymentView(ctx) {
       disabled: !ctx.can('schedule:toggle') || (!s.valid && !s.enabled),
       'aria-label': `Enable schedule ${s.name}`,
     });
+    const perDay =
+      s.runs_per_day === null || s.runs_per_day === undefined || !s.cron
+        ? null
+        : `${Math.round(s.runs_per_day * 100) / 100}/day`;
     const row = h(
       'tr',
-      { 'data-schedule': s.name },
+      { 'data-schedule': s.name, class: health?.failing ? 'failing' : null },
       h(
         'td',
-        {},
+        { 'data-label': 'Enabled' },
         h(
           'label',
           { class: 'toggle' },
@@ -120,21 +177,26 @@ export async function deploymentView(ctx) {
       ),
       h(
         'td',
-        {},
+        { 'data-label': 'Schedule' },
         h('strong', {}, s.name),
+        health?.failing ? [' ', badge('failing')] : null,
         h(
           'div',
           { class: 'muted small' },
           s.job ? `job ${s.job}` : [s.extractor, s.loader, s.transform].filter(Boolean).join(' → '),
         ),
+        s.valid
+          ? null
+          : h('div', { class: 'invalid small' }, badge('invalid'), ' ', s.invalid_reason),
       ),
       h(
         'td',
-        {},
+        { 'data-label': 'Interval' },
         h('code', {}, s.interval ?? s.cron ?? '—'),
         s.cron && s.cron !== s.interval
           ? h('div', { class: 'muted small' }, h('code', {}, s.cron))
           : null,
+        perDay ? h('div', { class: 'muted small runs-per-day' }, perDay) : null,
         s.timezone !== 'UTC' || s.offset_seconds
           ? h(
               'div',
@@ -144,24 +206,19 @@ export async function deploymentView(ctx) {
             )
           : null,
       ),
+      h('td', { 'data-label': 'Latest runs' }, strip(health)),
+      h('td', { 'data-label': `Success (last ${RUNS})` }, rate(health)),
       h(
         'td',
-        {},
-        s.enabled && s.upcoming[0] ? when(s.upcoming[0]) : muted(s.enabled ? '—' : 'disabled'),
+        { 'data-label': 'Last run' },
+        health?.last_run_at
+          ? [badge(health.last_status), ' ', when(health.last_run_at)]
+          : muted('never'),
       ),
       h(
         'td',
-        { class: 'num' },
-        s.runs_per_day === null || s.runs_per_day === undefined
-          ? '—'
-          : String(Math.round(s.runs_per_day * 100) / 100),
-      ),
-      h(
-        'td',
-        {},
-        s.valid
-          ? muted('OK')
-          : h('span', { class: 'invalid' }, badge('invalid'), ' ', s.invalid_reason),
+        { 'data-label': 'Next run' },
+        s.enabled && s.upcoming[0] ? at(s.upcoming[0]) : muted(s.enabled ? '—' : 'disabled'),
       ),
       h(
         'td',
@@ -200,16 +257,41 @@ export async function deploymentView(ctx) {
   };
 
   const loadSchedules = async () => {
-    const schedules = (await get(`${api}/schedules?page_size=250`)).results;
+    const [schedules, health] = await Promise.all([
+      get(`${api}/schedules?page_size=250`).then((page) => page.results),
+      get(`${api}/schedule-health?runs=${RUNS}`).then((page) => page.results),
+    ]);
+    healthById = new Map(health.map((x) => [x.schedule_id, x]));
+    const failing = schedules.filter((x) => healthById.get(x.id)?.failing);
+    // Failing schedules first, so they stand out at a glance.
+    schedules.sort((a, b) => Number(failingIds(b)) - Number(failingIds(a)));
     replace(
       schedulesBox,
+      failing.length
+        ? h(
+            'p',
+            { class: 'warning failing-summary', role: 'status' },
+            `${failing.length} schedule${failing.length === 1 ? ' is' : 's are'} failing: `,
+            failing.map((x) => x.name).join(', '),
+          )
+        : null,
       table(
         'Schedules',
-        ['Enabled', 'Schedule', 'Interval', 'Next run', 'Runs/day', 'Problems', ''],
+        [
+          'Enabled',
+          'Schedule',
+          'Interval',
+          'Latest runs',
+          `Success (last ${RUNS})`,
+          'Last run',
+          'Next run',
+          '',
+        ],
         schedules.map(scheduleRow),
         deployment.status === 'ready'
           ? 'meltano.yml declares no schedules for this deployment.'
           : 'Schedules appear once the deployment has read meltano.yml.',
+        { stack: true },
       ),
     );
   };

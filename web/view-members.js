@@ -1,6 +1,6 @@
 // Members (list, invite, change role, pending invitations) and the audit log.
 import { del, get, patch, post, qs, u } from './api.js';
-import { act, h, loadMoreButton, muted, notify, replace, section, table, when } from './dom.js';
+import { act, at, h, loadMoreButton, muted, notify, replace, section, table, when } from './dom.js';
 import { apiForm } from './forms.js';
 
 const ROLES = ['viewer', 'member', 'admin', 'owner'];
@@ -143,21 +143,30 @@ export async function auditView(ctx) {
         'Audit events',
         ['When', 'Who', 'Action', 'Resource', 'From', 'Details'],
         events.map((e) => [
-          when(e.created_at),
-          e.actor ?? muted('system'),
+          at(e.created_at),
+          e.actor
+            ? h(
+                'span',
+                { class: 'actor', title: e.actor },
+                e.actor_name && e.actor_name !== e.actor ? `${e.actor_name} (${e.actor})` : e.actor,
+              )
+            : muted('system'),
           h('code', {}, e.action),
           h(
             'span',
-            {},
-            e.resource_type,
-            e.resource_id
-              ? h(
-                  'span',
-                  { class: 'muted small', title: e.resource_id },
-                  ' ',
-                  e.resource_id.slice(0, 8),
-                )
-              : null,
+            { class: 'resource' },
+            h('span', { class: 'muted small' }, e.resource_type.replace(/_/g, ' '), ' '),
+            !e.resource_name
+              ? muted('(no name)')
+              : e.resource_type === 'run' && e.resource_id
+                ? h(
+                    'a',
+                    {
+                      href: `#/o/${encodeURIComponent(org.slug)}/runs/${encodeURIComponent(e.resource_id)}`,
+                    },
+                    e.resource_name,
+                  )
+                : h('strong', { title: e.resource_id ?? '' }, e.resource_name),
           ),
           e.ip ?? muted('—'),
           e.details && Object.keys(e.details).length

@@ -1,6 +1,18 @@
 // A project: its deployments (list, create) and its secrets.
 import { del, get, post, put, u } from './api.js';
-import { act, badge, h, muted, notify, replace, section, sha, table, when } from './dom.js';
+import {
+  act,
+  badge,
+  environmentLabel,
+  h,
+  muted,
+  notify,
+  replace,
+  section,
+  sha,
+  table,
+  when,
+} from './dom.js';
 import { apiForm } from './forms.js';
 
 export async function projectView(ctx) {
@@ -37,7 +49,7 @@ export async function projectView(ctx) {
         ['Deployment', 'Environment', 'Branch', 'Status', 'Deployed commit', 'Deployed'],
         deployments.results.map((d) => [
           h('a', { href: `${base}/d/${encodeURIComponent(d.slug)}` }, d.name),
-          h('code', {}, d.environment),
+          environmentLabel(d.environment),
           h('code', {}, d.branch),
           h('span', { title: d.status_message ?? '' }, badge(d.status)),
           sha(d.deployed_commit_sha),
@@ -61,8 +73,8 @@ export async function projectView(ctx) {
               {
                 name: 'environment',
                 label: 'Meltano environment',
-                required: true,
                 placeholder: 'prod',
+                hint: 'An environment of meltano.yml; leave empty for a project without environments.',
               },
               { name: 'branch', label: 'Branch', required: true, value: 'main' },
             ],

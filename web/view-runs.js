@@ -1,10 +1,14 @@
-// Run history (filters: status, schedule, deployment) and one run: its
-// timeline, cancel/retry, and its log followed live over Server-Sent Events.
+// Run history (filters: status, schedule, deployment, date range; stacked
+// cards on a phone) and one run: its id and CLI command, timeline,
+// cancel/retry, credits, and its log followed live over Server-Sent Events
+// (search, download, links to a line as #L<seq>).
 import { get, post, qs, u } from './api.js';
 import {
   absolute,
   act,
+  at,
   badge,
+  copyButton,
   duration,
   h,
   loadMoreButton,
@@ -14,7 +18,6 @@ import {
   section,
   sha,
   table,
-  when,
 } from './dom.js';
 
 const STATUSES = [
@@ -63,6 +66,44 @@ export function runSeconds(run, now = Date.now()) {
 
 const runTarget = (run) => run.target || run.job_name || 'run';
 
+const TRIGGERS = {
+  schedule: 'schedule',
+  manual: 'by hand',
+  api: 'CLI / API',
+  retry: 'retry',
+};
+
+/** How the run started and who started it: "CLI / API · Ada (ada)". */
+export function startedBy(run) {
+  const how = TRIGGERS[run.trigger] ?? run.trigger;
+  const who = run.triggered_by;
+  if (!who) return h('span', { class: 'started-by' }, how);
+  return h(
+    'span',
+    { class: 'started-by' },
+    how,
+    ' · ',
+    h(
+      'span',
+      { class: 'who', title: who.login },
+      who.name && who.name !== who.login ? `${who.name} (${who.login})` : who.login,
+    ),
+  );
+}
+
+/** `YYYY-MM-DD` (a date input's value) → the start or the end of that day in the browser's zone, as ISO. */
+export function dayBound(day, end) {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(day ?? '')) return undefined;
+  const [y, m, d] = day.split('-').map(Number);
+  const date = end ? new Date(y, m - 1, d, 23, 59, 59, 999) : new Date(y, m - 1, d);
+  return Number.isNaN(date.getTime()) ? undefined : date.toISOString();
+}
+
+/** Meltano prints its own timestamp first: the log shows one per line, ours (the time the line arrived). */
+const LEADING_TIMESTAMP =
+  /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?\s+/;
+export const withoutTimestamp = (line) => line.replace(LEADING_TIMESTAMP, '');
+
 function deploymentLabel(org, index, id) {
   const entry = index.get(id);
   if (!entry) return muted('deleted deployment');
@@ -82,7 +123,18 @@ export async function runsView(ctx) {
     status: ctx.query.get('status') ?? '',
     schedule: ctx.query.get('schedule') ?? '',
     deployment: ctx.query.get('deployment') ?? '',
+    from: ctx.query.get('from') ?? '',
+    to: ctx.query.get('to') ?? '',
   };
+  /** The API's query: the date range as instants of the browser's time zone. */
+  const apiFilters = {
+    status: filters.status,
+    schedule: filters.schedule,
+    deployment: filters.deployment,
+    since: dayBound(filters.from, false),
+    until: dayBound(filters.to, true),
+  };
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
   const index = await deploymentIndex(org);
   const byProject = new Map();
   for (const { project, deployment } of index.values()) {
@@ -126,6 +178,11 @@ export async function runsView(ctx) {
         ),
       ),
     ),
+    filterField(
+      'From',
+      h('input', { id: 'filter-from', name: 'from', type: 'date', value: filters.from }),
+    ),
+    filterField('To', h('input', { id: 'filter-to', name: 'to', type: 'date', value: filters.to })),
     h(
       'div',
       { class: 'form-actions' },
@@ -160,8 +217,8 @@ export async function runsView(ctx) {
       runTarget(r),
     ),
     deploymentLabel(org, index, r.deployment_id),
-    r.trigger,
-    when(r.queued_at),
+    startedBy(r),
+    at(r.queued_at),
     h('span', { class: 'num' }, duration(runSeconds(r))),
     sha(r.commit_sha),
   ];
@@ -170,18 +227,19 @@ export async function runsView(ctx) {
       listBox,
       table(
         'Runs',
-        ['Status', 'Schedule / job', 'Deployment', 'Trigger', 'Queued', 'Duration', 'Commit'],
+        ['Status', 'Schedule / job', 'Deployment', 'Started', 'Queued', 'Duration', 'Commit'],
         runs.map(row),
         Object.values(filters).some(Boolean)
           ? 'No runs match these filters.'
           : 'No runs yet. Enable a schedule or use “Run now” on a deployment.',
+        { stack: true },
       ),
     );
     replace(
       more,
       next
         ? loadMoreButton(async () => {
-            const page = await get(api + qs({ ...filters, page_size: 50, page_token: next }));
+            const page = await get(api + qs({ ...apiFilters, page_size: 50, page_token: next }));
             runs = runs.concat(page.results);
             next = page.pagination?.next_page_token ?? null;
             pages += 1;
@@ -191,14 +249,27 @@ export async function runsView(ctx) {
     );
   };
   const loadFirst = async () => {
-    const page = await get(api + qs({ ...filters, page_size: 50 }));
+    const page = await get(api + qs({ ...apiFilters, page_size: 50 }));
     runs = page.results;
     next = page.pagination?.next_page_token ?? null;
     draw();
   };
   await loadFirst();
 
-  ctx.show(h('h1', {}, 'Runs'), filterForm, section('History', listBox, more));
+  ctx.show(
+    h('h1', {}, 'Runs'),
+    filterForm,
+    section(
+      'History',
+      h(
+        'p',
+        { class: 'hint' },
+        `Times in your time zone (${zone}); hover a time for how long ago.`,
+      ),
+      listBox,
+      more,
+    ),
+  );
   // Keep the first page fresh while something is in flight.
   ctx.every(5000, () =>
     pages === 1 && runs.some((r) => ACTIVE.has(r.status)) ? loadFirst() : undefined,
@@ -211,11 +282,28 @@ export async function runView(ctx) {
   const api = u`/orgs/${org.slug}/runs/${runId}`;
   const [first, index] = await Promise.all([get(api), deploymentIndex(org)]);
   let run = first;
+  const here = `#/o/${encodeURIComponent(org.slug)}/runs/${encodeURIComponent(run.id)}`;
+  const follow = `meltano-cloud logs print --execution-id ${run.id} --follow`;
 
   const head = h('div', {});
   const timeline = h('div', {});
   const logBox = h('div', { class: 'log', role: 'log', 'aria-label': 'Run log', tabindex: '0' });
   const logState = h('p', { class: 'muted small log-state' });
+
+  const fact = (label, ...value) => h('div', {}, h('dt', {}, label), h('dd', {}, value));
+  const idCode = h('code', { class: 'run-id' }, run.id);
+  const followCode = h('code', { class: 'cli-command' }, follow);
+  const identity = h(
+    'dl',
+    { class: 'facts identity' },
+    fact('Run id', idCode, ' ', copyButton(run.id, 'Copy the run id', idCode)),
+    fact(
+      'Follow it in a terminal',
+      followCode,
+      ' ',
+      copyButton(follow, 'Copy the CLI command', followCode),
+    ),
+  );
 
   const drawHead = () => {
     const cancel =
@@ -227,7 +315,7 @@ export async function runView(ctx) {
               class: 'danger',
               onclick: (e) =>
                 void act(e.currentTarget, async () => {
-                  run = await post(`${api}/cancel`);
+                  run = { ...run, ...(await post(`${api}/cancel`)) };
                   notify(
                     run.status === 'cancelled'
                       ? 'Run cancelled.'
@@ -271,30 +359,23 @@ export async function runView(ctx) {
       h(
         'dl',
         { class: 'facts' },
-        h(
-          'div',
-          {},
-          h('dt', {}, 'Deployment'),
-          h('dd', {}, deploymentLabel(org, index, run.deployment_id)),
+        fact('Deployment', deploymentLabel(org, index, run.deployment_id)),
+        fact('Started', startedBy(run), run.attempt > 1 ? ` (attempt ${run.attempt})` : ''),
+        fact('Queued', at(run.queued_at)),
+        fact('Commit', sha(run.commit_sha)),
+        fact('Duration', duration(runSeconds(run))),
+        fact('Timeout', duration(run.timeout_seconds)),
+        fact(
+          'Credits',
+          h(
+            'span',
+            { class: 'num', 'data-figure': 'credits' },
+            typeof run.credits === 'number'
+              ? run.credits.toFixed(1)
+              : muted(ACTIVE.has(run.status) ? 'counted when it ends' : '—'),
+          ),
         ),
-        h(
-          'div',
-          {},
-          h('dt', {}, 'Trigger'),
-          h('dd', {}, run.trigger, run.attempt > 1 ? ` (attempt ${run.attempt})` : ''),
-        ),
-        h('div', {}, h('dt', {}, 'Commit'), h('dd', {}, sha(run.commit_sha))),
-        h('div', {}, h('dt', {}, 'Duration'), h('dd', {}, duration(runSeconds(run)))),
-        h('div', {}, h('dt', {}, 'Timeout'), h('dd', {}, duration(run.timeout_seconds))),
-        typeof run.credits === 'number'
-          ? h('div', {}, h('dt', {}, 'Credits'), h('dd', { class: 'num' }, run.credits.toFixed(1)))
-          : null,
-        h(
-          'div',
-          {},
-          h('dt', {}, 'Exit code'),
-          h('dd', {}, run.exit_code === null ? '—' : String(run.exit_code)),
-        ),
+        fact('Exit code', run.exit_code === null ? '—' : String(run.exit_code)),
       ),
       h('div', { class: 'actions' }, cancel, retry),
     );
@@ -331,6 +412,96 @@ export async function runView(ctx) {
   };
   draw();
 
+  // ---- the log: search, download, links to a line ----------------------------------------------
+  let wantedLine = ctx.line ?? null; // from #L<seq> in the address
+  let query = '';
+  let total = 0;
+  let shown = 0;
+  const matchCount = h('span', { class: 'muted small match-count', role: 'status' });
+  const search = h('input', {
+    type: 'search',
+    id: 'log-search',
+    placeholder: 'Search the log',
+    'aria-label': 'Search the log',
+    autocomplete: 'off',
+  });
+
+  const drawText = (line) => {
+    const text = line.querySelector('.log-text');
+    const raw = line.dataset.text;
+    if (!query) {
+      text.textContent = raw;
+      return true;
+    }
+    const lower = raw.toLowerCase();
+    let from = 0;
+    let hit = lower.indexOf(query, from);
+    if (hit < 0) return false;
+    const parts = [];
+    while (hit >= 0) {
+      parts.push(raw.slice(from, hit), h('mark', {}, raw.slice(hit, hit + query.length)));
+      from = hit + query.length;
+      hit = lower.indexOf(query, from);
+    }
+    parts.push(raw.slice(from));
+    replace(text, parts);
+    return true;
+  };
+  const showMatches = () => {
+    matchCount.textContent = query
+      ? `${shown} of ${total} line${total === 1 ? '' : 's'} match`
+      : total
+        ? `${total} line${total === 1 ? '' : 's'}`
+        : '';
+  };
+  const applySearch = () => {
+    query = search.value.trim().toLowerCase();
+    shown = 0;
+    for (const line of logBox.children) {
+      const hit = drawText(line);
+      line.hidden = !hit;
+      if (hit) shown += 1;
+    }
+    showMatches();
+  };
+  search.addEventListener('input', applySearch);
+
+  const highlight = (seq, scroll) => {
+    for (const el of logBox.querySelectorAll('.log-line.selected')) el.classList.remove('selected');
+    const line = document.getElementById(`L${seq}`);
+    if (!line) return false;
+    line.classList.add('selected');
+    if (scroll) line.scrollIntoView({ block: 'center' });
+    return true;
+  };
+
+  const download = h(
+    'button',
+    {
+      type: 'button',
+      class: 'secondary small',
+      onclick: (e) =>
+        void act(e.currentTarget, async () => {
+          const out = [];
+          for (let after = 0; ;) {
+            const page = await get(`${api}/logs${qs({ after_seq: after, limit: 5000 })}`);
+            for (const l of page.lines) out.push(`${l.timestamp} ${withoutTimestamp(l.line)}`);
+            if (page.lines.length < 5000) break;
+            after = page.next_after_seq;
+          }
+          const url = URL.createObjectURL(
+            new window.Blob([out.join('\n') + (out.length ? '\n' : '')], { type: 'text/plain' }),
+          );
+          const link = h('a', { href: url, download: `run-${run.id}.log`, hidden: true });
+          document.body.append(link);
+          link.click();
+          link.remove();
+          setTimeout(() => URL.revokeObjectURL(url), 10_000);
+        }),
+    },
+    'Download log',
+  );
+
   ctx.show(
     h(
       'nav',
@@ -341,8 +512,14 @@ export async function runView(ctx) {
     ),
     h('h1', {}, `Run: ${runTarget(run)}`),
     head,
+    identity,
     section('Timeline', timeline),
-    section('Log', logState, logBox),
+    section(
+      'Log',
+      h('div', { class: 'log-tools' }, search, matchCount, download),
+      logState,
+      logBox,
+    ),
   );
 
   // The log: Server-Sent Events from after the last line we have; on a
@@ -356,21 +533,44 @@ export async function runView(ctx) {
     for (const l of lines) {
       if (l.seq <= lastSeq) continue;
       lastSeq = l.seq;
-      frag.append(
+      const at = new Date(l.timestamp);
+      const line = h(
+        'div',
+        { class: `log-line log-${l.stream}`, id: `L${l.seq}`, 'data-seq': l.seq },
         h(
-          'div',
-          { class: `log-line log-${l.stream}` },
-          h(
-            'time',
-            { class: 'log-time', datetime: l.timestamp },
-            new Date(l.timestamp).toLocaleTimeString(),
-          ),
-          h('span', { class: 'log-text' }, l.line),
+          'a',
+          {
+            class: 'log-num',
+            href: `${here}#L${l.seq}`,
+            'aria-label': `Link to line ${l.seq}`,
+            onclick: (e) => {
+              e.preventDefault();
+              // The address names the line without re-rendering the page.
+              window.history.replaceState(null, '', `${location.pathname}${here}#L${l.seq}`);
+              highlight(l.seq, false);
+            },
+          },
+          String(l.seq),
         ),
+        h(
+          'time',
+          { class: 'log-time', datetime: l.timestamp, title: absolute(l.timestamp) },
+          at.toLocaleTimeString(),
+        ),
+        h('span', { class: 'log-text' }),
       );
+      line.dataset.text = withoutTimestamp(l.line);
+      total += 1;
+      const hit = drawText(line);
+      line.hidden = !hit;
+      if (hit) shown += 1;
+      frag.append(line);
     }
     logBox.append(frag);
-    if (follow) logBox.scrollTop = logBox.scrollHeight;
+    showMatches();
+    // A line named in the address (#L12) is scrolled to once it has arrived.
+    if (wantedLine !== null && highlight(wantedLine, true)) wantedLine = null;
+    else if (follow) logBox.scrollTop = logBox.scrollHeight;
   };
   const connect = () => {
     if (ctx.signal.aborted || ended) return;
@@ -380,7 +580,7 @@ export async function runView(ctx) {
     source.addEventListener('end', (e) => {
       ended = true;
       source.close();
-      run = { ...run, ...JSON.parse(e.data) };
+      run = { ...run, ...JSON.parse(e.data), triggered_by: run.triggered_by };
       draw();
       // The run as GET shows it carries what it cost (credits, from the usage ledger).
       get(api)

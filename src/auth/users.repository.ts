@@ -12,6 +12,12 @@ export interface UserProfile {
   avatarUrl: string | null;
 }
 
+/** Who a user is, as shown next to what they did. */
+export interface UserName {
+  login: string;
+  name: string | null;
+}
+
 /** Users: user-level data (not tenant-owned), keyed on the user's id, GitHub id or login. */
 @Injectable()
 export class UsersRepository {
@@ -61,5 +67,17 @@ export class UsersRepository {
         })
       : [];
     return new Map(users.map((u) => [u.id, u.login]));
+  }
+
+  /** Login and display name of these users, by id (for showing who started a run or made a change). */
+  async profilesById(ids: string[]): Promise<Map<string, UserName>> {
+    const unique = [...new Set(ids)];
+    const users = unique.length
+      ? await this.prisma.user.findMany({
+          where: { id: { in: unique } },
+          select: { id: true, login: true, name: true },
+        })
+      : [];
+    return new Map(users.map((u) => [u.id, { login: u.login, name: u.name }]));
   }
 }

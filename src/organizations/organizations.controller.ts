@@ -198,11 +198,12 @@ export class OrganizationsController {
       since: query.since ? new Date(query.since) : undefined,
       until: query.until ? new Date(query.until) : undefined,
     });
+    const names = await this.orgs.auditNames(scope.orgId, rows.slice(0, query.page_size));
     return toPage(
       rows,
       query.page_size,
       (e) => ({ k: e.createdAt.toISOString(), id: e.id }),
-      presentAuditEvent,
+      (e) => presentAuditEvent(e, names),
     );
   }
 }

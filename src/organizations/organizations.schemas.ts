@@ -60,8 +60,13 @@ export const auditEventOut = z.object({
   id: z.uuid(),
   action: z.string(),
   actor: z.string().nullable(),
+  actor_name: z.string().nullable().describe('The actor’s display name, when they have one'),
   resource_type: z.string(),
   resource_id: z.string().nullable(),
+  resource_name: z
+    .string()
+    .nullable()
+    .describe('The resource’s current name ("Analytics / prod"), or the one the event recorded'),
   ip: z.string().nullable(),
   user_agent: z.string().nullable(),
   details: z.unknown(),

@@ -1,7 +1,7 @@
 import { isUniqueViolation } from '../common/db-errors.js';
 import { HttpStatus, Injectable } from '@nestjs/common';
 import { randomInt } from 'node:crypto';
-import type { Prisma, Organization, Role } from '../generated/prisma/client.js';
+import type { AuditEvent, Prisma, Organization, Role } from '../generated/prisma/client.js';
 import { AuditRepository } from '../audit/audit.repository.js';
 import type { Actor, RequestOrigin } from '../auth/actor.js';
 import { UsersRepository } from '../auth/users.repository.js';
@@ -272,6 +272,11 @@ export class OrganizationsService {
     range?: { since?: Date | undefined; until?: Date | undefined },
   ) {
     return this.audit.list(orgId, take, cursor, range);
+  }
+
+  /** Who and what a page of audit events is about, by name. */
+  auditNames(orgId: OrgId, events: AuditEvent[]) {
+    return this.audit.names(orgId, events);
   }
 
   /** Only owners hand out or take away ownership. */

@@ -9,6 +9,8 @@ import { DeploymentParams, type DeploymentRefs } from '../common/route-params.js
 import { ZodBody, ZodHeader, ZodParam, ZodQuery, ZodResponse, paginated } from '../common/zod.js';
 import { CurrentOrg, RequirePermission, type OrgScope } from '../organizations/org-access.js';
 import { UsageLedgerRepository } from '../billing/usage-ledger.repository.js';
+import { UsersRepository } from '../auth/users.repository.js';
+import type { Run } from '../generated/prisma/client.js';
 import { presentLogLine, presentRun, presentRunWithCredits } from './runs.presenter.js';
 import { RunsService } from './runs.service.js';
 import {
@@ -35,7 +37,13 @@ export class RunsController {
   constructor(
     private readonly runs: RunsService,
     private readonly ledger: UsageLedgerRepository,
+    private readonly users: UsersRepository,
   ) {}
+
+  /** Who started these runs (login and name), by user id. */
+  private starters(runs: Run[]) {
+    return this.users.profilesById(runs.flatMap((r) => (r.triggeredById ? [r.triggeredById] : [])));
+  }
 
   @Post('projects/:project/deployments/:deployment/runs')
   @RequirePermission('run:write')
@@ -68,7 +76,7 @@ export class RunsController {
       key,
     );
     void reply.status(created ? HttpStatus.CREATED : HttpStatus.OK);
-    return presentRun(run);
+    return presentRun(run, await this.starters([run]));
   }
 
   @Get('runs')
@@ -103,11 +111,12 @@ export class RunsController {
       query.page_size + 1,
       decodeCursor(query.page_token),
     );
+    const starters = await this.starters(rows);
     return toPage(
       rows,
       query.page_size,
       (r) => ({ k: r.queuedAt.toISOString(), id: r.id }),
-      presentRun,
+      (r) => presentRun(r, starters),
     );
   }
 
@@ -126,7 +135,7 @@ export class RunsController {
       this.runs.get(scope.orgId, runId),
       this.ledger.forRun(scope.orgId, runId),
     ]);
-    return presentRunWithCredits(run, usage);
+    return presentRunWithCredits(run, usage, await this.starters([run]));
   }
 
   @Post('runs/:runId/cancel')
@@ -141,7 +150,8 @@ export class RunsController {
     @CurrentOrg() scope: OrgScope,
     @Origin() origin: RequestOrigin,
   ) {
-    return presentRun(await this.runs.cancel(scope, origin, runId));
+    const run = await this.runs.cancel(scope, origin, runId);
+    return presentRun(run, await this.starters([run]));
   }
 
   @Post('runs/:runId/retry')
@@ -154,7 +164,8 @@ export class RunsController {
     @CurrentOrg() scope: OrgScope,
     @Origin() origin: RequestOrigin,
   ) {
-    return presentRun(await this.runs.retry(scope, origin, runId));
+    const run = await this.runs.retry(scope, origin, runId);
+    return presentRun(run, await this.starters([run]));
   }
 
   @Get('runs/:runId/logs')

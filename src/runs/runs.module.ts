@@ -1,6 +1,7 @@
 // runs: the runs API and Meltano state (API side); admission, supervision, heartbeat, sweep (worker side); executors.
 import { Module } from '@nestjs/common';
 import { AppConfig } from '../config/app-config.js';
+import { UsersModule } from '../auth/users.module.js';
 import { DeploymentsCoreModule } from '../deployments/deployments.module.js';
 import { ProjectsCoreModule } from '../projects/projects.module.js';
 import { ScheduleTimersRepository } from '../schedules/schedule-timers.repository.js';
@@ -18,6 +19,9 @@ import { RunSignals } from './run-signals.js';
 import { RunSupervisor } from './run-supervisor.js';
 import { RunSweep } from './run-sweep.js';
 import { RunsController } from './runs.controller.js';
+import { ScheduleHealthController } from './schedule-health.controller.js';
+import { ScheduleHealthRepository } from './schedule-health.repository.js';
+import { ScheduleHealthService } from './schedule-health.service.js';
 import { RunsRepository } from './runs.repository.js';
 import { RunsService } from './runs.service.js';
 import { StateController } from './state.controller.js';
@@ -41,9 +45,9 @@ export class RunsCoreModule {}
 
 /** Runs as the API sees them: create, history, cancel, logs, state. */
 @Module({
-  imports: [RunsCoreModule, DeploymentsCoreModule],
-  controllers: [RunsController, StateController],
-  providers: [RunsService, StateService],
+  imports: [RunsCoreModule, DeploymentsCoreModule, UsersModule],
+  controllers: [RunsController, StateController, ScheduleHealthController],
+  providers: [RunsService, StateService, ScheduleHealthService, ScheduleHealthRepository],
   exports: [RunsService],
 })
 export class RunsModule {}

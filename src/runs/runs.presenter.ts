@@ -1,7 +1,17 @@
 import { TENTHS_PER_CREDIT } from '../billing/plans.js';
+import type { UserName } from '../auth/users.repository.js';
 import type { MeltanoState, Run } from '../generated/prisma/client.js';
 
-export const presentRun = (r: Run) => ({
+/** Who started runs, by user id (`UsersRepository.profilesById`). */
+export type RunStarters = ReadonlyMap<string, UserName>;
+
+/** The person who started the run (by hand, CLI, API or retry), when known. */
+const starter = (r: Run, starters?: RunStarters) => {
+  const user = r.triggeredById ? starters?.get(r.triggeredById) : undefined;
+  return user ? { login: user.login, name: user.name } : null;
+};
+
+export const presentRun = (r: Run, starters?: RunStarters) => ({
   id: r.id,
   deployment_id: r.deploymentId,
   schedule_id: r.scheduleId,
@@ -34,6 +44,7 @@ export const presentRun = (r: Run) => ({
       : null,
   timeout_seconds: r.timeoutSeconds,
   steps: runSteps(r),
+  triggered_by: starter(r, starters),
 });
 
 const INSTALL_NOTES = {
@@ -86,8 +97,12 @@ export function runSteps(r: Run) {
 }
 
 /** One run with what it cost: `credits` from its usage ledger row (null until it has one). */
-export const presentRunWithCredits = (r: Run, usage: { creditsTenths: number } | null) => ({
-  ...presentRun(r),
+export const presentRunWithCredits = (
+  r: Run,
+  usage: { creditsTenths: number } | null,
+  starters?: RunStarters,
+) => ({
+  ...presentRun(r, starters),
   credits: usage ? usage.creditsTenths / TENTHS_PER_CREDIT : null,
 });
 

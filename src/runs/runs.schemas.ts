@@ -122,6 +122,12 @@ export const runOut = z.object({
       }),
     )
     .describe('The run timeline: each step once it began, in order'),
+  triggered_by: z
+    .object({ login: z.string(), name: z.string().nullable() })
+    .nullable()
+    .describe(
+      'Who started the run by hand, with the CLI or the API, or retried it; null for ticks',
+    ),
   credits: z
     .number()
     .nullable()

@@ -89,6 +89,7 @@ const routes: RouteCase[] = [
   { method: 'post', template: `${D}/runs`, body: { job: 'load' }, least: 'member' },
   { method: 'get', template: `${D}/schedules`, least: 'viewer' },
   { method: 'get', template: `${D}/schedules/{schedule}`, least: 'viewer' },
+  { method: 'get', template: `${D}/schedule-health`, least: 'viewer' },
   {
     method: 'patch',
     template: `${D}/schedules/{schedule}`,

@@ -1,4 +1,6 @@
 import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
 
 /**
  * Headless Chromium for the browser suites: playwright-core (a devDependency)
@@ -19,3 +21,15 @@ export const browserMissing: string | null = !playwright
   : !existsSync(CHROMIUM)
     ? `no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`
     : null;
+
+/**
+ * Where the browser suites save a screenshot of every page they visit
+ * (test/web/screenshots/, git-ignored): look at them after a change to web/.
+ */
+export const SCREENSHOTS = path.resolve(import.meta.dirname, '../web/screenshots');
+
+/** The path of screenshot `name`.png, creating the folder on first use. */
+export async function screenshotPath(name: string): Promise<string> {
+  await mkdir(SCREENSHOTS, { recursive: true });
+  return path.join(SCREENSHOTS, `${name}.png`);
+}

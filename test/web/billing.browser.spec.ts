@@ -1,8 +1,11 @@
 import { existsSync } from 'node:fs';
-import { CHROMIUM, playwright, type Browser, type Page } from '../support/browser.js';
-import { mkdir } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
+import {
+  CHROMIUM,
+  playwright,
+  screenshotPath,
+  type Browser,
+  type Page,
+} from '../support/browser.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 import { startFakeStripe, type FakeStripe, stripeTestEnv } from '../support/fake-stripe.js';
 import { createUsageOrg, seedUsage, type UsageOrg } from '../support/billing-fixtures.js';
@@ -26,7 +29,6 @@ describe('dashboard Billing page in Chromium', () => {
   let org: UsageOrg;
   let longRunId = '';
   const problems: string[] = [];
-  const shots = path.join(os.tmpdir(), 'meltano-cloud-dashboard');
   const slug = 'acme-billing';
 
   beforeAll(async () => {
@@ -38,7 +40,6 @@ describe('dashboard Billing page in Chromium', () => {
       executablePath: CHROMIUM,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'],
     });
-    await mkdir(shots, { recursive: true });
   }, 60_000);
   afterAll(async () => {
     await browser?.close();
@@ -131,7 +132,7 @@ describe('dashboard Billing page in Chromium', () => {
       where: { organizationId: org.orgId },
     });
     expect(state.spendCapCents).toBe(1250);
-    await owner.screenshot({ path: path.join(shots, 'billing.png'), fullPage: true });
+    await owner.screenshot({ path: await screenshotPath('billing'), fullPage: true });
     expect(problems).toEqual([]);
   });
 
@@ -153,9 +154,9 @@ describe('dashboard Billing page in Chromium', () => {
 
   it('shows the credits a run cost on its page', async () => {
     await owner.goto(`${base}/#/o/${slug}/runs/${longRunId}`);
-    await owner.locator('.facts', { hasText: 'Credits' }).waitFor();
-    expect(await text(owner, '.facts')).toMatch(/Credits\s+2\.5/i);
-    await owner.screenshot({ path: path.join(shots, 'run-credits.png'), fullPage: true });
+    await owner.locator('[data-figure=credits]', { hasText: '2.5' }).waitFor();
+    expect(await text(owner, 'main .facts:not(.identity)')).toMatch(/Credits\s+2\.5/i);
+    await owner.screenshot({ path: await screenshotPath('run-credits'), fullPage: true });
     expect(problems).toEqual([]);
   });
 

@@ -1,12 +1,12 @@
+import { readFile } from 'node:fs/promises';
 import {
   CHROMIUM,
   playwright,
   browserMissing,
+  screenshotPath,
   type Browser,
   type Page,
 } from '../support/browser.js';
-import os from 'node:os';
-import path from 'node:path';
 import { createDailyLoadSchedule, createProdDeployment } from '../support/fixtures.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 
@@ -29,7 +29,9 @@ describe('dashboard in Chromium', () => {
   let page: Page;
   let base: string;
   const problems: string[] = [];
-  const shots = path.join(os.tmpdir(), 'meltano-cloud-dashboard');
+  /** A full-page screenshot in test/web/screenshots/ (see the README). */
+  const shot = async (name: string) =>
+    page.screenshot({ path: await screenshotPath(name), fullPage: true });
 
   /** `#/o/acme-data/...` inside the dashboard. */
   const hash = (h: string) =>
@@ -56,15 +58,16 @@ describe('dashboard in Chromium', () => {
         '--no-first-run',
       ],
     });
-    page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
+    page = await browser.newPage({
+      viewport: { width: 1366, height: 900 },
+      permissions: ['clipboard-read', 'clipboard-write'],
+    });
     page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
     page.on('console', (msg) => {
       // API refusals the test provokes show up as failed loads; anything else is a bug.
       if (msg.type() === 'error' && !/Failed to load resource/.test(msg.text()))
         problems.push(`console: ${msg.text()}`);
     });
-    const { mkdir } = await import('node:fs/promises');
-    await mkdir(shots, { recursive: true });
   }, 60_000);
   afterAll(async () => {
     await browser?.close();
@@ -155,7 +158,12 @@ describe('dashboard in Chromium', () => {
     });
     runId = finished.id;
     await t.prisma.runLogLine.createMany({
-      data: ['Extracting tap-x', 'warning: slow source', 'Loaded 42 rows'].map((line, i) => ({
+      // Meltano prints its own timestamp first: the page shows one per line.
+      data: [
+        '2026-12-01T10:00:00.123456Z [info     ] Extracting tap-x',
+        'warning: slow source',
+        'Loaded 42 rows',
+      ].map((line, i) => ({
         organizationId: org.id,
         runId: finished.id,
         seq: i + 1,
@@ -164,6 +172,40 @@ describe('dashboard in Chromium', () => {
         line,
       })),
     });
+
+    // A failing hourly schedule: three successes, then it timed out once and failed twice.
+    const hourly = await t.prisma.schedule.create({
+      data: {
+        organizationId: org.id,
+        deploymentId: deployment.id,
+        name: 'hourly sync',
+        interval: '@hourly',
+        cron: '0 * * * *',
+        job: 'load',
+        enabled: true,
+      },
+    });
+    const oldestFirst = ['succeeded', 'succeeded', 'timed_out', 'succeeded', 'failed', 'failed'];
+    for (const [i, status] of oldestFirst.entries()) {
+      const queuedAt = new Date(Date.now() - (oldestFirst.length - i) * 3_600_000);
+      await t.prisma.run.create({
+        data: {
+          organizationId: org.id,
+          deploymentId: deployment.id,
+          scheduleId: hourly.id,
+          target: 'hourly sync',
+          jobName: 'load',
+          trigger: 'schedule',
+          status: status as 'failed',
+          statusReason: status === 'failed' ? 'tap-x exited with code 1' : null,
+          timeoutSeconds: 3600,
+          queuedAt,
+          tickAt: queuedAt,
+          pipelineStartedAt: new Date(queuedAt.getTime() + 2_000),
+          finishedAt: new Date(queuedAt.getTime() + 62_000),
+        },
+      });
+    }
 
     await page.reload();
     await page.waitForSelector('a[href="#/o/acme-data/p/analytics/d/prod"]');
@@ -191,7 +233,37 @@ describe('dashboard in Chromium', () => {
     await page.reload();
     await page.waitForSelector('tr[data-schedule="daily load"] time');
     expect(await page.isChecked(toggle)).toBe(true);
-    await page.screenshot({ path: path.join(shots, 'deployment.png'), fullPage: true });
+
+    // Health at a glance: the failing schedule comes first, marked, with its latest runs as marks.
+    const rows = page.locator('section[aria-labelledby=h-schedules] tbody tr');
+    expect(await rows.first().getAttribute('data-schedule')).toBe('hourly sync');
+    const failing = 'tr[data-schedule="hourly sync"]';
+    expect(await page.locator(failing).getAttribute('class')).toContain('failing');
+    expect(await text('.failing-summary')).toBe('1 schedule is failing: hourly sync');
+    const marks = page.locator(`${failing} .mark`);
+    expect(
+      await marks.evaluateAll((els) => els.map((el) => el.getAttribute('data-status'))),
+    ).toEqual(oldestFirst);
+    // Hover: when, how long, how it ended (and why).
+    const newest = await marks.last().getAttribute('title');
+    expect(newest).toMatch(/\d{4}.* · 1m 00s · failed \(tap-x exited with code 1\)$/);
+    expect(await marks.last().getAttribute('href')).toMatch(
+      /^#\/o\/acme-data\/runs\/[0-9a-f-]{36}$/,
+    );
+    // 3 of the 6 finished runs succeeded.
+    expect(await text(`${failing} .rate`)).toBe('50%');
+    expect(await text(`${failing} td[data-label="Last run"]`)).toMatch(/failed.*ago/s);
+    expect(await text(`${failing} td[data-label="Next run"]`)).toMatch(/\d{4}/);
+    expect(await text('tr[data-schedule="daily load"] .rate')).toBe('100%');
+    expect(await page.locator('tr[data-schedule="daily load"] .mark').count()).toBe(1);
+    expect(await text('tr[data-schedule="broken"] td[data-label="Latest runs"]')).toBe(
+      'no runs yet',
+    );
+    await marks.last().hover();
+    await shot('deployment');
+    await page.setViewportSize({ width: 390, height: 844 });
+    await shot('deployment-phone');
+    await page.setViewportSize({ width: 1366, height: 900 });
   });
 
   it('runs a schedule now, follows it and cancels it', async () => {
@@ -214,14 +286,102 @@ describe('dashboard in Chromium', () => {
     const timeline = await text('section[aria-labelledby=h-timeline]');
     for (const step of ['Queued', 'Admitted', 'Started', 'Pipeline started', 'Finished'])
       expect(timeline).toContain(step);
-    expect(await text('.facts')).toContain('1m 15s');
-    await page.screenshot({ path: path.join(shots, 'run.png'), fullPage: true });
+    expect(await text('main .facts:not(.identity)')).toContain('1m 15s');
+    expect(await text('main .facts:not(.identity)')).toMatch(/Started\s+schedule/i);
+
+    // The id, copyable, and the CLI command that follows the run.
+    expect(await text('.run-id')).toBe(runId);
+    await page.click('button[aria-label="Copy the run id"]');
+    await showing('button[aria-label="Copy the run id"]', 'Copied');
+    expect(await page.evaluate('navigator.clipboard.readText()')).toBe(runId);
+    expect(await text('.cli-command')).toBe(
+      `meltano-cloud logs print --execution-id ${runId} --follow`,
+    );
+
+    // One timestamp per line: Meltano's own is dropped, ours (with the date on hover) stays.
+    expect(await page.locator('.log-line').first().locator('.log-text').innerText()).toBe(
+      '[info     ] Extracting tap-x',
+    );
+    expect(await count('.log-line time')).toBe(3);
+
+    // Search: only matching lines stay, the match is marked.
+    await page.fill('#log-search', 'ROWS');
+    await showing('.match-count', '1 of 3 lines match');
+    expect(await count('.log-line:visible')).toBe(1);
+    expect(await text('.log mark')).toBe('rows');
+    await page.fill('#log-search', '');
+    await showing('.match-count', '3 lines');
+    expect(await count('.log-line:visible')).toBe(3);
+
+    // A link to a line: the address names it, and opening that address shows it selected.
+    await page.click('#L2 .log-num');
+    expect(page.url()).toMatch(new RegExp(`#/o/acme-data/runs/${runId}#L2$`));
+    expect(await page.locator('#L2').getAttribute('class')).toContain('selected');
+    await page.goto(`${base}/#/o/acme-data/runs/${runId}#L3`);
+    await page.locator('#L3.selected').waitFor();
+    expect(await count('.log-line.selected')).toBe(1);
+    await shot('run');
+
+    // Download: the whole log, one timestamp per line.
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.click('button:has-text("Download log")'),
+    ]);
+    expect(download.suggestedFilename()).toBe(`run-${runId}.log`);
+    const saved = (await readFile(await download.path(), 'utf8')).trimEnd().split('\n');
+    expect(saved).toHaveLength(3);
+    expect(saved[0]).toMatch(/^\d{4}-\d{2}-\d{2}T[\d:.]+Z \[info {5}\] Extracting tap-x$/);
+    expect(saved[2]).toMatch(/Z Loaded 42 rows$/);
   });
 
-  it('filters the run history', async () => {
+  it('filters the run history by status and date, with absolute times and who started runs', async () => {
+    const org = await t.prisma.organization.findFirstOrThrow({ where: { slug: 'acme-data' } });
+    const deployment = await t.prisma.deployment.findFirstOrThrow({
+      where: { organizationId: org.id },
+    });
+    const owner = await t.prisma.user.findFirstOrThrow({ where: { login: 'dash-owner' } });
+    // Started from the CLI (an API token) by dash-owner, and one from ten days ago.
+    await t.prisma.run.create({
+      data: {
+        organizationId: org.id,
+        deploymentId: deployment.id,
+        target: 'load',
+        jobName: 'load',
+        trigger: 'api',
+        triggeredById: owner.id,
+        status: 'succeeded',
+        timeoutSeconds: 3600,
+        queuedAt: new Date(Date.now() - 30_000),
+        finishedAt: new Date(),
+      },
+    });
+    const oldAt = new Date(Date.now() - 10 * 86_400_000);
+    oldAt.setUTCHours(12, 0, 0, 0);
+    const old = await t.prisma.run.create({
+      data: {
+        organizationId: org.id,
+        deploymentId: deployment.id,
+        target: 'backfill',
+        jobName: 'load',
+        trigger: 'manual',
+        triggeredById: owner.id,
+        status: 'succeeded',
+        timeoutSeconds: 3600,
+        queuedAt: oldAt,
+        finishedAt: new Date(oldAt.getTime() + 60_000),
+      },
+    });
+
     await page.goto(`${base}/#/o/acme-data/runs`);
     await page.waitForSelector('section[aria-labelledby=h-history] tbody');
-    expect(await count('tbody tr')).toBe(2);
+    // 1 finished + 1 cancelled + 6 hourly + the CLI one + the old one.
+    expect(await count('tbody tr')).toBe(10);
+    const cli = page.locator('tbody tr', { hasText: 'CLI / API' });
+    expect(await cli.locator('td[data-label=Started]').innerText()).toBe('CLI / API · dash-owner');
+    // Absolute time in the cell, relative on hover.
+    const queued = cli.locator('td[data-label=Queued] time');
+    expect(await queued.innerText()).toMatch(/\d{4}/);
+    expect(await queued.getAttribute('title')).toMatch(/ago|just now/);
     await page.selectOption('#filter-status', 'cancelled');
     await page.click('form[aria-label="Filter runs"] button[type=submit]');
     await page.waitForURL(hash('#/o/acme-data/runs?status=cancelled'));
@@ -230,7 +390,38 @@ describe('dashboard in Chromium', () => {
     await showing('tbody tr', 'cancelled');
     expect(await count('tbody tr')).toBe(1);
     expect(await text('tbody')).toMatch(/cancelled.*daily load.*Analytics \/ prod/s);
-    await page.screenshot({ path: path.join(shots, 'runs.png'), fullPage: true });
+
+    // A date range (days in the browser's time zone) goes to the API as since/until.
+    const day = String(
+      await page.evaluate(`new Date(${oldAt.getTime()}).toLocaleDateString('en-CA')`),
+    );
+    await page.goto(`${base}/#/o/acme-data/runs`);
+    await page.waitForSelector('#filter-from');
+    await page.fill('#filter-from', day);
+    await page.fill('#filter-to', day);
+    await page.click('form[aria-label="Filter runs"] button[type=submit]');
+    await page.waitForURL(hash(`#/o/acme-data/runs?from=${day}&to=${day}`));
+    await showing('tbody tr', 'backfill');
+    expect(await count('tbody tr')).toBe(1);
+    expect(await text('tbody tr')).toContain('backfill');
+    expect(await page.locator('tbody tr a').first().getAttribute('href')).toBe(
+      `#/o/acme-data/runs/${old.id}`,
+    );
+    expect(await page.inputValue('#filter-from')).toBe(day);
+
+    await page.goto(`${base}/#/o/acme-data/runs`);
+    await page.waitForSelector('section[aria-labelledby=h-history] tbody');
+    await shot('runs');
+    // At phone width: no sideways scrolling, each run a card labelled field by field.
+    await page.setViewportSize({ width: 390, height: 844 });
+    expect(await page.locator('section[aria-labelledby=h-history] thead').isVisible()).toBe(false);
+    expect(Number(await page.evaluate('document.documentElement.scrollWidth'))).toBeLessThanOrEqual(
+      390,
+    );
+    const card = await page.locator('tbody tr').first().boundingBox();
+    expect(card!.width).toBeLessThanOrEqual(390);
+    await shot('runs-phone');
+    await page.setViewportSize({ width: 1366, height: 900 });
   });
 
   it('sets a secret without ever showing its value; invites a member; shows the audit log', async () => {
@@ -242,7 +433,7 @@ describe('dashboard in Chromium', () => {
     await showing('section[aria-labelledby=h-project-secrets] table', 'TAP_X_PASSWORD');
     expect(await page.locator('body').innerText()).not.toContain('hunter2');
     expect(await page.locator(`${form} input[name=value]`).inputValue()).toBe('');
-    await page.screenshot({ path: path.join(shots, 'project.png'), fullPage: true });
+    await shot('project');
 
     await page.goto(`${base}/#/o/acme-data/members`);
     await page.fill('form[aria-label="Invite a member"] input[name=login]', 'hubot');
@@ -253,11 +444,19 @@ describe('dashboard in Chromium', () => {
       'owner',
     );
 
-    await page.screenshot({ path: path.join(shots, 'members.png'), fullPage: true });
+    await shot('members');
     await page.click('a[href="#/o/acme-data/audit"]');
     await page.waitForSelector('section[aria-labelledby=h-events-newest-first] tbody');
-    expect(await text('tbody')).toContain('secret');
-    await page.screenshot({ path: path.join(shots, 'audit.png'), fullPage: true });
+    // Names, not id fragments: the secret, the schedule, the run, and who did it.
+    const secretRow = page.locator('tbody tr', { hasText: 'secret.set' });
+    expect(await secretRow.locator('.resource').innerText()).toBe('secret TAP_X_PASSWORD');
+    expect(await secretRow.locator('.actor').innerText()).toBe('dash-owner');
+    const enable = page.locator('tbody tr', { hasText: 'schedule.enable' });
+    expect(await enable.locator('.resource').innerText()).toBe('schedule prod / daily load');
+    const cancel = page.locator('tbody tr', { hasText: 'run.cancel' });
+    expect(await cancel.locator('.resource a').innerText()).toBe('prod / daily load');
+    expect(await text('tbody')).not.toMatch(/\b[0-9a-f]{8}\b(?!-)/);
+    await shot('audit');
     expect(problems).toEqual([]);
   });
 });

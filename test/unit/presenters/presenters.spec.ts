@@ -120,12 +120,28 @@ describe('presenters', () => {
       id: 'e1',
       action: 'member.add',
       actor: 'octocat',
+      actor_name: null,
       resource_type: 'membership',
       resource_id: 'm1',
+      resource_name: null,
       ip: '127.0.0.1',
       user_agent: null,
       details: { role: 'member' },
       created_at: when,
+    });
+    // Names looked up for the page win; without one, the name the event recorded.
+    const named = { ...event, actorUserId: 'u1' } as AuditEvent;
+    const names = {
+      actors: new Map([['u1', 'The Octocat']]),
+      resources: new Map([['membership:m1', 'hubot']]),
+    };
+    expect(presentAuditEvent(named, names)).toMatchObject({
+      actor_name: 'The Octocat',
+      resource_name: 'hubot',
+    });
+    const gone = { ...event, details: { name: 'OLD_SECRET' } } as unknown as AuditEvent;
+    expect(presentAuditEvent(gone, { actors: new Map(), resources: new Map() })).toMatchObject({
+      resource_name: 'OLD_SECRET',
     });
   });
 
