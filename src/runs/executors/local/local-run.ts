@@ -148,7 +148,9 @@ export class LocalRun {
     const env: Record<string, string> = { ...baseEnv, ...spec.env };
     const filesFailure = await this.writeSecretFiles(join(dir, 'secrets'), env);
     if (filesFailure) return failed(filesFailure);
-    env.MELTANO_ENVIRONMENT = spec.environment;
+    // No environment: none is passed, so Meltano applies the project's default_environment.
+    if (spec.environment === null) delete env.MELTANO_ENVIRONMENT;
+    else env.MELTANO_ENVIRONMENT = spec.environment;
     env[RUN_DIR_ENV] = dir;
 
     this.info(`meltano install (in ${spec.rootPath})`);
@@ -166,7 +168,9 @@ export class LocalRun {
       spec.command.kind === 'schedule'
         ? ['schedule', 'run', spec.command.name]
         : ['run', spec.command.name];
-    this.info(`meltano ${args.join(' ')} (environment ${spec.environment})`);
+    this.info(
+      `meltano ${args.join(' ')} (${spec.environment === null ? 'no environment' : `environment ${spec.environment}`})`,
+    );
     this.phase('pipeline_started');
     const pipeline = await this.runStep(meltanoBin, args, projectDir, env, true);
     if (pipeline.spawnError)
