@@ -12,6 +12,7 @@ import {
   type QueueName,
 } from '../src/queue/jobs.js';
 import { QueueService } from '../src/queue/queue.service.js';
+import { croniterRepeatStrategy } from '../src/schedules/interval.js';
 
 /**
  * Runs BullMQ workers for every queue. Payloads are validated before a
@@ -43,6 +44,8 @@ export class WorkerRuntime {
         lockDuration: 30_000,
         stalledInterval: 15_000,
         maxStalledCount: 2,
+        // The next tick of a schedule is computed as the queue computes the first one.
+        settings: { repeatStrategy: croniterRepeatStrategy },
       });
       worker.on('failed', (job, err) =>
         this.logger.warn({

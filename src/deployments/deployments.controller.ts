@@ -56,7 +56,8 @@ export class DeploymentsController {
   @Post()
   @RequirePermission('deployment:write')
   @ApiOperation({
-    summary: 'Create a deployment: a Meltano environment and a git branch (admin); deploys it',
+    summary:
+      'Create a deployment: a Meltano environment (or none) and a git branch (admin); deploys it',
   })
   @ZodResponse(201, deploymentOut, 'Created')
   async create(
@@ -69,7 +70,7 @@ export class DeploymentsController {
     return presentDeployment(
       await this.service.create(scope, origin, projectRef, {
         name: body.name,
-        environment: body.environment,
+        environment: body.environment ?? null,
         branch: body.branch,
         ...settingsOf(body),
       }),

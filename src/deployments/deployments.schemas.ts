@@ -64,16 +64,24 @@ const settings = {
     ),
 };
 
+/**
+ * The environment runs use; null or omitted: none (`--environment` is not passed, so Meltano's
+ * `default_environment` applies), for projects whose meltano.yml defines no environments.
+ */
+const optionalEnvironment = environmentName
+  .nullable()
+  .describe("Meltano environment; null: none (Meltano's default_environment applies, if set)");
+
 export const createDeploymentBody = z.strictObject({
   name: displayName,
-  environment: environmentName,
+  environment: optionalEnvironment.optional(),
   branch: branchName,
   ...settings,
 });
 
 export const updateDeploymentBody = z
   .strictObject({
-    environment: environmentName.optional(),
+    environment: optionalEnvironment.optional(),
     branch: branchName.optional(),
     ...settings,
   })
@@ -90,7 +98,7 @@ export const deploymentOut = z.object({
   project_id: z.uuid(),
   name: z.string(),
   slug: z.string(),
-  environment: z.string(),
+  environment: z.string().nullable(),
   branch: z.string(),
   status: z.enum(['new', 'deploying', 'ready', 'failed']),
   status_message: z.string().nullable(),

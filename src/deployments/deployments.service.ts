@@ -110,7 +110,7 @@ export class DeploymentsService {
     scope: OrgScope,
     origin: RequestOrigin,
     projectRef: string,
-    input: { name: string; environment: string; branch: string } & DeploymentSettingsInput,
+    input: { name: string; environment: string | null; branch: string } & DeploymentSettingsInput,
   ): Promise<Deployment> {
     const { orgId } = scope;
     const project = await this.projects.get(orgId, projectRef);
@@ -176,7 +176,7 @@ export class DeploymentsService {
     projectRef: string,
     ref: string,
     input: {
-      environment?: string | undefined;
+      environment?: string | null | undefined;
       branch?: string | undefined;
     } & DeploymentSettingsInput,
   ): Promise<Deployment> {

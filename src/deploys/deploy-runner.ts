@@ -12,6 +12,7 @@ import { displayUrl, gitAuth, gitMessage, redact } from '../common/git-auth.js';
 import {
   MeltanoProjectError,
   assertEnvironmentExists,
+  environmentWithoutOne,
   readMeltanoProject,
   schedulesForEnvironment,
   validateSchedules,
@@ -40,20 +41,25 @@ export interface DeployOptions {
 /** A failure the project's owner must fix; retrying the job would not help. */
 export class DeployFailure extends Error {}
 
-/** The deployment environment's schedules in meltano.yml, validated. */
-function wantedSchedules(meltano: MeltanoProject, environment: string): WantedSchedule[] {
-  const validations = new Map(validateSchedules(meltano).map((v) => [v.name, v]));
-  return schedulesForEnvironment(meltano, environment).map((schedule) => {
+/**
+ * The schedules of the deployment's environment in meltano.yml, validated, in merge order
+ * (`position`). With no environment, Meltano's `default_environment` is the one that applies.
+ */
+function wantedSchedules(meltano: MeltanoProject, environment: string | null): WantedSchedule[] {
+  const validations = new Map(validateSchedules(meltano, { environment }).map((v) => [v.name, v]));
+  const effective = environment ?? meltano.defaultEnvironment;
+  return schedulesForEnvironment(meltano, effective).map((schedule, position) => {
     const validation = validations.get(schedule.name);
     return {
       name: schedule.name,
+      position,
       interval: schedule.interval,
       cron: validation?.cron ?? null,
       job: schedule.job,
       extractor: schedule.extractor,
       loader: schedule.loader,
       transform: schedule.transform,
-      env: schedule.env,
+      env: schedule.envEntries,
       invalidReason: validation?.invalidReason ?? null,
     };
   });
@@ -238,7 +244,8 @@ export class DeployRunner {
         meltano = await readMeltanoProject(path.join(checkout, project.rootPath), {
           repoDir: checkout,
         });
-        assertEnvironmentExists(meltano, deployment.environment);
+        if (deployment.environment === null) environmentWithoutOne(meltano);
+        else assertEnvironmentExists(meltano, deployment.environment);
       } catch (err) {
         if (err instanceof MeltanoProjectError) throw new DeployFailure(err.message);
         throw err;
@@ -279,7 +286,8 @@ export class DeployRunner {
           statusMessage: null,
           deployedCommitSha: commitSha,
           deployedAt: new Date(),
-          meltanoJobs: meltano.jobs as Prisma.InputJsonValue,
+          // Pairs, not an object: jsonb would reorder the job names.
+          meltanoJobs: meltano.jobEntries as Prisma.InputJsonValue,
           meltanoEnvironments: meltano.environments,
           includePaths: meltano.includePaths,
         },

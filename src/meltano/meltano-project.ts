@@ -19,7 +19,9 @@ export {
 } from './meltano-files.js';
 export {
   assertEnvironmentExists,
+  environmentWithoutOne,
   schedulesForEnvironment,
   validateSchedules,
   type ScheduleValidation,
+  type ValidateOptions,
 } from './meltano-queries.js';

@@ -26,18 +26,38 @@ export interface ScheduleValidation {
   manualOnly: boolean;
 }
 
+export interface ValidateOptions {
+  /**
+   * The deployment's environment; null: none is passed, so Meltano uses `default_environment`
+   * (and `meltano run`, which runs jobs, refuses to run without any environment).
+   */
+  environment?: string | null;
+}
+
 /**
  * Whether each schedule can run as written. An invalid schedule stays listed (with the
- * reason) but cannot be enabled.
+ * reason, which names the file and line of the schedule) but cannot be enabled.
  */
-export function validateSchedules(project: MeltanoProject): ScheduleValidation[] {
+export function validateSchedules(
+  project: MeltanoProject,
+  options: ValidateOptions = {},
+): ScheduleValidation[] {
   const jobNames = Object.keys(project.jobs);
+  const noEnvironment = options.environment === null && project.defaultEnvironment === null;
   return project.schedules.map((schedule) => {
     const problems: string[] = [];
     if (schedule.job !== null) {
       if (!Object.hasOwn(project.jobs, schedule.job)) {
         problems.push(
           `job '${schedule.job}' is not defined in jobs (known: ${listOrNone(jobNames)})`,
+        );
+      } else if (noEnvironment) {
+        // Meltano's `meltano run` is `environment_required`: with no --environment and no
+        // default_environment it stops with "A Meltano environment must be specified".
+        problems.push(
+          'it runs a job, and Meltano runs jobs (meltano run) only in an environment: this ' +
+            'deployment has none and meltano.yml sets no default_environment (define an ' +
+            'environment and set it on the deployment, or schedule an extractor and loader)',
         );
       }
     } else if (schedule.extractor === null || schedule.loader === null) {
@@ -65,7 +85,7 @@ export function validateSchedules(project: MeltanoProject): ScheduleValidation[]
       return {
         name: schedule.name,
         valid: false,
-        invalidReason: `Schedule '${schedule.name}': ${problems.join('; ')}`,
+        invalidReason: `Schedule '${schedule.name}' (${where(schedule)}): ${problems.join('; ')}`,
         cron: null,
         manualOnly: false,
       };
@@ -80,13 +100,43 @@ export function validateSchedules(project: MeltanoProject): ScheduleValidation[]
   });
 }
 
-/** The schedules that run in `environment`: unannotated ones and those that name it. */
+/**
+ * The schedules that run in `environment`: unannotated ones and those that name it. With no
+ * environment (null), only the unannotated ones.
+ */
 export function schedulesForEnvironment(
   project: MeltanoProject,
-  environment: string,
+  environment: string | null,
 ): MeltanoSchedule[] {
   return project.schedules.filter(
-    (schedule) => schedule.environments === null || schedule.environments.includes(environment),
+    (schedule) =>
+      schedule.environments === null ||
+      (environment !== null && schedule.environments.includes(environment)),
+  );
+}
+
+/**
+ * The environment Meltano runs in when the deployment passes none: `default_environment`, if
+ * set. Meltano stops when it names an environment the project does not define (also for
+ * `meltano el`), so such a project is refused here with the file and line to fix.
+ */
+export function environmentWithoutOne(project: MeltanoProject): string | null {
+  const name = project.defaultEnvironment;
+  if (name === null || project.environments.includes(name)) {
+    return name;
+  }
+  const source = project.defaultEnvironmentSource;
+  const at = source === null ? (project.files[0] ?? MELTANO_FILE) : where(source);
+  const known =
+    project.environments.length > 0
+      ? `known: ${project.environments.join(', ')}`
+      : 'the project defines no environments';
+  throw new MeltanoProjectError(
+    'unknown_environment',
+    `${at}: default_environment '${name}' is not a defined environment (${known}); Meltano ` +
+      'uses it when the deployment has no environment and would stop: remove it or define it',
+    source?.file ?? project.files[0] ?? MELTANO_FILE,
+    source?.line ?? undefined,
   );
 }
 
@@ -103,6 +153,12 @@ export function assertEnvironmentExists(project: MeltanoProject, environment: st
     `Environment '${environment}' is not defined in meltano.yml (${known})`,
     project.files[0] ?? MELTANO_FILE,
   );
+}
+
+/** `meltano.yml line 12`, or the file alone when the line is unknown. */
+function where(located: { file: string; line: number | null } | MeltanoSchedule): string {
+  const source = 'source' in located ? located.source : located;
+  return source.line === null ? source.file : `${source.file} line ${source.line}`;
 }
 
 function listOrNone(names: string[]): string {

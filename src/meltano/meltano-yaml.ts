@@ -11,7 +11,9 @@
 import {
   Alias,
   LineCounter,
+  isMap,
   isNode,
+  isScalar,
   parseDocument,
   visit,
   type Document,
@@ -55,7 +57,9 @@ export interface MeltanoSchedule {
   extractor: string | null;
   loader: string | null;
   transform: string | null;
+  /** `env` as written; `envEntries` keeps its written order (integer-like keys included). */
   env: Record<string, string>;
+  envEntries: [string, string][];
   /**
    * Environments the schedule runs in, from `annotations: { meltano.cloud: { environments } }`;
    * null (no annotation) means every environment.
@@ -66,10 +70,14 @@ export interface MeltanoSchedule {
 
 export interface MeltanoProject {
   defaultEnvironment: string | null;
+  /** Where the winning `default_environment` is set; null when none is. */
+  defaultEnvironmentSource: SourceLocation | null;
   /** Environment names in merge order: meltano.yml first, then included files. */
   environments: string[];
   /** Job name -> `tasks` exactly as written (normally a list; may be a bare string). */
   jobs: Record<string, unknown>;
+  /** The same jobs as `[name, tasks]` pairs, in merge order. */
+  jobEntries: [string, unknown][];
   schedules: MeltanoSchedule[];
   /** The raw `include_paths` patterns of meltano.yml. */
   includePaths: string[];
@@ -88,6 +96,8 @@ export interface ProjectFile {
   file: string;
   contents: Record<string, unknown>;
   lineOf(nodePath: NodePath): number | null;
+  /** The keys of the mapping at `nodePath` in written order (null when it is not a mapping). */
+  keysOf(nodePath: NodePath): string[] | null;
 }
 
 export function parseProjectFile(text: string, file: string): ProjectFile {
@@ -141,7 +151,17 @@ export function parseProjectFile(text: string, file: string): ProjectFile {
       lineOf([]) ?? undefined,
     );
   }
-  return { file, contents: value, lineOf };
+  const keysOf = (nodePath: NodePath): string[] | null => {
+    const node = nodePath.length === 0 ? document.contents : document.getIn(nodePath, true);
+    if (!isMap(node)) return null;
+    const keys = node.items.map((pair) => {
+      const key: unknown = pair.key;
+      return isScalar(key) ? String(key.value) : String(key);
+    });
+    // A merge key (`<<: *anchor`) brings keys from elsewhere: fall back to the merged object.
+    return keys.includes('<<') ? null : keys;
+  };
+  return { file, contents: value, lineOf, keysOf };
 }
 
 /** The `include_paths` patterns of meltano.yml, as written. */
@@ -161,6 +181,7 @@ export function readIncludePatterns(main: ProjectFile): string[] {
 /** meltano.yml then its included files, merged in that order. */
 export function mergeProjectFiles(files: ProjectFile[], includePaths: string[]): MeltanoProject {
   let defaultEnvironment: string | null = null;
+  let defaultEnvironmentSource: SourceLocation | null = null;
   const environments = new Map<string, { source: SourceLocation }>();
   const jobs = new Map<string, { tasks: unknown; source: SourceLocation }>();
   const schedules = new Map<string, MeltanoSchedule>();
@@ -170,6 +191,8 @@ export function mergeProjectFiles(files: ProjectFile[], includePaths: string[]):
     if (Object.hasOwn(file.contents, 'default_environment')) {
       const value = file.contents.default_environment;
       defaultEnvironment = value === null ? null : scalarText(value);
+      defaultEnvironmentSource =
+        value === null ? null : { file: file.file, line: file.lineOf(['default_environment']) };
       if (value !== null && defaultEnvironment === null) {
         throw structureError(
           file,
@@ -189,11 +212,14 @@ export function mergeProjectFiles(files: ProjectFile[], includePaths: string[]):
     }
   }
 
+  const jobEntries = [...jobs].map(([name, job]): [string, unknown] => [name, job.tasks]);
   return {
     defaultEnvironment,
+    defaultEnvironmentSource,
     environments: [...environments.keys()],
     // fromEntries defines own properties, so a job named `__proto__` stays a job.
-    jobs: Object.fromEntries([...jobs].map(([name, job]) => [name, job.tasks])),
+    jobs: Object.fromEntries(jobEntries),
+    jobEntries,
     schedules: [...schedules.values()],
     includePaths,
     files: files.map((file) => file.file),
@@ -244,7 +270,7 @@ function readSchedules(file: ProjectFile): MeltanoSchedule[] {
       extractor: text('extractor'),
       loader: text('loader'),
       transform: text('transform'),
-      env: readScheduleEnv(file, name, value.env, at('env')),
+      ...readScheduleEnv(file, name, value.env, at('env')),
       environments: readEnvironmentAnnotation(file, name, value.annotations, at('annotations')),
       source,
     };
@@ -256,26 +282,34 @@ function readScheduleEnv(
   scheduleName: string,
   raw: unknown,
   at: NodePath,
-): Record<string, string> {
+): { env: Record<string, string>; envEntries: [string, string][] } {
   if (isAbsent(raw)) {
-    return {};
+    return { env: {}, envEntries: [] };
   }
   if (!isRecord(raw)) {
     throw structureError(file, at, `schedule '${scheduleName}': env must map names to values`);
   }
-  return Object.fromEntries(
-    Object.entries(raw).map(([key, value]) => {
-      const text = value === null ? '' : scalarText(value);
-      if (text === null) {
-        throw structureError(
-          file,
-          [...at, key],
-          `schedule '${scheduleName}': env ${key} must be a single value`,
-        );
-      }
-      return [key, text];
-    }),
-  );
+  // Written order from the YAML node: a JS object puts integer-like keys first.
+  const written = file.keysOf(at);
+  const keys =
+    written !== null &&
+    written.length === Object.keys(raw).length &&
+    written.every((key) => Object.hasOwn(raw, key))
+      ? written
+      : Object.keys(raw);
+  const envEntries = keys.map((key): [string, string] => {
+    const value = raw[key];
+    const text = value === null ? '' : scalarText(value);
+    if (text === null) {
+      throw structureError(
+        file,
+        [...at, key],
+        `schedule '${scheduleName}': env ${key} must be a single value`,
+      );
+    }
+    return [key, text];
+  });
+  return { env: Object.fromEntries(envEntries), envEntries };
 }
 
 function readEnvironmentAnnotation(

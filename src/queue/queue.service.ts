@@ -2,6 +2,7 @@ import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { Queue, type JobsOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import { AppConfig } from '../config/app-config.js';
+import { croniterRepeatStrategy } from '../schedules/interval.js';
 import {
   jobDefinitions,
   parsePayload,
@@ -70,7 +71,12 @@ export class QueueService implements OnModuleDestroy {
   queue(name: QueueName): Queue {
     let queue = this.queues.get(name);
     if (!queue) {
-      queue = new Queue(name, { connection: this.connection, prefix: this.prefix });
+      queue = new Queue(name, {
+        connection: this.connection,
+        prefix: this.prefix,
+        // Schedule ticks fire at croniter's times (Meltano's cron semantics), not cron-parser's.
+        settings: { repeatStrategy: croniterRepeatStrategy },
+      });
       queue.on('error', (err: Error) => this.logger.warn(`queue ${name}: ${err.message}`));
       this.queues.set(name, queue);
     }

@@ -18,6 +18,7 @@ import { RunSignals } from './run-signals.js';
 import { RunsRepository, type RunFilter } from './runs.repository.js';
 import { isFinal } from './runs.schemas.js';
 import { BillingGate } from '../billing/billing-gate.js';
+import { objectOf } from '../meltano/ordered-entries.js';
 
 export type { RunFilter } from './runs.repository.js';
 
@@ -66,7 +67,7 @@ export class RunsService {
         throw conflict(`Schedule "${schedule.name}" cannot run: ${schedule.invalidReason}`);
       jobName = schedule.job;
     } else if (input.job !== undefined) {
-      const jobs = (deployment.meltanoJobs ?? {}) as Record<string, unknown>;
+      const jobs = objectOf(deployment.meltanoJobs);
       if (!Object.hasOwn(jobs, input.job)) {
         throw new ProblemException(
           HttpStatus.NOT_FOUND,

@@ -1,60 +1,42 @@
-import { CronExpressionParser } from 'cron-parser';
+import {
+  CRONITER_ALIASES,
+  CroniterBadCronError,
+  CroniterBadDateError,
+  CroniterRandomError,
+  expandCron,
+  firesEveryHour,
+  nextWallTime,
+  type CroniterExpression,
+} from './croniter.js';
 
 /**
- * What a Meltano schedule `interval` means to the service:
- * - `cron`: fire on this 5-field cron expression;
- * - `manual`: never fired on a timer (`@manual`, and `@once`, which Airflow runs once on
- *   creation: the service leaves that single run to the user);
- * - `invalid`: the service cannot fire it; `reason` says why.
+ * What a Meltano schedule `interval` means to the service, as Meltano and croniter read it:
+ * - `cron`: fire on this 5-field cron expression (croniter semantics: `croniter.ts`);
+ * - `manual`: never fired on a timer: `@manual`, `@once` and `@none`, which Meltano treats as
+ *   aliases of one another (`CRON_INTERVALS` maps them to no cron: "for schedules that are to
+ *   be triggered manually");
+ * - `invalid`: croniter rejects it, or the service deliberately refuses it; `reason` says why.
  */
 export type IntervalResolution =
   | { kind: 'cron'; cron: string }
-  | { kind: 'manual'; preset: '@once' | '@manual' }
+  | { kind: 'manual'; preset: (typeof MANUAL_PRESETS)[number] }
   | { kind: 'invalid'; reason: string };
 
-/** The croniter presets Meltano accepts, as the equivalent 5-field cron. */
-export const INTERVAL_PRESETS: Readonly<Record<string, string>> = {
-  '@hourly': '0 * * * *',
-  '@daily': '0 0 * * *',
-  '@midnight': '0 0 * * *',
-  '@weekly': '0 0 * * 0',
-  '@monthly': '0 0 1 * *',
-  '@yearly': '0 0 1 1 *',
-  '@annually': '0 0 1 1 *',
-};
+/** The croniter presets, as the equivalent 5-field cron (Meltano's `CRON_INTERVALS`). */
+export const INTERVAL_PRESETS: Readonly<Record<string, string>> = CRONITER_ALIASES;
 
-const MANUAL_PRESETS = ['@once', '@manual'] as const;
-
-const CRON_FIELD_NAMES = ['minute', 'hour', 'day of month', 'month', 'day of week'] as const;
-
-const MONTH_NAMES = new Set([
-  'jan',
-  'feb',
-  'mar',
-  'apr',
-  'may',
-  'jun',
-  'jul',
-  'aug',
-  'sep',
-  'oct',
-  'nov',
-  'dec',
-]);
-const DAY_NAMES = new Set(['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat']);
-
-// Plain cron only: cron-parser also understands Quartz extensions (L, W, #, ?, H) that
-// croniter/Meltano do not, and a schedule must mean the same thing here as under Meltano.
-const NUMERIC_FIELD = /^[\d*,/-]+$/;
-const NAMED_FIELD = /^[\dA-Za-z*,/-]+$/;
+/** Meltano's manual-only intervals: matched exactly, as Meltano's `CRON_INTERVALS.get` does. */
+const MANUAL_PRESETS = ['@once', '@manual', '@none'] as const;
 
 const MILLISECONDS_PER_DAY = 24 * 60 * 60 * 1000;
 // 52 weeks, so that weekly patterns divide exactly.
 const RATE_WINDOW_DAYS = 364;
 // Dense crons reach this many fires long before the window ends; measuring over the fires
-// themselves keeps the cost bounded (each step costs ~0.1 ms) and, for crons that repeat
-// evenly, the result exact. Bursty crons (`* * 1 * *`) read high: an accepted trade-off.
+// themselves keeps the cost bounded and, for crons that repeat evenly, the result exact.
+// Bursty crons (`* * 1 * *`) read high: an accepted trade-off.
 const RATE_SAMPLE_FIRES = 500;
+// Where "can it ever fire" is checked from (any start works: croniter looks 50 years ahead).
+const VALIDATION_START = Date.UTC(2024, 0, 1);
 
 /**
  * Resolves a raw Meltano `interval` (as written in meltano.yml, or null when missing).
@@ -68,62 +50,75 @@ export function intervalToCron(interval: string | null | undefined): IntervalRes
         "no interval is set (use a cron like '0 6 * * *', a preset like '@daily', or '@manual')",
     };
   }
-  const trimmed = interval.trim();
-  if (trimmed === '') {
+  if (interval.trim() === '') {
     return { kind: 'invalid', reason: 'the interval is empty' };
   }
-  if (trimmed.startsWith('@')) {
-    const preset = trimmed.toLowerCase();
-    const manualPreset = MANUAL_PRESETS.find((candidate) => candidate === preset);
-    if (manualPreset !== undefined) {
-      return { kind: 'manual', preset: manualPreset };
-    }
-    const cron = INTERVAL_PRESETS[preset];
-    if (cron !== undefined) {
-      return { kind: 'cron', cron };
-    }
+  const manual = MANUAL_PRESETS.find((preset) => preset === interval);
+  if (manual !== undefined) {
+    return { kind: 'manual', preset: manual };
+  }
+  // croniter lower-cases the whole expression before looking up its presets.
+  const preset = INTERVAL_PRESETS[interval.toLowerCase()];
+  if (preset !== undefined) {
+    return { kind: 'cron', cron: preset };
+  }
+  if (interval.trim().startsWith('@')) {
     const known = [...MANUAL_PRESETS, ...Object.keys(INTERVAL_PRESETS)].join(', ');
+    const spaced = interval.trim() !== interval ? ' (remove the spaces around it)' : '';
+    const cased = MANUAL_PRESETS.some((p) => p === interval.trim().toLowerCase())
+      ? ` (Meltano reads ${MANUAL_PRESETS.join(', ')} only in lower case)`
+      : '';
     return {
       kind: 'invalid',
-      reason: `interval '${interval}' is not a known preset (known: ${known})`,
+      reason: `interval '${interval}' is not a known preset${spaced}${cased} (known: ${known})`,
     };
   }
-  const problem = describeCronProblem(trimmed);
+  const problem = describeCronProblem(interval);
   if (problem !== null) {
     return { kind: 'invalid', reason: `interval '${interval}' ${problem}` };
   }
-  return { kind: 'cron', cron: trimmed.split(/\s+/).join(' ') };
+  return { kind: 'cron', cron: interval.trim().split(/\s+/).join(' ') };
 }
 
-/** True when `expression` is a plain 5-field cron the service can fire. */
+/** True when `expression` is a 5-field cron croniter accepts and the service can fire. */
 export function isValidCron(expression: string): boolean {
-  return describeCronProblem(expression.trim()) === null;
+  return describeCronProblem(expression) === null;
 }
 
 /**
- * The next `count` fire times of a 5-field cron strictly after `from`, evaluated as wall-clock
- * time in the IANA `timezone`. Across DST changes a time skipped by the clock change fires
- * once right after the change (02:30 on spring-forward night runs at 03:30 new time) and a
- * repeated wall time fires once, at its first occurrence; `*`-hour crons keep firing every
- * elapsed hour.
+ * The next `count` fire times of a 5-field cron strictly after `from`, as croniter computes
+ * them on wall-clock time in the IANA `timezone` (exactly croniter's times in UTC). Across DST
+ * changes a time skipped by the clock change fires once right after the change (02:30 on
+ * spring-forward night runs at 03:30 new time) and a repeated wall time fires once, at its
+ * first occurrence; crons whose hour field is `*` keep firing every elapsed hour.
  */
 export function nextFireTimes(cron: string, timezone: string, from: Date, count: number): Date[] {
   if (!Number.isInteger(count) || count < 0) {
     throw new RangeError(`count must be a non-negative integer, got ${count}`);
   }
   const expression = parseCron(cron, timezone, from);
+  const zone = zoneClock(timezone);
   const fireTimes: Date[] = [];
   let previous = from.getTime();
   while (fireTimes.length < count) {
-    const fireTime = expression.next().toDate();
-    // Defensive: a fire time must move forward, or DST arithmetic could repeat an instant.
-    if (fireTime.getTime() <= previous) {
-      continue;
-    }
-    fireTimes.push(fireTime);
-    previous = fireTime.getTime();
+    previous = nextInstant(expression, zone, previous);
+    fireTimes.push(new Date(previous));
   }
   return fireTimes;
+}
+
+/**
+ * BullMQ's `repeatStrategy` for job schedulers: the next fire time after `millis` of the
+ * scheduler's `pattern` in its `tz`, computed by `nextFireTimes` (croniter's times) instead of
+ * BullMQ's default cron-parser, so timers fire when the schedule list says they will.
+ */
+export function croniterRepeatStrategy(
+  millis: number,
+  opts: { pattern?: string | undefined; tz?: string | undefined },
+): number | undefined {
+  if (opts.pattern === undefined) return undefined;
+  const [next] = nextFireTimes(opts.pattern, opts.tz ?? 'UTC', new Date(millis), 1);
+  return next?.getTime();
 }
 
 /**
@@ -134,11 +129,13 @@ export function nextFireTimes(cron: string, timezone: string, from: Date, count:
  */
 export function runsPerDay(cron: string, timezone: string, from: Date = new Date()): number {
   const expression = parseCron(cron, timezone, from);
+  const zone = zoneClock(timezone);
   const windowEnd = from.getTime() + RATE_WINDOW_DAYS * MILLISECONDS_PER_DAY;
   let firstFire: number | null = null;
   let fires = 0;
+  let fireTime = from.getTime();
   for (;;) {
-    const fireTime = expression.next().toDate().getTime();
+    fireTime = nextInstant(expression, zone, fireTime);
     if (fireTime >= windowEnd) {
       return roundRate(fires / RATE_WINDOW_DAYS);
     }
@@ -164,8 +161,8 @@ export function isValidTimezone(timezone: string): boolean {
   }
 }
 
-function parseCron(cron: string, timezone: string, from: Date) {
-  const problem = describeCronProblem(cron.trim());
+function parseCron(cron: string, timezone: string, from: Date): CroniterExpression {
+  const problem = describeCronProblem(cron);
   if (problem !== null) {
     throw new Error(`Invalid cron '${cron}': it ${problem}`);
   }
@@ -175,50 +172,185 @@ function parseCron(cron: string, timezone: string, from: Date) {
   if (Number.isNaN(from.getTime())) {
     throw new Error('Invalid start date');
   }
-  return CronExpressionParser.parse(cron.trim(), { currentDate: from, tz: timezone });
+  return expandCron(cron);
 }
 
-/** Null for a usable 5-field cron, otherwise why not, phrased to follow "interval 'x' ". */
+/**
+ * Null for a cron the service fires, otherwise why not, phrased to follow "interval 'x' ":
+ * what croniter rejects (with croniter's own message), and what the service refuses on
+ * purpose although croniter accepts it (seconds fields, `R`, a cron that never fires).
+ */
 function describeCronProblem(expression: string): string | null {
   const fields = expression.split(/\s+/).filter((field) => field !== '');
-  if (fields.length !== 5) {
-    const seconds =
-      fields.length === 6
-        ? ' (a 6-field cron with seconds is not supported; drop the seconds)'
-        : '';
+  if (fields.length === 6 || fields.length === 7) {
     return (
-      `has ${fields.length} field${fields.length === 1 ? '' : 's'}; expected a 5-field cron ` +
-      `(minute hour day-of-month month day-of-week) or a preset such as @daily${seconds}`
+      `has ${fields.length} fields: croniter reads the 6th field as seconds` +
+      `${fields.length === 7 ? ' and the 7th as the year' : ''}, which would start runs ` +
+      'several times a minute (or at given seconds); the service starts runs at most once a ' +
+      'minute, on minute boundaries, so it accepts 5-field crons (minute hour day-of-month ' +
+      'month day-of-week) only: drop the seconds field (Quartz-style crons put seconds first)'
     );
   }
-  for (const [index, field] of fields.entries()) {
-    const fieldName = CRON_FIELD_NAMES[index] ?? 'field';
-    const allowsNames = index >= 3;
-    if (!(allowsNames ? NAMED_FIELD : NUMERIC_FIELD).test(field)) {
-      return `has an unsupported ${fieldName} field '${field}'`;
+  if (fields.length !== 5) {
+    return (
+      `has ${fields.length} field${fields.length === 1 ? '' : 's'}; expected a 5-field cron ` +
+      '(minute hour day-of-month month day-of-week) or a preset such as @daily'
+    );
+  }
+  let expression5: CroniterExpression;
+  try {
+    expression5 = expandCron(expression);
+  } catch (error) {
+    if (error instanceof CroniterRandomError) {
+      return (
+        "uses croniter's random 'R' values, which croniter draws anew each time it reads the " +
+        'expression, so there are no fixed times to fire at: write the minute or hour you want'
+      );
     }
-    const names = index === 3 ? MONTH_NAMES : DAY_NAMES;
-    for (const word of field.match(/[A-Za-z]+/g) ?? []) {
-      if (!names.has(word.toLowerCase())) {
-        return `has an unknown name '${word}' in the ${fieldName} field`;
-      }
+    if (error instanceof CroniterBadCronError) {
+      return `is not a cron croniter accepts: ${error.message}`;
     }
+    throw error;
   }
   try {
-    const parsed = CronExpressionParser.parse(expression, {
-      currentDate: new Date(0),
-      tz: 'UTC',
-    });
-    // A cron like `0 0 30 2 *` parses in some versions but can never fire.
-    parsed.next();
+    nextWallTime(expression5, VALIDATION_START);
   } catch (error) {
-    const detail =
-      typeof error === 'object' && error !== null && 'message' in error
-        ? String(error.message)
-        : String(error);
-    return `is not a valid cron: ${detail}`;
+    if (error instanceof CroniterBadDateError) {
+      return (
+        'never fires: croniter accepts it but finds no matching date within 50 years ' +
+        '(e.g. February 30), so an orchestrator using it would fail'
+      );
+    }
+    throw error;
   }
   return null;
+}
+
+// ---- wall-clock time in a time zone ----
+
+interface ZoneClock {
+  /** UTC offset in ms at `instant` (wall = instant + offset). */
+  offset(instant: number): number;
+  utc: boolean;
+}
+
+const zoneClocks = new Map<string, ZoneClock>();
+
+function zoneClock(timezone: string): ZoneClock {
+  const cached = zoneClocks.get(timezone);
+  if (cached) return cached;
+  const format = new Intl.DateTimeFormat('en-US', {
+    timeZone: timezone,
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: 'numeric',
+    day: 'numeric',
+    hour: 'numeric',
+    minute: 'numeric',
+    second: 'numeric',
+  });
+  const offset = (instant: number): number => {
+    const parts: Record<string, number> = {};
+    for (const part of format.formatToParts(new Date(instant))) {
+      if (part.type !== 'literal') parts[part.type] = Number(part.value);
+    }
+    const wall = Date.UTC(
+      parts.year ?? 1970,
+      (parts.month ?? 1) - 1,
+      parts.day ?? 1,
+      parts.hour ?? 0,
+      parts.minute ?? 0,
+      parts.second ?? 0,
+    );
+    return wall - (instant - (((instant % 1000) + 1000) % 1000));
+  };
+  const utc = ['UTC', 'Etc/UTC', 'Etc/GMT', 'GMT', 'Etc/Universal', 'Universal', 'Zulu'].includes(
+    timezone,
+  );
+  const clock: ZoneClock = { offset: utc ? () => 0 : offset, utc };
+  zoneClocks.set(timezone, clock);
+  return clock;
+}
+
+/** The instants whose wall clock is `wall`: none (skipped), one, or two (repeated), sorted. */
+function instantsOf(zone: ZoneClock, wall: number): number[] {
+  const offsets = new Set([
+    zone.offset(wall - MILLISECONDS_PER_DAY),
+    zone.offset(wall),
+    zone.offset(wall + MILLISECONDS_PER_DAY),
+  ]);
+  const instants = [...offsets]
+    .map((offset) => wall - offset)
+    .filter((instant) => instant + zone.offset(instant) === wall);
+  return [...new Set(instants)].sort((a, b) => a - b);
+}
+
+/** A wall time skipped by a clock change fires right after the change (its old offset). */
+function afterGap(zone: ZoneClock, wall: number): number {
+  const offsets = [
+    zone.offset(wall - MILLISECONDS_PER_DAY),
+    zone.offset(wall + MILLISECONDS_PER_DAY),
+  ];
+  return Math.max(...offsets.map((offset) => wall - offset));
+}
+
+/** The first fire time strictly after `from` (ms). */
+function nextInstant(expression: CroniterExpression, zone: ZoneClock, from: number): number {
+  if (zone.utc) return nextWallTime(expression, from);
+  const everyHour = firesEveryHour(expression);
+  let best = Number.POSITIVE_INFINITY;
+  const consider = (wall: number, secondPassOnly: boolean): boolean => {
+    const instants = instantsOf(zone, wall);
+    if (instants.length === 0) {
+      const instant = afterGap(zone, wall);
+      if (instant > from) best = Math.min(best, instant);
+      return instant > from;
+    }
+    const allowed = secondPassOnly
+      ? instants.slice(1)
+      : everyHour
+        ? instants
+        : instants.slice(0, 1);
+    const later = allowed.filter((instant) => instant > from);
+    for (const instant of later) best = Math.min(best, instant);
+    return later.length > 0;
+  };
+
+  // From inside the first pass of a repeated hour, an every-hour cron also fires at the
+  // repeated times before `from`'s wall time (their second occurrence is still ahead).
+  const fromWall = from + zone.offset(from);
+  const fromInstants = instantsOf(zone, fromWall - (fromWall % 60_000));
+  if (everyHour && fromInstants.length === 2 && from < (fromInstants[1] ?? 0)) {
+    const repeatStart = startOfRepeat(zone, fromInstants[0] ?? from, fromInstants[1] ?? from);
+    let wall = repeatStart - 60_000;
+    for (;;) {
+      wall = nextWallTime(expression, wall);
+      if (wall > fromWall) break;
+      if (consider(wall, true)) break;
+    }
+  }
+  let wall = fromWall;
+  for (let guard = 0; guard < 100_000; guard += 1) {
+    wall = nextWallTime(expression, wall);
+    const instants = instantsOf(zone, wall);
+    const earliest = instants[0] ?? afterGap(zone, wall);
+    if (earliest >= best) return best;
+    if (consider(wall, false) && instants.length < 2) return best;
+  }
+  return best;
+}
+
+/** The wall time at which a repeated hour starts (the instant the clock went back). */
+function startOfRepeat(zone: ZoneClock, firstPass: number, secondPass: number): number {
+  const before = zone.offset(firstPass);
+  let low = firstPass;
+  let high = secondPass;
+  while (high - low > 60_000) {
+    const middle = low + Math.floor((high - low) / 2);
+    if (zone.offset(middle) === before) low = middle;
+    else high = middle;
+  }
+  return high + zone.offset(high);
 }
 
 function roundRate(rate: number): number {

@@ -7,6 +7,8 @@ import { scheduleOffsetSeconds } from './spread.js';
 /** What meltano.yml says of a schedule, validated (its cron and why it is invalid, if it is). */
 export interface WantedSchedule {
   name: string;
+  /** Where meltano.yml lists it (merge order). */
+  position: number;
   interval: string | null;
   cron: string | null;
   job: string | null;
@@ -28,6 +30,7 @@ export type ExistingSchedule = Pick<
   | 'loader'
   | 'transform'
   | 'env'
+  | 'position'
   | 'invalidReason'
   | 'archivedAt'
 >;
@@ -60,6 +63,7 @@ const changed = (current: ExistingSchedule, fields: SyncedFields): boolean =>
   current.loader !== fields.loader ||
   current.transform !== fields.transform ||
   JSON.stringify(current.env) !== JSON.stringify(fields.env) ||
+  current.position !== fields.position ||
   current.invalidReason !== fields.invalidReason ||
   current.archivedAt !== null;
 

@@ -61,7 +61,7 @@ export class SchedulesController {
     return toPage(
       schedules,
       query.page_size,
-      (s) => ({ k: s.name, id: s.id }),
+      (s) => ({ k: String(s.position), id: s.id }),
       (s) => presentSchedule(s, deployment),
     );
   }

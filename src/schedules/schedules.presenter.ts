@@ -1,4 +1,5 @@
 import type { Deployment, Schedule } from '../generated/prisma/client.js';
+import { objectOf } from '../meltano/ordered-entries.js';
 import { scheduleRunsPerDay, upcomingTicks } from './schedule-ticks.js';
 import { effectiveOffsetSeconds } from './spread.js';
 
@@ -14,7 +15,8 @@ export const presentSchedule = (s: Schedule, d: Deployment, upcoming = 1) => ({
   extractor: s.extractor,
   loader: s.loader,
   transform: s.transform,
-  env: (s.env ?? {}) as Record<string, unknown>,
+  // Stored as pairs in written order; shown as an object in that order.
+  env: objectOf(s.env),
   enabled: s.enabled,
   valid: s.invalidReason === null,
   invalid_reason: s.invalidReason,

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { isUuid } from '../common/refs.js';
 import { type Cursor, pastCursor } from '../common/pagination.js';
+import { validationFailed } from '../common/problem.js';
 import { PrismaService } from '../database/prisma.service.js';
 import type { OrgId } from '../database/org-id.js';
 import { clientOf } from '../database/repository.js';
@@ -32,9 +33,10 @@ export class SchedulesRepository {
         ...(filter.includeArchived ? {} : { archivedAt: null }),
         ...(filter.namePrefix ? { name: { startsWith: filter.namePrefix } } : {}),
         ...(filter.enabled !== undefined ? { enabled: filter.enabled } : {}),
-        ...pastCursor('name', cursor, 'asc'),
+        ...pastPosition(cursor),
       },
-      orderBy: [{ name: 'asc' }, { id: 'asc' }],
+      // As meltano.yml lists them (main file, then included files in include_paths order).
+      orderBy: [{ position: 'asc' }, { id: 'asc' }],
       take,
     });
   }
@@ -76,4 +78,16 @@ export class SchedulesRepository {
       data,
     });
   }
+}
+
+/** The keyset condition past a `{ k: position, id }` cursor. */
+function pastPosition(cursor: Cursor | undefined): ReturnType<typeof pastCursor> {
+  if (!cursor) return {};
+  const position = Number(cursor.k);
+  if (!/^\d{1,9}$/.test(cursor.k) || !Number.isSafeInteger(position)) {
+    throw validationFailed([
+      { field: 'query.page_token', message: 'is not a token this API issued' },
+    ]);
+  }
+  return { OR: [{ position: { gt: position } }, { position, id: { gt: cursor.id } }] };
 }

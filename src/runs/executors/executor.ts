@@ -22,8 +22,8 @@ export interface RunSpec {
   };
   /** Folder of the repository holding meltano.yml ('.' for the root). */
   rootPath: string;
-  /** MELTANO_ENVIRONMENT. */
-  environment: string;
+  /** MELTANO_ENVIRONMENT; null: none is set (Meltano's `default_environment` applies). */
+  environment: string | null;
   /** What to run: `meltano schedule run <name>` or `meltano run <job>`. */
   command: { kind: 'schedule'; name: string } | { kind: 'job'; name: string };
   /** Environment for the pipeline: secrets, the state backend settings, anything the service sets. */

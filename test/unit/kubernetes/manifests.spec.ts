@@ -140,6 +140,12 @@ describe('buildRunJob', () => {
     });
   });
 
+  it('sets no MELTANO_ENVIRONMENT for a deployment without an environment', () => {
+    const env = buildRunJob(makeSpec({ environment: null }), settings).spec!.template.spec!
+      .containers[0]!.env!;
+    expect(env.some((variable) => variable.name === 'MELTANO_ENVIRONMENT')).toBe(false);
+  });
+
   it('holds no secret value in any form', () => {
     const text = JSON.stringify(job);
     for (const secret of [

@@ -97,6 +97,22 @@ describe('LocalExecutor: runs', () => {
     );
   });
 
+  it('runs with no environment when the deployment has none: MELTANO_ENVIRONMENT is not set', async () => {
+    const rec = recorder();
+    const handle = await fx.executor().start(
+      // Even a MELTANO_ENVIRONMENT inherited from the worker's own environment is dropped.
+      fx.spec({ environment: null, env: { MELTANO_ENVIRONMENT: 'leaked' } }),
+      rec.callbacks,
+    );
+    expect(await handle.outcome).toEqual({ status: 'succeeded', exitCode: 0, reason: null });
+    expect(rec.lines()).toContain(
+      '[meltano-cloud] meltano schedule run second-schedule (no environment)',
+    );
+    // The stand-in prints the variable as it received it: empty, so Meltano's
+    // default_environment (if meltano.yml sets one) is what applies.
+    expect(rec.lines()).toContain('MELTANO_ENVIRONMENT=');
+  });
+
   it('falls back to fetching the branch when the server refuses fetching by sha', async () => {
     // Protocol v0 servers refuse unadvertised objects (as uploadpack.allowAnySHA1InWant=false).
     const executor = fx.executor({

@@ -160,11 +160,15 @@ describe('readMeltanoProject on real projects', () => {
       'jefflyt__M2Project_Meltano_Olist',
     ]);
     expect(invalidByFixture['Matatika__example-veeqo-reporting']).toEqual([
-      expect.stringMatching(/^Schedule 'Veeqo Pipeline': interval '0 0 \* \* \* \*' has 6 fields/),
-      expect.stringMatching(/^Schedule 'Report Pipeline': interval '0 0 8 \* \* \*' has 6 fields/),
+      expect.stringMatching(
+        /^Schedule 'Veeqo Pipeline' \(meltano.yml line 35\): interval '0 0 \* \* \* \*' has 6 fields: croniter reads the 6th field as seconds/,
+      ),
+      expect.stringMatching(
+        /^Schedule 'Report Pipeline' \(meltano.yml line 38\): interval '0 0 8 \* \* \*' has 6 fields/,
+      ),
     ]);
     expect(invalidByFixture['jefflyt__M2Project_Meltano_Olist']).toEqual([
-      "Schedule 'daily_extract': job 'tap-postgres target-bigquery' is not defined in jobs " +
+      "Schedule 'daily_extract' (meltano.yml line 61): job 'tap-postgres target-bigquery' is not defined in jobs " +
         '(known: none)',
     ]);
   });
@@ -254,6 +258,7 @@ describe('readMeltanoProject merging and include_paths', () => {
         loader: null,
         transform: null,
         env: {},
+        envEntries: [],
         environments: null,
         source: { file: 'orchestrate/deep/er/schedules.yml', line: 2 },
       },
@@ -347,7 +352,7 @@ describe('readMeltanoProject merging and include_paths', () => {
     expect(names('dev')).toEqual(['everywhere']);
     expect(names('prod')).toEqual(['everywhere', 'prod-only']);
     expect(validateSchedules(project)[2]?.invalidReason).toBe(
-      "Schedule 'typo': its meltano.cloud annotation names undefined environment 'prd' " +
+      "Schedule 'typo' (meltano.yml line 14): its meltano.cloud annotation names undefined environment 'prd' " +
         '(known: dev, prod)',
     );
   });
@@ -532,16 +537,26 @@ describe('validateSchedules', () => {
     ]);
     const reasons = results.map((result) => result.invalidReason);
     expect(reasons[0]).toBe(
-      "Schedule 'no-interval': no interval is set " +
+      "Schedule 'no-interval' (meltano.yml line 7): no interval is set " +
         "(use a cron like '0 6 * * *', a preset like '@daily', or '@manual')",
     );
-    expect(reasons[1]).toContain("Schedule 'six-fields': interval '0 0 8 * * *' has 6 fields");
-    expect(reasons[2]).toContain("Schedule 'garbage': interval 'every day' has 2 fields");
-    expect(reasons[3]).toContain("Schedule 'bad-preset': interval '@fortnightly' is not a known");
-    expect(reasons[4]).toContain("Schedule 'out-of-range': interval '61 * * * *' is not a valid");
-    expect(reasons[5]).toBe("Schedule 'missing-job': job 'c' is not defined in jobs (known: a, b)");
+    expect(reasons[1]).toContain(
+      "Schedule 'six-fields' (meltano.yml line 8): interval '0 0 8 * * *' has 6 fields",
+    );
+    expect(reasons[2]).toContain(
+      "Schedule 'garbage' (meltano.yml line 9): interval 'every day' has 2 fields",
+    );
+    expect(reasons[3]).toContain(
+      "Schedule 'bad-preset' (meltano.yml line 10): interval '@fortnightly' is not a known",
+    );
+    expect(reasons[4]).toContain(
+      "Schedule 'out-of-range' (meltano.yml line 11): interval '61 * * * *' is not a cron croniter accepts",
+    );
+    expect(reasons[5]).toBe(
+      "Schedule 'missing-job' (meltano.yml line 12): job 'c' is not defined in jobs (known: a, b)",
+    );
     expect(reasons[6]).toBe(
-      "Schedule 'no-target': it names neither a job nor an extractor and loader",
+      "Schedule 'no-target' (meltano.yml line 13): it names neither a job nor an extractor and loader",
     );
     expect(results[7]).toEqual({
       name: 'manual',

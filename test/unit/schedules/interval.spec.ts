@@ -21,9 +21,15 @@ describe('intervalToCron', () => {
     expect(intervalToCron(preset)).toEqual({ kind: 'cron', cron });
   });
 
-  it('treats @once and @manual as manual-only', () => {
+  it('treats @once, @manual and @none as manual-only (Meltano: aliases of one another)', () => {
     expect(intervalToCron('@once')).toEqual({ kind: 'manual', preset: '@once' });
     expect(intervalToCron('@manual')).toEqual({ kind: 'manual', preset: '@manual' });
+    expect(intervalToCron('@none')).toEqual({ kind: 'manual', preset: '@none' });
+  });
+
+  it('reads presets in any case, as croniter lower-cases them', () => {
+    expect(intervalToCron('@DAILY')).toEqual({ kind: 'cron', cron: '0 0 * * *' });
+    expect(intervalToCron('@Hourly')).toEqual({ kind: 'cron', cron: '0 * * * *' });
   });
 
   it.each([
@@ -36,6 +42,13 @@ describe('intervalToCron', () => {
     '0 8-18/2 * * MON-FRI',
     '15 3 1 jan,jul *',
     '0 0 * * 7',
+    '0 0 L * *',
+    '0 0 29-L * *',
+    '0 9 * * L5',
+    '0 9 * * 1#2',
+    '0 9 * * mon#1,L1',
+    '0 0 ? * *',
+    '0 0 * * fri-mon',
   ])('keeps the valid 5-field cron %s', (cron) => {
     expect(intervalToCron(cron)).toEqual({ kind: 'cron', cron });
     expect(isValidCron(cron)).toBe(true);
@@ -48,17 +61,23 @@ describe('intervalToCron', () => {
   it.each([
     [null, 'no interval is set'],
     ['', 'the interval is empty'],
-    ['0 0 * * * *', "interval '0 0 * * * *' has 6 fields"],
-    ['0 0 8 * * *', 'a 6-field cron with seconds is not supported'],
+    ['0 0 * * * *', "interval '0 0 * * * *' has 6 fields: croniter reads the 6th field as seconds"],
+    ['0 0 8 * * *', 'the service starts runs at most once a minute'],
+    ['0 0 8 * * * 2030', 'and the 7th as the year'],
     ['daily', "interval 'daily' has 1 field;"],
-    ['@fortnightly', "interval '@fortnightly' is not a known preset (known: @once, @manual"],
-    ['61 * * * *', "interval '61 * * * *' is not a valid cron: Constraint error"],
-    ['0 0 L * *', 'unsupported day of month field'],
-    ['0 0 ? * *', 'unsupported day of month field'],
-    ['0 0 * * 1#2', 'unsupported day of week field'],
-    ['0 0 * * FOO', "unknown name 'FOO' in the day of week field"],
-    ['0 0 * JAN-MON *', "unknown name 'MON' in the month field"],
-    ['0 0 31 2 *', 'is not a valid cron'],
+    ['@fortnightly', "interval '@fortnightly' is not a known preset (known: @once, @manual, @none"],
+    ['@ONCE', 'Meltano reads @once, @manual, @none only in lower case'],
+    ['61 * * * *', "interval '61 * * * *' is not a cron croniter accepts"],
+    ['0 0 * * 5L', 'is not a cron croniter accepts'],
+    ['0 0 15W * *', 'is not a cron croniter accepts'],
+    ['0 0 * * 1#6', 'is not a cron croniter accepts'],
+    ['0 0 * * 5,L6', 'mixing literal values and nth day of week'],
+    ['H * * * *', 'Hashed definitions must include hash_id'],
+    ['R 6 * * *', "croniter's random 'R' values"],
+    ['*/0 * * * *', 'is not a cron croniter accepts'],
+    ['0 0 * * FOO', "'foo' is not a known name"],
+    ['0 0 * JAN-MON *', "'mon' is not a known name"],
+    ['0 0 31 2 *', 'never fires: croniter accepts it but finds no matching date'],
   ])('rejects %j', (interval, reason) => {
     const resolution = intervalToCron(interval);
     expect(resolution.kind).toBe('invalid');

@@ -3,13 +3,14 @@ import { planScheduleSync, summaryOf } from '../../../src/schedules/schedule-syn
 
 const wanted = (name: string, over: Partial<WantedSchedule> = {}): WantedSchedule => ({
   name,
+  position: 0,
   interval: '@daily',
   cron: '0 0 * * *',
   job: 'load',
   extractor: null,
   loader: null,
   transform: null,
-  env: { A: '1' },
+  env: [['A', '1']],
   invalidReason: null,
   ...over,
 });

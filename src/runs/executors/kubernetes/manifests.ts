@@ -238,7 +238,10 @@ export function buildRunJob(spec: RunSpec, settings: KubernetesSettings): V1Job 
   // Per-key references (not envFrom) so the clone token and file contents never become pipeline env.
   const meltanoEnv: V1EnvVar[] = [
     { name: 'HOME', value: HOME_DIR },
-    { name: 'MELTANO_ENVIRONMENT', value: spec.environment },
+    // No environment: none is set, so Meltano applies the project's default_environment.
+    ...(spec.environment === null
+      ? []
+      : [{ name: 'MELTANO_ENVIRONMENT', value: spec.environment }]),
     // Log lines reach the log stream as they are written.
     { name: 'PYTHONUNBUFFERED', value: '1' },
     ...pipelineEnvNames(spec).map((name) => ({

@@ -166,7 +166,9 @@ export class LocalRun {
     const env: Record<string, string> = { ...baseEnv, ...spec.env };
     const filesFailure = await this.writeSecretFiles(join(dir, 'secrets'), env);
     if (filesFailure) return failed(filesFailure);
-    env.MELTANO_ENVIRONMENT = spec.environment;
+    // No environment: none is passed, so Meltano applies the project's default_environment.
+    if (spec.environment === null) delete env.MELTANO_ENVIRONMENT;
+    else env.MELTANO_ENVIRONMENT = spec.environment;
     env[RUN_DIR_ENV] = dir;
     // Where Meltano keeps plugins, config files and its database: always the run's own.
     env.MELTANO_SYS_DIR_ROOT = join(projectDir, '.meltano');
@@ -183,7 +185,9 @@ export class LocalRun {
       spec.command.kind === 'schedule'
         ? ['schedule', 'run', spec.command.name]
         : ['run', spec.command.name];
-    this.info(`meltano ${args.join(' ')} (environment ${spec.environment})`);
+    this.info(
+      `meltano ${args.join(' ')} (${spec.environment === null ? 'no environment' : `environment ${spec.environment}`})`,
+    );
     this.phase('pipeline_started');
     const pipeline = await this.runStep(meltanoBin, args, projectDir, env, { isPipeline: true });
     if (pipeline.spawnError) return failed(meltanoNotStartable(meltanoBin, pipeline.spawnError));
