@@ -304,7 +304,11 @@ export function deploymentCommand(ctx: Context): Command {
           [
             { header: ' ', value: (d) => current(d.slug === now || d.id === now) },
             { header: 'NAME', value: (d) => d.slug, shrink: true },
-            { header: 'ENVIRONMENT', value: (d) => d.environment, shrink: true },
+            {
+              header: 'ENVIRONMENT',
+              value: (d) => d.environment ?? '(no environment)',
+              shrink: true,
+            },
             { header: 'GIT REV', value: (d) => d.branch, shrink: true },
             { header: 'STATUS', value: (d) => d.status, colour: (d) => statusColour(d.status) },
             { header: 'COMMIT', value: (d) => shortSha(d.deployed_commit_sha) },

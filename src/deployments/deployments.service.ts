@@ -95,7 +95,7 @@ export class DeploymentsService {
     orgId: OrgId,
     projectId: string,
     branch: string,
-    environment: string | undefined,
+    environment: string | null | undefined,
   ): Promise<void> {
     if (!environment) return;
     const known = await this.deployments.knownEnvironments(orgId, projectId, branch);
