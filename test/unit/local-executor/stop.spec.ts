@@ -98,14 +98,15 @@ describe('LocalExecutor: cancel and timeout', () => {
     const startedAt = Date.now();
     const handle = await fx
       .executor()
-      .start(fx.spec({ timeoutSeconds: 1, env: { FAKE_MELTANO_HANG: '1' } }), rec.callbacks);
+      // Long enough for clone, `meltano --version` and install to reach the hang on a loaded machine.
+      .start(fx.spec({ timeoutSeconds: 3, env: { FAKE_MELTANO_HANG: '1' } }), rec.callbacks);
     const pids = await hanging(rec);
     expect(await handle.outcome).toEqual({
       status: 'timed_out',
       exitCode: null,
-      reason: 'timed out after 1 s',
+      reason: 'timed out after 3 s',
     });
-    expect(Date.now() - startedAt).toBeGreaterThanOrEqual(990);
+    expect(Date.now() - startedAt).toBeGreaterThanOrEqual(2990);
     expect(isAlive(pids.meltano)).toBe(false);
     expect(isAlive(pids.child)).toBe(false);
     expect(await readdir(fx.workRoot)).toEqual([]);

@@ -139,8 +139,13 @@ export class PluginCache {
         if (!(await isDirectory(venv))) continue;
         const into = path.join(runSysDir, type, name);
         await mkdir(into, { recursive: true });
-        await symlink(venv, path.join(into, 'venv'), 'dir');
-        linked += 1;
+        try {
+          await symlink(venv, path.join(into, 'venv'), 'dir');
+          linked += 1;
+        } catch (error) {
+          // The checkout brought its own (a committed .meltano): it is left as it is.
+          if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+        }
       }
     }
     return linked;
