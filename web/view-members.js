@@ -149,6 +149,7 @@ export async function auditView(ctx) {
                 'span',
                 { class: 'actor', title: e.actor },
                 e.actor_name && e.actor_name !== e.actor ? `${e.actor_name} (${e.actor})` : e.actor,
+                /^meltano-cloud-cli\//.test(e.user_agent ?? '') ? muted(' via the CLI') : null,
               )
             : muted('system'),
           h('code', {}, e.action),

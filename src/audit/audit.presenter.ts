@@ -5,9 +5,11 @@ import type { AuditNames } from './audit.repository.js';
 const NAMING_DETAILS = ['name', 'login', 'target', 'state_id'] as const;
 
 function resourceName(e: AuditEvent, names?: AuditNames): string | null {
-  const live = e.resourceId ? names?.resources.get(`${e.resourceType}:${e.resourceId}`) : undefined;
-  if (live) return live;
   const details = (e.details ?? {}) as Record<string, unknown>;
+  const live = e.resourceId ? names?.resources.get(`${e.resourceType}:${e.resourceId}`) : undefined;
+  // A state change is recorded on its deployment: name the state too.
+  const state = typeof details.state_id === 'string' ? details.state_id : null;
+  if (live) return state ? `${live} · state ${state}` : live;
   for (const key of NAMING_DETAILS) {
     const value = details[key];
     if (typeof value === 'string' && value) return value;

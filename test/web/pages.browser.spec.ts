@@ -303,4 +303,55 @@ describe('dashboard Notifications and Meltano state pages in Chromium', () => {
     await viewer.close();
     expect(problems).toEqual([]);
   });
+
+  it('names who did what in the audit log, and says when it was through the CLI', async () => {
+    const user = await t.prisma.user.findFirstOrThrow({ where: { login: 'pages-owner' } });
+    await t.prisma.user.update({ where: { id: user.id }, data: { name: 'Pat Owner' } });
+    const run = await t.prisma.run.create({
+      data: {
+        organizationId: orgId,
+        deploymentId,
+        target: 'load',
+        jobName: 'load',
+        trigger: 'api',
+        triggeredById: user.id,
+        status: 'queued',
+        timeoutSeconds: 60,
+      },
+    });
+    // As RunsService records a run started with `meltano-cloud run` (the CLI's user agent).
+    await t.prisma.auditEvent.create({
+      data: {
+        organizationId: orgId,
+        actorUserId: user.id,
+        actorLogin: 'pages-owner',
+        action: 'run.start',
+        resourceType: 'run',
+        resourceId: run.id,
+        ip: '127.0.0.1',
+        userAgent: 'meltano-cloud-cli/0.1.0',
+        details: { target: 'load', deployment: 'prod' },
+      },
+    });
+    await owner.goto(`${base}/#/o/${slug}/audit`);
+    const row = owner.locator('tbody tr', { hasText: 'run.start' });
+    await row.waitFor();
+    expect(await row.locator('.actor').innerText()).toBe('Pat Owner (pages-owner) via the CLI');
+    expect(await row.locator('.resource').innerText()).toBe('run prod / load');
+    expect(await text(owner, 'tbody tr:has-text("state.clear") .resource')).toBe(
+      'deployment Analytics / prod · state prod:tap-stripe-to-target-postgres',
+    );
+    // The channel added through the dashboard: named by kind and address, not by id.
+    const channel = owner.locator('tbody tr', { hasText: 'notification.create' });
+    expect(await channel.locator('.resource').innerText()).toMatch(
+      /^notification channel webhook https:\/\/hooks\.example\.com\/…$/,
+    );
+    await shot(owner, 'audit-names');
+    // Who started the run shows on its page too.
+    await owner.goto(`${base}/#/o/${slug}/runs/${run.id}`);
+    await owner.locator('.started-by', { hasText: 'Pat Owner' }).waitFor();
+    expect(await text(owner, '.started-by')).toBe('CLI / API · Pat Owner (pages-owner)');
+    await shot(owner, 'run-started-from-cli');
+    expect(problems).toEqual([]);
+  });
 });

@@ -139,6 +139,14 @@ describe('presenters', () => {
       actor_name: 'The Octocat',
       resource_name: 'hubot',
     });
+    const state = {
+      ...event,
+      resourceType: 'deployment',
+      resourceId: 'd1',
+      details: { state_id: 'prod:load' },
+    } as unknown as AuditEvent;
+    const deployments = { actors: new Map(), resources: new Map([['deployment:d1', 'A / prod']]) };
+    expect(presentAuditEvent(state, deployments).resource_name).toBe('A / prod · state prod:load');
     const gone = { ...event, details: { name: 'OLD_SECRET' } } as unknown as AuditEvent;
     expect(presentAuditEvent(gone, { actors: new Map(), resources: new Map() })).toMatchObject({
       resource_name: 'OLD_SECRET',
