@@ -381,29 +381,39 @@ export async function runView(ctx) {
     );
   };
 
+  const STEP_LABELS = {
+    queued: 'Waiting in the queue',
+    clone: 'Cloning the repository',
+    install: 'Installing plugins',
+    pipeline: 'Pipeline',
+  };
   const drawTimeline = () => {
-    const steps = [
-      ['Scheduled tick', run.tick_at],
-      ['Queued', run.queued_at],
-      ['Admitted', run.admitted_at],
-      ['Started', run.started_at],
-      ['Pipeline started', run.pipeline_started_at],
-      ['Finished', run.finished_at],
-    ].filter(([label, at]) => label !== 'Scheduled tick' || at);
-    let previous = null;
-    replace(
-      timeline,
-      table(
-        'Timeline',
-        ['Step', 'At', 'After previous step'],
-        steps.map(([label, at]) => {
-          const gap =
-            at && previous ? duration((Date.parse(at) - Date.parse(previous)) / 1000) : '—';
-          if (at) previous = at;
-          return [label, at ? h('time', { datetime: at }, absolute(at)) : muted('not yet'), gap];
-        }),
-      ),
-    );
+    // The API's steps (queued, clone, install, pipeline), each once it began; only the
+    // pipeline is billed, so what a cold start costs shows as its own rows.
+    const rows = (run.steps ?? []).map((step) => [
+      h('span', { 'data-step': step.name }, STEP_LABELS[step.name] ?? step.name),
+      h('time', { datetime: step.started_at }, absolute(step.started_at)),
+      step.duration_seconds === null
+        ? muted(step.finished_at ? '—' : 'in progress')
+        : duration(step.duration_seconds),
+      [step.billed ? 'billed' : 'not billed', step.note ? ` · ${step.note}` : ''].join(''),
+    ]);
+    if (run.tick_at)
+      rows.unshift([
+        'Scheduled tick',
+        h('time', { datetime: run.tick_at }, absolute(run.tick_at)),
+        '—',
+        '',
+      ]);
+    rows.push([
+      'Finished',
+      run.finished_at
+        ? h('time', { datetime: run.finished_at }, absolute(run.finished_at))
+        : muted('not yet'),
+      '—',
+      '',
+    ]);
+    replace(timeline, table('Timeline', ['Step', 'Began', 'Took', 'Billing'], rows));
   };
 
   const draw = () => {

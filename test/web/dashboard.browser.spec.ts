@@ -152,6 +152,9 @@ describe('dashboard in Chromium', () => {
         queuedAt: new Date(Date.now() - 95_000),
         admittedAt: new Date(Date.now() - 94_000),
         startedAt: new Date(Date.now() - 90_000),
+        installStartedAt: new Date(Date.now() - 86_000),
+        installFinishedAt: new Date(Date.now() - 82_000),
+        pluginInstall: 'cached',
         pipelineStartedAt: new Date(Date.now() - 80_000),
         finishedAt: new Date(Date.now() - 5_000),
       },
@@ -284,8 +287,13 @@ describe('dashboard in Chromium', () => {
     expect(await text('.log')).toMatch(/Extracting tap-x.*warning: slow source.*Loaded 42 rows/s);
     expect(await text('.log-state')).toContain('end of log');
     const timeline = await text('section[aria-labelledby=h-timeline]');
-    for (const step of ['Queued', 'Admitted', 'Started', 'Pipeline started', 'Finished'])
+    for (const step of ['Waiting in the queue', 'Cloning the repository', 'Pipeline', 'Finished'])
       expect(timeline).toContain(step);
+    // The install step is its own row, with what it cost and why it was skipped or not.
+    expect(timeline).toMatch(/Installing plugins.*4s.*not billed · install skipped \(cached\)/s);
+    expect(await text('section[aria-labelledby=h-timeline] tr:has([data-step=pipeline])')).toMatch(
+      /1m 15s.*billed/s,
+    );
     expect(await text('main .facts:not(.identity)')).toContain('1m 15s');
     expect(await text('main .facts:not(.identity)')).toMatch(/Started\s+schedule/i);
 
