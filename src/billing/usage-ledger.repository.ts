@@ -4,7 +4,7 @@ import { orgIdOfRow, type OrgId } from '../database/org-id.js';
 import { clientOf } from '../database/repository.js';
 import type { Tx } from '../database/tx.js';
 import { Prisma, type Run, type UsageLedgerEntry } from '../generated/prisma/client.js';
-import { runsPerDay } from '../schedules/interval.js';
+import { cachedRunsPerDay } from '../schedules/runs-per-day.js';
 import { pastCursor, type Cursor } from '../common/pagination.js';
 import { billedSecondsOf, billingPeriodOf, priceRun } from './pricing.js';
 
@@ -15,18 +15,6 @@ export interface UsageTotal {
   label: string;
   creditsTenths: number;
   runs: number;
-}
-
-/** Fires-per-day of a cron are the same for hours: computing them walks up to a year of fire times. */
-const rateCache = new Map<string, { rate: number; at: number }>();
-function cachedRunsPerDay(cron: string, timezone: string, at: Date): number {
-  const key = `${cron}|${timezone}`;
-  const hit = rateCache.get(key);
-  if (hit && Math.abs(hit.at - at.getTime()) < 6 * 3600_000) return hit.rate;
-  const rate = runsPerDay(cron, timezone, at);
-  if (rateCache.size > 5_000) rateCache.clear();
-  rateCache.set(key, { rate, at: at.getTime() });
-  return rate;
 }
 
 /**

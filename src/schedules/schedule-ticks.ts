@@ -1,5 +1,6 @@
 import type { Deployment, Schedule } from '../generated/prisma/client.js';
-import { nextFireTimes, runsPerDay } from './interval.js';
+import { nextFireTimes } from './interval.js';
+import { cachedRunsPerDay } from './runs-per-day.js';
 import { effectiveOffsetSeconds } from './spread.js';
 
 /** When a schedule fires next, including the deployment's spread offset. */
@@ -21,5 +22,5 @@ export function upcomingTicks(
 
 export const scheduleRunsPerDay = (schedule: Schedule): number =>
   schedule.cron && !schedule.invalidReason && !schedule.archivedAt
-    ? runsPerDay(schedule.cron, schedule.timezone)
+    ? cachedRunsPerDay(schedule.cron, schedule.timezone)
     : 0;
