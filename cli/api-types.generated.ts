@@ -729,7 +729,7 @@ export interface ApiPaths {
           project_id: string;
           name: string;
           slug: string;
-          environment: string;
+          environment: string | null;
           branch: string;
           status: 'new' | 'deploying' | 'ready' | 'failed';
           status_message: string | null;
@@ -752,7 +752,7 @@ export interface ApiPaths {
       headers: Record<string, never>;
       body: {
         name: string;
-        environment: string;
+        environment?: string | null;
         branch: string;
         run_timeout_seconds?: number;
         max_concurrent_runs?: number;
@@ -765,7 +765,7 @@ export interface ApiPaths {
         project_id: string;
         name: string;
         slug: string;
-        environment: string;
+        environment: string | null;
         branch: string;
         status: 'new' | 'deploying' | 'ready' | 'failed';
         status_message: string | null;
@@ -792,7 +792,7 @@ export interface ApiPaths {
         project_id: string;
         name: string;
         slug: string;
-        environment: string;
+        environment: string | null;
         branch: string;
         status: 'new' | 'deploying' | 'ready' | 'failed';
         status_message: string | null;
@@ -812,7 +812,7 @@ export interface ApiPaths {
       query: Record<string, never>;
       headers: Record<string, never>;
       body: {
-        environment?: string;
+        environment?: string | null;
         branch?: string;
         run_timeout_seconds?: number;
         max_concurrent_runs?: number;
@@ -825,7 +825,7 @@ export interface ApiPaths {
         project_id: string;
         name: string;
         slug: string;
-        environment: string;
+        environment: string | null;
         branch: string;
         status: 'new' | 'deploying' | 'ready' | 'failed';
         status_message: string | null;

@@ -63,7 +63,10 @@ export async function deploymentView(ctx) {
             d.status_message ? h('span', { class: 'status-message' }, ' ', d.status_message) : null,
           ),
         ),
-        fact('Environment', h('code', {}, d.environment)),
+        fact(
+          'Environment',
+          d.environment === null ? h('em', {}, '(no environment)') : h('code', {}, d.environment),
+        ),
         fact('Branch', h('code', {}, d.branch)),
         fact('Deployed commit', sha(d.deployed_commit_sha)),
         fact('Deployed', when(d.deployed_at)),

@@ -37,7 +37,7 @@ export async function projectView(ctx) {
         ['Deployment', 'Environment', 'Branch', 'Status', 'Deployed commit', 'Deployed'],
         deployments.results.map((d) => [
           h('a', { href: `${base}/d/${encodeURIComponent(d.slug)}` }, d.name),
-          h('code', {}, d.environment),
+          d.environment === null ? h('em', {}, '(no environment)') : h('code', {}, d.environment),
           h('code', {}, d.branch),
           h('span', { title: d.status_message ?? '' }, badge(d.status)),
           sha(d.deployed_commit_sha),
@@ -60,15 +60,19 @@ export async function projectView(ctx) {
               { name: 'name', label: 'Name', required: true, placeholder: 'prod' },
               {
                 name: 'environment',
-                label: 'Meltano environment',
-                required: true,
+                label: 'Meltano environment (empty: none)',
+                required: false,
                 placeholder: 'prod',
               },
               { name: 'branch', label: 'Branch', required: true, value: 'main' },
             ],
             submit: 'Create deployment',
             onSubmit: async (values) => {
-              const d = await post(`${api}/deployments`, values);
+              // No environment (a project that defines none): Meltano's default_environment applies.
+              const d = await post(`${api}/deployments`, {
+                ...values,
+                environment: values.environment ? values.environment : null,
+              });
               ctx.navigate(`${base}/d/${encodeURIComponent(d.slug)}`);
             },
           }),

@@ -258,7 +258,7 @@ export function deploymentCommand(ctx: Context): Command {
           [
             { header: ' ', value: (d) => current(d.slug === now || d.id === now) },
             { header: 'NAME', value: (d) => d.slug, shrink: true },
-            { header: 'ENVIRONMENT', value: (d) => d.environment, shrink: true },
+            { header: 'ENVIRONMENT', value: (d) => d.environment ?? NO_ENVIRONMENT, shrink: true },
             { header: 'GIT REV', value: (d) => d.branch, shrink: true },
             { header: 'STATUS', value: (d) => d.status },
             { header: 'COMMIT', value: (d) => shortSha(d.deployed_commit_sha) },
@@ -278,7 +278,7 @@ export function deploymentCommand(ctx: Context): Command {
       .action(async (opts: { name: string }) => {
         const { d } = await find(opts.name);
         ctx.config.save({ deployment: d.slug });
-        ctx.io.err(`Current deployment: ${d.slug} (environment ${d.environment}, ${d.branch})\n`);
+        ctx.io.err(`Current deployment: ${d.slug} (${environmentOf(d)}, ${d.branch})\n`);
       }),
     'meltano-cloud deployment use --name prod',
   );
@@ -288,20 +288,27 @@ export function deploymentCommand(ctx: Context): Command {
       .command('create')
       .description('Create a deployment, deploy it, wait for the result and make it current')
       .requiredOption('--name <name>', 'deployment name')
-      .requiredOption('--environment <environment>', 'Meltano environment from meltano.yml')
+      .option(
+        '--environment <environment>',
+        'Meltano environment from meltano.yml (leave out for a project that defines none)',
+      )
       .requiredOption('--git-rev <branch>', 'git branch to deploy')
       .option('--no-wait', 'do not wait for the first deploy to finish')
       .action(
-        async (opts: { name: string; environment: string; gitRev: string; wait: boolean }) => {
+        async (opts: { name: string; environment?: string; gitRev: string; wait: boolean }) => {
           const org = await ctx.org();
           const project = ctx.project();
           const d = await ctx.api.request('createDeployment', {
             path: { org, project },
-            body: { name: opts.name, environment: opts.environment, branch: opts.gitRev },
+            body: {
+              name: opts.name,
+              ...(opts.environment !== undefined ? { environment: opts.environment } : {}),
+              branch: opts.gitRev,
+            },
           });
           ctx.config.save({ deployment: d.slug });
           ctx.io.err(
-            `Created deployment ${d.slug} (environment ${d.environment}, ${d.branch}); it is now the current deployment.\n`,
+            `Created deployment ${d.slug} (${environmentOf(d)}, ${d.branch}); it is now the current deployment.\n`,
           );
           const path = { org, project, deployment: d.slug };
           if (!opts.wait) return;
@@ -335,7 +342,7 @@ export function deploymentCommand(ctx: Context): Command {
               ...(opts.environment !== undefined ? { environment: opts.environment } : {}),
             },
           });
-          ctx.io.err(`Updated deployment ${d.slug}: environment ${d.environment}, ${d.branch}.\n`);
+          ctx.io.err(`Updated deployment ${d.slug}: ${environmentOf(d)}, ${d.branch}.\n`);
           if (!opts.wait) return;
           const newest = (await ctx.api.request('listDeploys', { path, query: { page_size: 1 } }))
             .results[0];
@@ -398,3 +405,8 @@ async function ask(question: string): Promise<string> {
     rl.close();
   }
 }
+
+/** How a deployment without an environment is shown (Meltano then uses default_environment). */
+const NO_ENVIRONMENT = '(no environment)';
+const environmentOf = (d: { environment: string | null }): string =>
+  d.environment === null ? NO_ENVIRONMENT : `environment ${d.environment}`;
