@@ -80,7 +80,11 @@ export async function projectView(ctx) {
             ],
             submit: 'Create deployment',
             onSubmit: async (values) => {
-              const d = await post(`${api}/deployments`, values);
+              // No environment (a project that defines none): Meltano's default_environment applies.
+              const d = await post(`${api}/deployments`, {
+                ...values,
+                environment: values.environment ? values.environment : null,
+              });
               ctx.navigate(`${base}/d/${encodeURIComponent(d.slug)}`);
             },
           }),

@@ -304,11 +304,7 @@ export function deploymentCommand(ctx: Context): Command {
           [
             { header: ' ', value: (d) => current(d.slug === now || d.id === now) },
             { header: 'NAME', value: (d) => d.slug, shrink: true },
-            {
-              header: 'ENVIRONMENT',
-              value: (d) => d.environment ?? '(no environment)',
-              shrink: true,
-            },
+            { header: 'ENVIRONMENT', value: (d) => d.environment ?? NO_ENVIRONMENT, shrink: true },
             { header: 'GIT REV', value: (d) => d.branch, shrink: true },
             { header: 'STATUS', value: (d) => d.status, colour: (d) => statusColour(d.status) },
             { header: 'COMMIT', value: (d) => shortSha(d.deployed_commit_sha) },
@@ -351,7 +347,7 @@ export function deploymentCommand(ctx: Context): Command {
         }
         const { d } = await find(name);
         ctx.config.save({ deployment: d.slug });
-        ctx.io.err(`Current deployment: ${d.slug} (environment ${d.environment}, ${d.branch})\n`);
+        ctx.io.err(`Current deployment: ${d.slug} (${environmentOf(d)}, ${d.branch})\n`);
       }),
     'meltano-cloud deployment use --name prod',
     'meltano-cloud deployment use    # on a terminal: choose from a list',
@@ -364,23 +360,30 @@ export function deploymentCommand(ctx: Context): Command {
         'Create a deployment, deploy it and wait for the result (the project’s first deployment becomes the current one)',
       )
       .requiredOption('--name <name>', 'deployment name')
-      .requiredOption('--environment <environment>', 'Meltano environment from meltano.yml')
+      .option(
+        '--environment <environment>',
+        'Meltano environment from meltano.yml (leave out for a project that defines none)',
+      )
       .requiredOption('--git-rev <branch>', 'git branch to deploy')
       .option('--no-wait', 'do not wait for the first deploy to finish')
       .action(
-        async (opts: { name: string; environment: string; gitRev: string; wait: boolean }) => {
+        async (opts: { name: string; environment?: string; gitRev: string; wait: boolean }) => {
           const org = await ctx.org();
           const project = ctx.project();
           const existing = await listAll(org, project, 1);
           const d = await ctx.api.request('createDeployment', {
             path: { org, project },
-            body: { name: opts.name, environment: opts.environment, branch: opts.gitRev },
+            body: {
+              name: opts.name,
+              ...(opts.environment !== undefined ? { environment: opts.environment } : {}),
+              branch: opts.gitRev,
+            },
           });
           // Only a project's first deployment becomes the current one (as the first is then the only one).
           const first = existing.length === 0;
           if (first) ctx.config.save({ deployment: d.slug });
           ctx.io.err(
-            `Created deployment ${d.slug} (environment ${d.environment}, ${d.branch})` +
+            `Created deployment ${d.slug} (${environmentOf(d)}, ${d.branch})` +
               (first
                 ? '; it is now the current deployment.\n'
                 : `; the current deployment is still ${ctx.config.value('deployment') ?? 'unset'} (switch with \`meltano-cloud deployment use --name ${d.slug}\`).\n`),
@@ -439,9 +442,7 @@ export function deploymentCommand(ctx: Context): Command {
                 ...(opts.environment !== undefined ? { environment: opts.environment } : {}),
               },
             });
-            ctx.io.err(
-              `Updated deployment ${d.slug}: environment ${d.environment}, ${d.branch}.\n`,
-            );
+            ctx.io.err(`Updated deployment ${d.slug}: ${environmentOf(d)}, ${d.branch}.\n`);
             if (!opts.wait) return;
             const newest = (await ctx.api.request('listDeploys', { path, query: { page_size: 1 } }))
               .results[0];
@@ -553,3 +554,8 @@ async function ask(question: string): Promise<string> {
     rl.close();
   }
 }
+
+/** How a deployment without an environment is shown (Meltano then uses default_environment). */
+const NO_ENVIRONMENT = '(no environment)';
+const environmentOf = (d: { environment: string | null }): string =>
+  d.environment === null ? NO_ENVIRONMENT : `environment ${d.environment}`;

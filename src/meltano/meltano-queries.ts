@@ -22,7 +22,7 @@ export interface ScheduleValidation {
   invalidReason: string | null;
   /** The 5-field cron to fire on; null for manual-only and invalid schedules. */
   cron: string | null;
-  /** `@manual` / `@once`: run only when asked, never on a timer. */
+  /** `@manual` / `@once` / `@none`: run only when asked, never on a timer. */
   manualOnly: boolean;
 }
 

@@ -260,18 +260,20 @@ export function expandCron(expression: string): CroniterExpression {
             `[${expression}] is not acceptable,negative numbers not allowed`,
           );
         }
-        let value: FieldValue | string = text;
-        if (!STAR_OR_INT.test(text)) value = alphaconv(field, text, expression);
-        if (typeof value === 'string' && ONLY_INT.test(value)) value = Number(value);
-        if (typeof value === 'number') value = valueAlias(value, field);
-        if (value !== '*' && value !== 'l') {
-          const number = Number(value);
+        const named: number | string = STAR_OR_INT.test(text)
+          ? text
+          : alphaconv(field, text, expression);
+        let value: FieldValue;
+        if (named === '*' || named === 'l') {
+          value = named;
+        } else {
+          const number = valueAlias(Number(named), field);
           if (!Number.isInteger(number) || number < low0 || number > high0) {
             throw new CroniterBadCronError(`[${expression}] is not acceptable, out of range`);
           }
           value = number;
         }
-        result.push(value as FieldValue);
+        result.push(value);
         if (field === DOW && nthValue !== null && typeof value === 'number') {
           const set = nth.get(value) ?? new Set<number | 'l'>();
           set.add(nthValue);

@@ -160,10 +160,11 @@ const cases: BadCase[] = [
     field: 'body.branch',
   },
   {
-    name: 'deployment missing environment',
+    // Leaving the environment out is fine (a project without environments); a bad name is not.
+    name: 'deployment bad environment name',
     method: 'post',
     path: (o) => `${proj(o)}/deployments`,
-    body: { name: 'd2', branch: 'main' },
+    body: { name: 'd2', environment: 'not an environment', branch: 'main' },
     field: 'body.environment',
   },
   {

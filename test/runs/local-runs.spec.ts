@@ -370,4 +370,70 @@ describe('runs end to end: API → worker → local executor → real git → me
       'good deploy',
     );
   });
+
+  it('deploys and runs a project that defines no environments, with no environment', async () => {
+    const bare = new LocalGitRepo();
+    try {
+      bare.commit({
+        'meltano.yml': [
+          'version: 1',
+          'jobs:',
+          '  - {name: load-job, tasks: [tap-fake target-fake]}',
+          'schedules:',
+          '  - {name: zz-el, interval: "0 6 * * *", extractor: tap-fake, loader: target-fake,',
+          '     env: {ZED: "1", ALPHA: "2"}}',
+          '  - {name: aa-job, interval: "@daily", job: load-job}',
+          '  - {name: mm-last, interval: "0 0 L * *", extractor: tap-fake, loader: target-fake}',
+          '',
+        ].join('\n'),
+      });
+      await api('post', `/orgs/${org}/projects`, { name: 'No Envs', repository: bare.url }).expect(
+        201,
+      );
+      const created = await api('post', `/orgs/${org}/projects/no-envs/deployments`, {
+        name: 'main',
+        branch: 'main',
+      }).expect(201);
+      expect(created.body.environment).toBeNull();
+      const noEnv = `/orgs/${org}/projects/no-envs/deployments/main`;
+      await waitFor(
+        async () => (await api('get', noEnv)).body.status === 'ready',
+        20_000,
+        'deploy without environment',
+      );
+      // Listed as written (not sorted), env keys in written order, page by page.
+      const first = (await api('get', `${noEnv}/schedules?page_size=2`)).body;
+      const second = (
+        await api(
+          'get',
+          `${noEnv}/schedules?page_size=2&page_token=${first.pagination.next_page_token}`,
+        )
+      ).body;
+      const schedules = [...first.results, ...second.results] as {
+        name: string;
+        env: Record<string, string>;
+        valid: boolean;
+        invalid_reason: string | null;
+        cron: string | null;
+      }[];
+      expect(schedules.map((s) => s.name)).toEqual(['zz-el', 'aa-job', 'mm-last']);
+      expect(Object.keys(schedules[0]!.env)).toEqual(['ZED', 'ALPHA']);
+      // meltano run needs an environment: a job schedule cannot run here, and says why.
+      expect(schedules[1]).toMatchObject({ valid: false });
+      expect(schedules[1]!.invalid_reason).toContain(
+        "Schedule 'aa-job' (meltano.yml line 7): it runs a job, and Meltano runs jobs",
+      );
+      expect(schedules[2]).toMatchObject({ valid: true, cron: '0 0 L * *' });
+
+      const run = await finished(
+        (await api('post', `${noEnv}/runs`, { schedule: 'zz-el' }).expect(201)).body.id,
+      );
+      expect(run).toMatchObject({ status: 'succeeded', exit_code: 0 });
+      const text = await logText(run.id);
+      expect(text).toContain('meltano schedule run zz-el (no environment)');
+      expect(text).toMatch(/^MELTANO_ENVIRONMENT=$/m);
+    } finally {
+      bare.remove();
+    }
+  });
 });

@@ -5,6 +5,7 @@ import type { MeltanoProject } from '../../../src/meltano/meltano-project.js';
 import {
   MeltanoProjectError,
   assertEnvironmentExists,
+  environmentWithoutOne,
   readMeltanoProject,
   schedulesForEnvironment,
   validateSchedules,
@@ -593,5 +594,85 @@ describe('assertEnvironmentExists', () => {
     expect(() => assertEnvironmentExists(project, 'dev')).toThrow(
       "Environment 'dev' is not defined in meltano.yml (the project defines no environments)",
     );
+  });
+});
+
+describe('order as written', () => {
+  it('keeps env keys, jobs and schedules in written order, integer-like keys included', async () => {
+    const dir = writeProject({
+      'meltano.yml': [
+        'version: 1',
+        'include_paths: [./b/*.meltano.yml, ./a/*.meltano.yml]',
+        'jobs:',
+        '  - {name: zeta, tasks: [tap-z target-z]}',
+        '  - {name: "10", tasks: [tap-b target-b]}',
+        '  - {name: alpha, tasks: [tap-a target-a, dbt:run]}',
+        'schedules:',
+        '  - name: zz-main',
+        '    interval: "@daily"',
+        '    job: zeta',
+        '    env: {ZED: "1", "10": ten, "2": two, ALPHA: a}',
+        '',
+      ].join('\n'),
+      'a/x.meltano.yml': 'schedules:\n  - {name: aa-from-a, interval: "@hourly", job: alpha}\n',
+      'b/y.meltano.yml': 'schedules:\n  - {name: mm-from-b, interval: "@hourly", job: alpha}\n',
+    });
+    const project = await readMeltanoProject(dir);
+    // Main file, then included files in include_paths order (b before a), never sorted.
+    expect(project.schedules.map((s) => s.name)).toEqual(['zz-main', 'mm-from-b', 'aa-from-a']);
+    expect(project.schedules[0]?.envEntries).toEqual([
+      ['ZED', '1'],
+      ['10', 'ten'],
+      ['2', 'two'],
+      ['ALPHA', 'a'],
+    ]);
+    expect(project.jobEntries).toEqual([
+      ['zeta', ['tap-z target-z']],
+      ['10', ['tap-b target-b']],
+      ['alpha', ['tap-a target-a', 'dbt:run']],
+    ]);
+  });
+});
+
+describe('projects without environments', () => {
+  it('needs no environment; default_environment applies when set and must be defined', async () => {
+    const none = await readMeltanoProject(path.join(FIXTURES_DIR, 'stkbailey__homelab'));
+    expect(environmentWithoutOne(none)).toBeNull();
+    const squared = await readMeltanoProject(path.join(FIXTURES_DIR, 'meltano__squared'));
+    expect(environmentWithoutOne(squared)).toBe('userdev');
+
+    const dir = writeProject({
+      'meltano.yml': 'version: 1\ndefault_environment: dev\nschedules: []\n',
+    });
+    const undefinedDefault = await readMeltanoProject(dir);
+    expect(() => environmentWithoutOne(undefinedDefault)).toThrow(
+      "meltano.yml line 2: default_environment 'dev' is not a defined environment " +
+        '(the project defines no environments)',
+    );
+  });
+
+  it('marks job schedules invalid when no environment applies (meltano run needs one)', async () => {
+    const dir = writeProject({
+      'meltano.yml': [
+        'version: 1',
+        'jobs: [{name: load, tasks: [tap-x target-y]}]',
+        'schedules:',
+        '  - {name: job-schedule, interval: "@daily", job: load}',
+        '  - {name: el-schedule, interval: "@daily", extractor: tap-x, loader: target-y}',
+        '',
+      ].join('\n'),
+    });
+    const project = await readMeltanoProject(dir);
+    const results = validateSchedules(project, { environment: null });
+    expect(results.map((r) => [r.name, r.valid])).toEqual([
+      ['job-schedule', false],
+      ['el-schedule', true],
+    ]);
+    expect(results[0]?.invalidReason).toContain(
+      "Schedule 'job-schedule' (meltano.yml line 4): it runs a job, and Meltano runs jobs " +
+        '(meltano run) only in an environment',
+    );
+    // With an environment set on the deployment, the same schedule is fine.
+    expect(validateSchedules(project, { environment: 'prod' })[0]?.valid).toBe(true);
   });
 });
