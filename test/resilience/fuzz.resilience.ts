@@ -96,7 +96,7 @@ function shapedValue(schema: JsonSchema, depth: number): fc.Arbitrary<Json> {
   if (schema.enum) return fc.constantFrom(...schema.enum);
   const variants = schema.anyOf ?? schema.oneOf;
   if (variants?.length) return fc.oneof(...variants.map((v) => fromSchema(v, depth + 1)));
-  const type = Array.isArray(schema.type) ? schema.type[0] : schema.type;
+  const type = (Array.isArray(schema.type) ? schema.type[0] : schema.type) ?? 'any';
   switch (type) {
     case 'object': {
       const properties = schema.properties ?? {};

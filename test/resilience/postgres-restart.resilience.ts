@@ -35,6 +35,8 @@ async function cluster(action: 'stop' | 'start'): Promise<void> {
   ]);
 }
 
+const noHeaders: Record<string, string> = {};
+
 interface Outcome {
   phase: 'before' | 'outage' | 'after';
   status: number;
@@ -127,7 +129,7 @@ describe('PostgreSQL restarted under API load', () => {
           : t.http.get(`${project}/secrets`).set('authorization', users.owner.bearer);
         const res = await req.then(
           (r) => r,
-          (err: unknown) => ({ status: 0, headers: {} as Record<string, string>, err }),
+          (err: unknown) => ({ status: 0, headers: noHeaders, err }),
         );
         outcomes.push({
           phase: at === phase ? at : 'outage',

@@ -38,7 +38,6 @@ describe('worker loss with local runs in flight', () => {
     await worker.ready();
     return worker;
   };
-  const get = (url: string) => t.http.get(url).set('authorization', users.owner.bearer);
   const startRuns = async (n: number): Promise<string[]> => {
     const ids: string[] = [];
     for (let i = 0; i < n; i++) {
