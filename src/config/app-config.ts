@@ -128,6 +128,8 @@ export const envSchema = z
     K8S_RUN_CPU: z.string().default('1'),
     K8S_RUN_MEMORY: z.string().default('2Gi'),
     K8S_JOB_TTL_SECONDS: int(3600, 0),
+    // The API as run Pods reach it over the cluster network (managed Meltano state), e.g. http://meltano-cloud-api.meltano-cloud.svc:3000
+    K8S_STATE_API_URL: optionalString.pipe(z.url().optional()),
     SMTP_URL: optionalString.pipe(z.url().optional()),
     MAIL_FROM: z.string().default('meltano-cloud <noreply@localhost>'),
     NOTIFICATION_ALLOW_PRIVATE_TARGETS: optionalString,
@@ -310,6 +312,7 @@ function toConfig(env: Env) {
           cpu: env.K8S_RUN_CPU,
           memory: env.K8S_RUN_MEMORY,
           jobTtlSeconds: env.K8S_JOB_TTL_SECONDS,
+          stateApiUrl: env.K8S_STATE_API_URL,
         }
       : undefined,
     mail: { smtpUrl: env.SMTP_URL, from: env.MAIL_FROM },

@@ -15,6 +15,8 @@ import { RunLogsRepository } from './run-logs.repository.js';
 import { RunPreparation } from './run-preparation.js';
 import { RunQueue } from './run-queue.js';
 import { RunSignals } from './run-signals.js';
+import { RunStateController } from './run-state.controller.js';
+import { RunStateCredentials } from './run-state-credentials.js';
 import { RunSupervisor } from './run-supervisor.js';
 import { RunSweep } from './run-sweep.js';
 import { RunsController } from './runs.controller.js';
@@ -35,6 +37,7 @@ const core = [
   RunQueue,
   RunEvents,
   RunSignals,
+  RunStateCredentials,
 ];
 
 /** What the API and the worker share: the runs' repositories, the run factory and queue, run events, cancel signals. */
@@ -44,7 +47,7 @@ export class RunsCoreModule {}
 /** Runs as the API sees them: create, history, cancel, logs, state. */
 @Module({
   imports: [RunsCoreModule, DeploymentsCoreModule],
-  controllers: [RunsController, StateController],
+  controllers: [RunsController, StateController, RunStateController],
   providers: [RunsService, StateService],
   exports: [RunsService],
 })

@@ -8,6 +8,7 @@
 import { posix } from 'node:path';
 import type { V1Container, V1EnvVar, V1Job, V1ObjectMeta, V1Secret } from '@kubernetes/client-node';
 import type { RunSpec } from '../executor.js';
+import { managedStateEnv, usesManagedState, withManagedState } from './state-sync.js';
 
 export interface KubernetesSettings {
   /** Namespace holding the run Jobs, their Pods and Secrets. */
@@ -237,10 +238,13 @@ export function buildRunJob(spec: RunSpec, settings: KubernetesSettings): V1Job 
     })),
     ...spec.files.map((file) => ({ name: file.envVar, value: `${FILES_DIR}/${file.fileName}` })),
   ];
+  const managedState = usesManagedState(spec);
+  if (managedState) meltanoEnv.push(...managedStateEnv());
+  const pipeline = meltanoScript(spec.command);
   const meltano: V1Container = {
     name: MELTANO_CONTAINER,
     image: settings.meltanoImage,
-    command: ['/bin/sh', '-c', meltanoScript(spec.command)],
+    command: ['/bin/sh', '-c', managedState ? withManagedState(pipeline) : pipeline],
     workingDir: workingDirFor(spec.rootPath),
     env: meltanoEnv,
     resources,
