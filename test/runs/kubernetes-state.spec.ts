@@ -191,6 +191,40 @@ describe('managed Meltano state on the Kubernetes executor (fake API server, Pod
       .expect(401);
   });
 
+  it('a second run that would write the same state waits in queued, with the reason, until the first ends', async () => {
+    const firstId = (await api('post', `${dep()}/runs`, { job: 'load' }).expect(201)).body
+      .id as string;
+    fake.schedulePod(runJobName(firstId), { logs: ['extracting'], hold: true });
+    await waitFor(
+      async () =>
+        (await api('get', `/orgs/${org.orgSlug}/runs/${firstId}`)).body.status === 'running',
+      20_000,
+      'the first run to run',
+    );
+    const secondId = (await api('post', `${dep()}/runs`, { job: 'load' }).expect(201)).body
+      .id as string;
+    const waiting = await waitFor(
+      async () => {
+        const run = (await api('get', `/orgs/${org.orgSlug}/runs/${secondId}`)).body;
+        return run.waiting_reason ? run : null;
+      },
+      20_000,
+      'the second run to wait',
+    );
+    // The deployment allows 5 concurrent runs: only the shared state holds it back.
+    expect(waiting.status).toBe('queued');
+    expect(waiting.waiting_reason).toBe(
+      `waiting: run ${firstId} of this deployment is writing Meltano state '${STATE_ID}'; Meltano runs one pipeline per state id at a time`,
+    );
+    expect(fake.jobs.has(`meltano-runs/${runJobName(secondId)}`)).toBe(false);
+
+    fake.schedulePod(runJobName(secondId), { logs: ['second'] });
+    fake.exitMain(runJobName(firstId), { exitCode: 0 });
+    expect((await finished(firstId)).status).toBe('succeeded');
+    // Woken by the freed run, not by its retry delay: it runs to its end.
+    expect((await finished(secondId)).status).toBe('succeeded');
+  });
+
   it("a deployment's own MELTANO_STATE_BACKEND_URI wins, and the run log says so", async () => {
     await api(
       'put',
