@@ -740,6 +740,20 @@ export interface ApiPaths {
           concurrency_policy: 'skip' | 'queue';
           missed_run_policy: 'skip' | 'run_once';
           spread_schedules: boolean;
+          run_pod: {
+            resources?: {
+              requests?: { cpu?: string; memory?: string };
+              limits?: { cpu?: string; memory?: string };
+            };
+            node_selector?: Record<string, string>;
+            tolerations?: Array<{
+              key?: string;
+              operator?: 'Exists' | 'Equal';
+              value?: string;
+              effect?: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
+              toleration_seconds?: number;
+            }>;
+          };
           created_at: string;
           updated_at: string;
         }>;
@@ -759,6 +773,20 @@ export interface ApiPaths {
         concurrency_policy?: 'skip' | 'queue';
         missed_run_policy?: 'skip' | 'run_once';
         spread_schedules?: boolean;
+        run_pod?: {
+          resources?: {
+            requests?: { cpu?: string; memory?: string };
+            limits?: { cpu?: string; memory?: string };
+          };
+          node_selector?: Record<string, string>;
+          tolerations?: Array<{
+            key?: string;
+            operator?: 'Exists' | 'Equal';
+            value?: string;
+            effect?: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
+            toleration_seconds?: number;
+          }>;
+        };
       };
       response: {
         id: string;
@@ -776,6 +804,20 @@ export interface ApiPaths {
         concurrency_policy: 'skip' | 'queue';
         missed_run_policy: 'skip' | 'run_once';
         spread_schedules: boolean;
+        run_pod: {
+          resources?: {
+            requests?: { cpu?: string; memory?: string };
+            limits?: { cpu?: string; memory?: string };
+          };
+          node_selector?: Record<string, string>;
+          tolerations?: Array<{
+            key?: string;
+            operator?: 'Exists' | 'Equal';
+            value?: string;
+            effect?: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
+            toleration_seconds?: number;
+          }>;
+        };
         created_at: string;
         updated_at: string;
       };
@@ -803,6 +845,20 @@ export interface ApiPaths {
         concurrency_policy: 'skip' | 'queue';
         missed_run_policy: 'skip' | 'run_once';
         spread_schedules: boolean;
+        run_pod: {
+          resources?: {
+            requests?: { cpu?: string; memory?: string };
+            limits?: { cpu?: string; memory?: string };
+          };
+          node_selector?: Record<string, string>;
+          tolerations?: Array<{
+            key?: string;
+            operator?: 'Exists' | 'Equal';
+            value?: string;
+            effect?: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
+            toleration_seconds?: number;
+          }>;
+        };
         created_at: string;
         updated_at: string;
       };
@@ -819,6 +875,20 @@ export interface ApiPaths {
         concurrency_policy?: 'skip' | 'queue';
         missed_run_policy?: 'skip' | 'run_once';
         spread_schedules?: boolean;
+        run_pod?: {
+          resources?: {
+            requests?: { cpu?: string; memory?: string };
+            limits?: { cpu?: string; memory?: string };
+          };
+          node_selector?: Record<string, string>;
+          tolerations?: Array<{
+            key?: string;
+            operator?: 'Exists' | 'Equal';
+            value?: string;
+            effect?: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
+            toleration_seconds?: number;
+          }>;
+        };
       };
       response: {
         id: string;
@@ -836,6 +906,20 @@ export interface ApiPaths {
         concurrency_policy: 'skip' | 'queue';
         missed_run_policy: 'skip' | 'run_once';
         spread_schedules: boolean;
+        run_pod: {
+          resources?: {
+            requests?: { cpu?: string; memory?: string };
+            limits?: { cpu?: string; memory?: string };
+          };
+          node_selector?: Record<string, string>;
+          tolerations?: Array<{
+            key?: string;
+            operator?: 'Exists' | 'Equal';
+            value?: string;
+            effect?: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
+            toleration_seconds?: number;
+          }>;
+        };
         created_at: string;
         updated_at: string;
       };

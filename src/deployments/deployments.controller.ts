@@ -26,6 +26,7 @@ const settingsOf = (b: z.infer<typeof updateDeploymentBody>) => ({
   concurrencyPolicy: b.concurrency_policy,
   missedRunPolicy: b.missed_run_policy,
   spreadSchedules: b.spread_schedules,
+  runPod: b.run_pod,
 });
 
 @ApiTags('deployments')

@@ -1,4 +1,5 @@
 import type { Deployment } from '../generated/prisma/client.js';
+import { readRunPod } from './run-pod.js';
 
 /** A deployment as the API shows it. */
 export const presentDeployment = (d: Deployment) => ({
@@ -17,6 +18,7 @@ export const presentDeployment = (d: Deployment) => ({
   concurrency_policy: d.concurrencyPolicy,
   missed_run_policy: d.missedRunPolicy,
   spread_schedules: d.spreadSchedules,
+  run_pod: readRunPod(d.runPod),
   created_at: d.createdAt.toISOString(),
   updated_at: d.updatedAt.toISOString(),
 });

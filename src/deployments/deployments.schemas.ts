@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { displayName } from '../common/slug.js';
 import { pageQuery } from '../common/zod.js';
+import { runPodSettings } from './run-pod.js';
 
 /** `git check-ref-format` rules for a branch name, so bad names fail here rather than at clone time. */
 export const branchName = z
@@ -49,6 +50,7 @@ const settings = {
     .boolean()
     .optional()
     .describe('Delay each schedule by a stable offset (up to 7 min)'),
+  run_pod: runPodSettings.optional(),
 };
 
 export const createDeploymentBody = z.strictObject({
@@ -88,6 +90,7 @@ export const deploymentOut = z.object({
   concurrency_policy: z.enum(['skip', 'queue']),
   missed_run_policy: z.enum(['skip', 'run_once']),
   spread_schedules: z.boolean(),
+  run_pod: runPodSettings,
   created_at: z.string(),
   updated_at: z.string(),
 });

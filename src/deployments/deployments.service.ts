@@ -12,6 +12,7 @@ import type { OrgScope } from '../organizations/org-access.js';
 import { ProjectsService } from '../projects/projects.service.js';
 import { DeploymentEvents } from './deployment-events.js';
 import { DeploymentsRepository } from './deployments.repository.js';
+import type { RunPodSettings } from './run-pod.js';
 
 export interface DeploymentSettingsInput {
   runTimeoutSeconds?: number | undefined;
@@ -19,6 +20,7 @@ export interface DeploymentSettingsInput {
   concurrencyPolicy?: 'skip' | 'queue' | undefined;
   missedRunPolicy?: 'skip' | 'run_once' | undefined;
   spreadSchedules?: boolean | undefined;
+  runPod?: RunPodSettings | undefined;
 }
 
 const defined = <T extends object>(o: T): Partial<T> =>
@@ -109,6 +111,7 @@ export class DeploymentsService {
               concurrencyPolicy: input.concurrencyPolicy,
               missedRunPolicy: input.missedRunPolicy,
               spreadSchedules: input.spreadSchedules,
+              runPod: input.runPod,
             }),
           },
           tx,

@@ -5,6 +5,7 @@ import { rm } from 'node:fs/promises';
 import { AppConfig } from '../config/app-config.js';
 import type { OrgId } from '../database/org-id.js';
 import type { Run } from '../generated/prisma/client.js';
+import { readRunPod } from '../deployments/run-pod.js';
 import { CloneSourceProvider } from '../projects/clone-source.js';
 import { SecretsService } from '../secrets/secrets.service.js';
 import type { Executor, RunSpec } from './executors/executor.js';
@@ -107,6 +108,7 @@ export class RunPreparation {
       env,
       files: forRun.files,
       timeoutSeconds: run.timeoutSeconds,
+      pod: runPodSpec(deployment.runPod),
     };
     return { spec, masker: forRun.masker, stateDir, stateBefore, stateNote };
   }
@@ -128,4 +130,18 @@ export class RunPreparation {
     }
     await rm(prepared.stateDir, { recursive: true, force: true });
   }
+}
+
+/** The deployment's `run_pod` setting as the executor takes it. */
+function runPodSpec(stored: unknown): RunSpec['pod'] {
+  const settings = readRunPod(stored);
+  const pod: NonNullable<RunSpec['pod']> = {};
+  if (settings.resources) pod.resources = settings.resources;
+  if (settings.node_selector) pod.nodeSelector = settings.node_selector;
+  if (settings.tolerations)
+    pod.tolerations = settings.tolerations.map(({ toleration_seconds, ...rest }) => ({
+      ...rest,
+      ...(toleration_seconds !== undefined ? { tolerationSeconds: toleration_seconds } : {}),
+    }));
+  return pod;
 }

@@ -35,7 +35,7 @@ describe('managed Meltano state on the Kubernetes executor (fake API server, Pod
   let execute: ExecuteScenario;
   const dep = () =>
     `/orgs/${org.orgSlug}/projects/${org.projectSlug}/deployments/${org.deploymentSlug}`;
-  const api = (method: 'get' | 'put' | 'post' | 'delete', url: string, body?: object) => {
+  const api = (method: 'get' | 'put' | 'post' | 'delete' | 'patch', url: string, body?: object) => {
     const req = t.http[method](url).set('authorization', users.owner.bearer);
     return body ? req.send(body) : req;
   };
@@ -251,5 +251,31 @@ describe('managed Meltano state on the Kubernetes executor (fake API server, Pod
     );
     const row = await t.prisma.run.findUniqueOrThrow({ where: { id } });
     expect(row.stateTokenHash).toBeNull();
+  });
+
+  it("renders the deployment's run_pod settings into the run's Job (accepted by the schema check)", async () => {
+    await api('patch', dep(), {
+      run_pod: {
+        resources: { limits: { memory: '6Gi' } },
+        node_selector: { pool: 'etl' },
+        tolerations: [
+          { key: 'spot', operator: 'Exists', effect: 'NoExecute', toleration_seconds: 60 },
+        ],
+      },
+    }).expect(200);
+    const id = (await api('post', `${dep()}/runs`, { job: 'load' }).expect(201)).body.id as string;
+    fake.schedulePod(runJobName(id), { logs: ['ok'] });
+    expect((await finished(id)).status).toBe('succeeded');
+    await api('patch', dep(), { run_pod: {} }).expect(200);
+    const pod = fake.jobs.get(`meltano-runs/${runJobName(id)}`)!.spec!.template.spec!;
+    expect(pod.containers[0]!.resources).toEqual({
+      requests: { cpu: '1', memory: '6Gi' },
+      limits: { cpu: '1', memory: '6Gi' },
+    });
+    expect(pod.nodeSelector).toEqual({ pool: 'etl' });
+    expect(pod.tolerations).toEqual([
+      { key: 'spot', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 60 },
+    ]);
+    expect(fake.rejected).toEqual([]);
   });
 });

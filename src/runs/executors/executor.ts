@@ -31,6 +31,23 @@ export interface RunSpec {
   /** Secret files: written before the pipeline starts; `envVar` receives the file's path. */
   files: { envVar: string; fileName: string; content: string }[];
   timeoutSeconds: number;
+  /** Kubernetes only: the deployment's Pod settings (unset parts keep the service defaults). */
+  pod?: RunPodSpec;
+}
+
+export interface RunPodSpec {
+  resources?: {
+    requests?: { cpu?: string; memory?: string };
+    limits?: { cpu?: string; memory?: string };
+  };
+  nodeSelector?: Record<string, string>;
+  tolerations?: {
+    key?: string;
+    operator?: 'Exists' | 'Equal';
+    value?: string;
+    effect?: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
+    tolerationSeconds?: number;
+  }[];
 }
 
 export interface LogLine {
