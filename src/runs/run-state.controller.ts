@@ -13,7 +13,6 @@ import { MeltanoStateRepository } from './meltano-state.repository.js';
 import { RunStateCredentials } from './run-state-credentials.js';
 import { RunsRepository } from './runs.repository.js';
 
-const stateId = z.string().min(1).max(500);
 const stateBody = z.strictObject({ value: jsonObjectWithin(MAX_STATE_VALUE_BYTES) });
 
 /**
@@ -47,7 +46,7 @@ export class RunStateController {
   @HttpCode(204)
   async set(
     @ZodParam('runId', z.uuid()) runId: string,
-    @ZodParam('stateId', stateId) id: string,
+    @ZodParam('stateId', z.string().min(1).max(500)) id: string,
     @Headers('authorization') authorization: string | undefined,
     @Body(new ZodValidationPipe(stateBody, 'body')) body: z.infer<typeof stateBody>,
   ): Promise<void> {

@@ -36,9 +36,10 @@ const post = async (path: string, body: unknown) => {
 
 /** A watch request; collects its events until the server ends it (or `stop`). */
 function watch(path: string, query: Record<string, string>) {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- watch events are untyped JSON here
   const events: { type: string; object: Record<string, any> }[] = [];
   const controller = new AbortController();
-  const url = `${fake.url}${path}?${new URLSearchParams({ watch: 'true', ...query })}`;
+  const url = `${fake.url}${path}?${new URLSearchParams({ watch: 'true', ...query }).toString()}`;
   const ended = (async () => {
     const res = await fetch(url, { signal: controller.signal }).catch(() => null);
     if (!res) return 0;
