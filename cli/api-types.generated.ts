@@ -754,6 +754,20 @@ export interface ApiPaths {
           spread_schedules: boolean;
           plugin_image: string | null;
           retry_infra_failures: boolean;
+          run_pod: {
+            resources?: {
+              requests?: { cpu?: string; memory?: string };
+              limits?: { cpu?: string; memory?: string };
+            };
+            node_selector?: Record<string, string>;
+            tolerations?: Array<{
+              key?: string;
+              operator?: 'Exists' | 'Equal';
+              value?: string;
+              effect?: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
+              toleration_seconds?: number;
+            }>;
+          };
           created_at: string;
           updated_at: string;
         }>;
@@ -775,6 +789,20 @@ export interface ApiPaths {
         spread_schedules?: boolean;
         plugin_image?: string | null;
         retry_infra_failures?: boolean;
+        run_pod?: {
+          resources?: {
+            requests?: { cpu?: string; memory?: string };
+            limits?: { cpu?: string; memory?: string };
+          };
+          node_selector?: Record<string, string>;
+          tolerations?: Array<{
+            key?: string;
+            operator?: 'Exists' | 'Equal';
+            value?: string;
+            effect?: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
+            toleration_seconds?: number;
+          }>;
+        };
       };
       response: {
         id: string;
@@ -795,6 +823,20 @@ export interface ApiPaths {
         spread_schedules: boolean;
         plugin_image: string | null;
         retry_infra_failures: boolean;
+        run_pod: {
+          resources?: {
+            requests?: { cpu?: string; memory?: string };
+            limits?: { cpu?: string; memory?: string };
+          };
+          node_selector?: Record<string, string>;
+          tolerations?: Array<{
+            key?: string;
+            operator?: 'Exists' | 'Equal';
+            value?: string;
+            effect?: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
+            toleration_seconds?: number;
+          }>;
+        };
         created_at: string;
         updated_at: string;
       };
@@ -825,6 +867,20 @@ export interface ApiPaths {
         spread_schedules: boolean;
         plugin_image: string | null;
         retry_infra_failures: boolean;
+        run_pod: {
+          resources?: {
+            requests?: { cpu?: string; memory?: string };
+            limits?: { cpu?: string; memory?: string };
+          };
+          node_selector?: Record<string, string>;
+          tolerations?: Array<{
+            key?: string;
+            operator?: 'Exists' | 'Equal';
+            value?: string;
+            effect?: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
+            toleration_seconds?: number;
+          }>;
+        };
         created_at: string;
         updated_at: string;
       };
@@ -843,6 +899,20 @@ export interface ApiPaths {
         spread_schedules?: boolean;
         plugin_image?: string | null;
         retry_infra_failures?: boolean;
+        run_pod?: {
+          resources?: {
+            requests?: { cpu?: string; memory?: string };
+            limits?: { cpu?: string; memory?: string };
+          };
+          node_selector?: Record<string, string>;
+          tolerations?: Array<{
+            key?: string;
+            operator?: 'Exists' | 'Equal';
+            value?: string;
+            effect?: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
+            toleration_seconds?: number;
+          }>;
+        };
       };
       response: {
         id: string;
@@ -863,6 +933,20 @@ export interface ApiPaths {
         spread_schedules: boolean;
         plugin_image: string | null;
         retry_infra_failures: boolean;
+        run_pod: {
+          resources?: {
+            requests?: { cpu?: string; memory?: string };
+            limits?: { cpu?: string; memory?: string };
+          };
+          node_selector?: Record<string, string>;
+          tolerations?: Array<{
+            key?: string;
+            operator?: 'Exists' | 'Equal';
+            value?: string;
+            effect?: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
+            toleration_seconds?: number;
+          }>;
+        };
         created_at: string;
         updated_at: string;
       };

@@ -37,7 +37,9 @@ export function stateCommand(ctx: Context): Command {
   example(
     state
       .command('list')
-      .description('List state ids (<environment>:<job or schedule>)')
+      .description(
+        "List state ids (Meltano's own: <environment>:<extractor>-to-<loader>[:<suffix>], or an extractor/loader schedule's name)",
+      )
       .addOption(deploymentOption())
       .option('--pattern <glob>', 'only state ids matching this (* is a wildcard)')
       .addOption(limitOption('state ids'))

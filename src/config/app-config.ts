@@ -144,6 +144,8 @@ export const envSchema = z
         .max(253)
         .optional(),
     ),
+    // The API as run Pods reach it over the cluster network (managed Meltano state), e.g. http://meltano-cloud-api.meltano-cloud.svc:3000
+    K8S_STATE_API_URL: optionalString.pipe(z.url().optional()),
     SMTP_URL: optionalString.pipe(z.url().optional()),
     MAIL_FROM: z.string().default('meltano-cloud <noreply@localhost>'),
     NOTIFICATION_ALLOW_PRIVATE_TARGETS: optionalString,
@@ -332,6 +334,7 @@ function toConfig(env: Env) {
           memory: env.K8S_RUN_MEMORY,
           jobTtlSeconds: env.K8S_JOB_TTL_SECONDS,
           pluginCacheClaim: env.K8S_PLUGIN_CACHE_PVC,
+          stateApiUrl: env.K8S_STATE_API_URL,
         }
       : undefined,
     mail: { smtpUrl: env.SMTP_URL, from: env.MAIL_FROM },

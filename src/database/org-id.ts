@@ -6,6 +6,7 @@
  * An `OrgId` is minted only where the organization is known to be right:
  * - from a membership the access guard verified (`orgIdOfMembership`),
  * - from a verified webhook, after its signature was checked (`orgIdFromVerifiedWebhook`),
+ * - from a run-scoped state credential whose token matched (`orgIdFromRunCredential`),
  * - from a worker job payload the job catalog validated (`orgIdFromJob`),
  * - from rows read by `SystemRepository` (cross-tenant work, explicit by name) or
  *   returned by a repository that created the organization.
@@ -21,6 +22,11 @@ export function orgIdOfMembership(membership: { organizationId: string }): OrgId
 /** The organization a webhook belongs to, resolved after its signature was verified. */
 export function orgIdFromVerifiedWebhook(organizationId: string): OrgId {
   return organizationId as OrgId;
+}
+
+/** The organization of a run whose state credential (a hashed random token) was just verified. */
+export function orgIdFromRunCredential(run: { organizationId: string }): OrgId {
+  return run.organizationId as OrgId;
 }
 
 /** The organization named by a job payload (validated by `src/queue/jobs.ts` when taken). */

@@ -93,6 +93,24 @@ export class SystemRepository {
     return run !== null && !isFinal(run.status);
   }
 
+  /**
+   * What checks a run-scoped state credential: the run's organization,
+   * deployment, status and credential hash. The caller mints the `OrgId` only
+   * once the presented token matched the hash.
+   */
+  runStateCredentialAcrossTenants(runId: string) {
+    return this.prisma.run.findUnique({
+      where: { id: runId },
+      select: {
+        id: true,
+        organizationId: true,
+        deploymentId: true,
+        status: true,
+        stateTokenHash: true,
+      },
+    });
+  }
+
   // ---- maintenance: retention, expired sessions ----------------------------------------------
 
   /** Deletes log lines older than their organization's retention; returns how many. */

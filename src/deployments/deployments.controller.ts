@@ -28,6 +28,7 @@ const settingsOf = (b: z.infer<typeof updateDeploymentBody>) => ({
   spreadSchedules: b.spread_schedules,
   pluginImage: b.plugin_image,
   retryInfraFailures: b.retry_infra_failures,
+  runPod: b.run_pod,
 });
 
 @ApiTags('deployments')

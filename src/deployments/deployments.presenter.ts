@@ -1,4 +1,5 @@
 import type { Deployment } from '../generated/prisma/client.js';
+import { readRunPod } from './run-pod.js';
 
 /** A deployment as the API shows it. */
 export const presentDeployment = (d: Deployment) => ({
@@ -20,6 +21,7 @@ export const presentDeployment = (d: Deployment) => ({
   spread_schedules: d.spreadSchedules,
   plugin_image: d.pluginImage,
   retry_infra_failures: d.retryInfraFailures,
+  run_pod: readRunPod(d.runPod),
   created_at: d.createdAt.toISOString(),
   updated_at: d.updatedAt.toISOString(),
 });

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { displayName } from '../common/slug.js';
 import { pageQuery } from '../common/zod.js';
 import { pinnedImageReference } from './image-reference.js';
+import { runPodSettings } from './run-pod.js';
 
 /** `git check-ref-format` rules for a branch name, so bad names fail here rather than at clone time. */
 export const branchName = z
@@ -62,6 +63,7 @@ const settings = {
     .describe(
       'Retry once, automatically, a run lost to infrastructure (worker lost, Pod evicted, node gone) before its pipeline started (default true)',
     ),
+  run_pod: runPodSettings.optional(),
 };
 
 /**
@@ -112,6 +114,7 @@ export const deploymentOut = z.object({
   spread_schedules: z.boolean(),
   plugin_image: z.string().nullable(),
   retry_infra_failures: z.boolean(),
+  run_pod: runPodSettings,
   created_at: z.string(),
   updated_at: z.string(),
 });

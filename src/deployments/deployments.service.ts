@@ -12,6 +12,7 @@ import type { OrgScope } from '../organizations/org-access.js';
 import { ProjectsService } from '../projects/projects.service.js';
 import { DeploymentEvents } from './deployment-events.js';
 import { DeploymentsRepository } from './deployments.repository.js';
+import type { RunPodSettings } from './run-pod.js';
 
 export interface DeploymentSettingsInput {
   runTimeoutSeconds?: number | undefined;
@@ -22,6 +23,7 @@ export interface DeploymentSettingsInput {
   /** null clears it. */
   pluginImage?: string | null | undefined;
   retryInfraFailures?: boolean | undefined;
+  runPod?: RunPodSettings | undefined;
 }
 
 const defined = <T extends object>(o: T): Partial<T> =>
@@ -136,6 +138,7 @@ export class DeploymentsService {
               spreadSchedules: input.spreadSchedules,
               pluginImage: input.pluginImage,
               retryInfraFailures: input.retryInfraFailures,
+              runPod: input.runPod,
             }),
           },
           tx,

@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import type { OrgId } from '../database/org-id.js';
 import { Transactions } from '../database/transactions.js';
+import type { Tx } from '../database/tx.js';
+import type { Run, Schedule } from '../generated/prisma/client.js';
 import { RunQueue } from './run-queue.js';
 import { RunsRepository, type RunWithContext } from './runs.repository.js';
 
@@ -8,6 +10,23 @@ export type Admission = 'admitted' | 'wait' | 'taken';
 
 /** How many runs waiting on a limit a freed slot wakes. */
 const WAKE_ON_FREED_SLOT = 5;
+/** How many recent state-writing runs teach which ids a target writes. */
+const LEARN_FROM_RUNS = 50;
+
+type RunWithSchedule = Run & { schedule: Schedule | null };
+
+/**
+ * What a run's target is, for Meltano state: an extractor/loader schedule
+ * runs `meltano elt --state-id=<schedule name>` (its one state id); anything
+ * else runs a job (or blocks) whose ids Meltano derives from its blocks
+ * (`<environment>:<extractor>-to-<loader>[:<suffix>]`), the same for every
+ * run of that job in the deployment.
+ */
+function stateTarget(run: RunWithSchedule): string {
+  const schedule = run.schedule;
+  if (schedule && !schedule.job && schedule.extractor) return `id:${schedule.name}`;
+  return `job:${run.jobName ?? schedule?.job ?? run.target}`;
+}
 
 /**
  * Admission of queued runs past the deployment's and the organization's
@@ -46,12 +65,56 @@ export class RunAdmission {
       } else if (forOrg >= org.maxConcurrentRuns) {
         reason = `waiting: the organization's limit of ${org.maxConcurrentRuns} concurrent run(s) is reached`;
       }
+      reason ??= await this.stateConflict(orgId, run, tx);
       if (reason) {
         await this.runs.markWaiting(orgId, run.id, reason, tx);
         return 'wait';
       }
       return (await this.runs.markAdmitted(orgId, run.id, by, tx)) ? 'admitted' : 'taken';
     });
+  }
+
+  /**
+   * Why the run must wait for another of its deployment that would write the
+   * same Meltano state (Meltano itself refuses a conflicting job in flight),
+   * or null. The ids a run would write: its target (the same job, or an
+   * extractor/loader schedule's own id), the ids the latest run of its
+   * target wrote, and those a run in flight already wrote.
+   */
+  private async stateConflict(orgId: OrgId, run: RunWithContext, tx: Tx): Promise<string | null> {
+    const inFlight = await this.runs.inFlightOfDeployment(orgId, run.deploymentId, tx);
+    if (inFlight.length === 0) return null;
+    const learned = new Map<string, string[]>();
+    for (const writer of await this.runs.recentStateWriters(
+      orgId,
+      run.deploymentId,
+      LEARN_FROM_RUNS,
+      tx,
+    )) {
+      const target = stateTarget(writer);
+      if (!learned.has(target)) learned.set(target, writer.stateIds);
+    }
+    const keysOf = (r: RunWithSchedule) => {
+      const target = stateTarget(r);
+      return new Set([
+        target,
+        ...(learned.get(target) ?? []).map((id) => `id:${id}`),
+        ...r.stateIds.map((id) => `id:${id}`),
+      ]);
+    };
+    const mine = keysOf(run);
+    for (const other of inFlight) {
+      if (other.id === run.id) continue;
+      const shared = [...keysOf(other)].filter((key) => mine.has(key));
+      if (shared.length === 0) continue;
+      const ids = shared.filter((key) => key.startsWith('id:')).map((key) => key.slice(3));
+      const what =
+        ids.length > 0
+          ? `Meltano state ${ids.map((id) => `'${id}'`).join(', ')}`
+          : `the Meltano state of job '${shared[0]!.slice(4)}'`;
+      return `waiting: run ${other.id} of this deployment is writing ${what}; Meltano runs one pipeline per state id at a time`;
+    }
+    return null;
   }
 
   /** A slot freed up: runs waiting on a limit in this organization get another try now rather than after their delay. */

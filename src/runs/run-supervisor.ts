@@ -123,6 +123,7 @@ export class RunSupervisor {
       );
     }
     const writer = await RunLogWriter.open(this.logs, orgId, run.id, prepared.masker);
+    writer.note(prepared.stateNote);
     const callbacks: ExecutionCallbacks = {
       onLog: (line) => writer.write(line),
       onPhase: (phase, at, detail) => {

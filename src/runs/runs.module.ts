@@ -16,6 +16,8 @@ import { RunLogsRepository } from './run-logs.repository.js';
 import { RunPreparation } from './run-preparation.js';
 import { RunQueue } from './run-queue.js';
 import { RunSignals } from './run-signals.js';
+import { RunStateController } from './run-state.controller.js';
+import { RunStateCredentials } from './run-state-credentials.js';
 import { RunSupervisor } from './run-supervisor.js';
 import { RunSweep } from './run-sweep.js';
 import { RunsController } from './runs.controller.js';
@@ -37,6 +39,7 @@ const core = [
   RunQueue,
   RunEvents,
   RunSignals,
+  RunStateCredentials,
 ];
 
 /** What the API and the worker share: the runs' repositories, the run factory and queue, run events, cancel signals. */
@@ -46,7 +49,7 @@ export class RunsCoreModule {}
 /** Runs as the API sees them: create, history, cancel, logs, state. */
 @Module({
   imports: [RunsCoreModule, DeploymentsCoreModule, UsersModule],
-  controllers: [RunsController, StateController, ScheduleHealthController],
+  controllers: [RunsController, StateController, ScheduleHealthController, RunStateController],
   providers: [RunsService, StateService, ScheduleHealthService, ScheduleHealthRepository],
   exports: [RunsService],
 })

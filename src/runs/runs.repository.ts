@@ -274,9 +274,73 @@ export class RunsRepository {
         statusReason: end.reason,
         finishedAt: new Date(),
         waitingReason: null,
+        // The run-scoped state credential expires with the run.
+        stateTokenHash: null,
       },
     });
     return count > 0;
+  }
+
+  // ---- managed Meltano state ----------------------------------------------------------------------
+
+  /** Stores the hash of the run's state credential (only while it has not ended). */
+  async setStateTokenHash(orgId: OrgId, runId: string, hash: string): Promise<void> {
+    await this.prisma.run.updateMany({
+      where: { organizationId: orgId, id: runId, status: { notIn: FINAL } },
+      data: { stateTokenHash: hash },
+    });
+  }
+
+  /** Ends the run's state credential early (its state was collected). */
+  async clearStateTokenHash(orgId: OrgId, runId: string): Promise<void> {
+    await this.prisma.run.updateMany({
+      where: { organizationId: orgId, id: runId },
+      data: { stateTokenHash: null },
+    });
+  }
+
+  /** Remembers state ids the run wrote (each once, in the order first written). */
+  async addStateIds(orgId: OrgId, runId: string, stateIds: string[], tx?: Tx): Promise<void> {
+    if (stateIds.length === 0) return;
+    const client = clientOf(this.prisma, tx);
+    const run = await client.run.findFirst({
+      where: { organizationId: orgId, id: runId },
+      select: { stateIds: true },
+    });
+    if (!run) return;
+    const merged = [...new Set([...run.stateIds, ...stateIds])];
+    if (merged.length === run.stateIds.length) return;
+    await client.run.updateMany({
+      where: { organizationId: orgId, id: runId },
+      data: { stateIds: merged },
+    });
+  }
+
+  /** The deployment's runs holding a slot (starting or running), with what tells their state ids. */
+  inFlightOfDeployment(
+    orgId: OrgId,
+    deploymentId: string,
+    tx?: Tx,
+  ): Promise<(Run & { schedule: Schedule | null })[]> {
+    return clientOf(this.prisma, tx).run.findMany({
+      where: { organizationId: orgId, deploymentId, status: { in: IN_FLIGHT } },
+      include: { schedule: true },
+    });
+  }
+
+  /** State ids written by the latest runs of a deployment that wrote any (newest first). */
+  recentStateWriters(
+    orgId: OrgId,
+    deploymentId: string,
+    take: number,
+    tx?: Tx,
+  ): Promise<(Run & { schedule: Schedule | null })[]> {
+    return clientOf(this.prisma, tx).run.findMany({
+      where: { organizationId: orgId, deploymentId, NOT: { stateIds: { isEmpty: true } } },
+      include: { schedule: true },
+      orderBy: { queuedAt: 'desc' },
+      take,
+    });
   }
 
   /**

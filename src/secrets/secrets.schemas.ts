@@ -9,15 +9,18 @@ export const MAX_SECRET_NAME_LENGTH = 255;
 /** 64 KiB, in UTF-8 bytes. */
 export const MAX_SECRET_VALUE_BYTES = 64 * 1024;
 
-/** Variables the service sets for every run: a secret may not replace them. */
+/**
+ * Variables the service sets for every run: a secret may not replace them.
+ * MELTANO_STATE_BACKEND_URI is not one: a deployment's own state backend wins
+ * over the state meltano-cloud keeps (MC_STATE_* carry the managed one).
+ */
 export const RESERVED_NAMES: ReadonlySet<string> = new Set([
   'MELTANO_ENVIRONMENT',
-  'MELTANO_STATE_BACKEND_URI',
   'MELTANO_PROJECT_ROOT',
   'PATH',
   'HOME',
 ]);
-export const RESERVED_PREFIXES: readonly string[] = ['MELTANO_CLOUD_', 'GIT_'];
+export const RESERVED_PREFIXES: readonly string[] = ['MELTANO_CLOUD_', 'GIT_', 'MC_STATE_'];
 
 /** Reserved names are compared case-insensitively, so `Path` cannot shadow `PATH` anywhere. */
 export function isReservedName(name: string): boolean {

@@ -185,7 +185,7 @@ describe('secrets', () => {
       ['HAS-DASH', { value: VALUE }, 'params.name'],
       ['X'.repeat(60) + '-', { value: VALUE }, 'params.name'],
       ['MELTANO_ENVIRONMENT', { value: VALUE }, 'params.name'],
-      ['MELTANO_STATE_BACKEND_URI', { value: VALUE }, 'params.name'],
+      ['MC_STATE_TOKEN', { value: VALUE }, 'params.name'],
       ['MELTANO_PROJECT_ROOT', { value: VALUE }, 'params.name'],
       ['MELTANO_CLOUD_TOKEN', { value: VALUE }, 'params.name'],
       ['PATH', { value: VALUE }, 'params.name'],

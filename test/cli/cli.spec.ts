@@ -304,8 +304,9 @@ describe('meltano-cloud CLI, end to end (built binary → API → worker → git
 
   it('reads, sets and clears Meltano state', async () => {
     const list = expectOk(await cli(['state', 'list', '--format', 'json']));
+    // Written by the runs above under Meltano's own id (`meltano run load` in prod).
     expect(JSON.parse(list.stdout).map((s: { state_id: string }) => s.state_id)).toContain(
-      'prod:load',
+      'prod:tap-fake-to-target-fake',
     );
     expectOk(
       await cli(['state', 'set', '--state-id', 'prod:load'], '{"singer_state": {"bookmark": 40}}'),

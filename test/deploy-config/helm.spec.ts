@@ -373,6 +373,23 @@ describe.each(renders)('helm chart rendered with $name', (r) => {
       ((rule.to ?? []) as Obj[]).filter((peer) => peer.ipBlock).map((peer) => peer.ipBlock),
     );
     expect(cidrs).toContainEqual({ cidr: '0.0.0.0/0', except: ['169.254.169.254/32'] });
+    // Other pods: only DNS and the API's pods on their HTTP port (managed Meltano state).
+    const inCluster = (policy!.spec.egress as Obj[]).filter((rule) =>
+      ((rule.to ?? []) as Obj[]).some((peer) => peer.podSelector || peer.namespaceSelector),
+    );
+    expect(inCluster).toHaveLength(2);
+    for (const rule of inCluster)
+      for (const peer of rule.to as Obj[]) expect(peer.podSelector?.matchLabels).toBeDefined();
+    const toApi = inCluster.find(
+      (rule) =>
+        (rule.to as Obj[])[0]!.podSelector.matchLabels['app.kubernetes.io/component'] === 'api',
+    )!;
+    expect(toApi.ports).toEqual([{ protocol: 'TCP', port: 3000 }]);
+    const worker = find(r, 'Deployment', 'mc-worker');
+    const env = worker.spec.template.spec.containers[0].env as { name: string; value?: string }[];
+    expect(env.find((e) => e.name === 'K8S_STATE_API_URL')?.value).toMatch(
+      /^http:\/\/mc-api\.[a-z0-9-]+\.svc:80$/,
+    );
     const ns = find(r, 'Namespace', RUNS_NAMESPACE);
     expect(ns.metadata.labels['pod-security.kubernetes.io/enforce']).toBe('restricted');
   });

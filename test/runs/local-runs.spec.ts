@@ -174,28 +174,39 @@ describe('runs end to end: API → worker → local executor → real git → me
   });
 
   it('keeps Meltano state between runs of a deployment, and lets users read, set and clear it', async () => {
+    // `meltano run load` in environment prod: Meltano's id is <env>:<extractor>-to-<loader>.
+    const id = encodeURIComponent('prod:tap-fake-to-target-fake');
+    // Earlier runs of this file wrote it: start from no state.
+    await api('delete', `${dep}/state/${id}`);
     const a = await finished(
       (await api('post', `${dep}/runs`, { job: 'load' }).expect(201)).body.id,
     );
     expect(a.status).toBe('succeeded');
+    expect(await logText(a.id)).toContain('Meltano state: kept by meltano-cloud');
     const b = await finished(
       (await api('post', `${dep}/runs`, { job: 'load' }).expect(201)).body.id,
     );
-    expect(await logText(b.id)).toContain('Resuming from bookmark 1');
+    expect(await logText(b.id)).toContain(
+      'Resuming from bookmark 1 (prod:tap-fake-to-target-fake)',
+    );
     const states = (await api('get', `${dep}/state`)).body.results;
-    expect(states.map((s: { state_id: string }) => s.state_id)).toContain('prod:load');
-    expect(
-      (await api('get', `${dep}/state/${encodeURIComponent('prod:load')}`)).body.value,
-    ).toEqual({ singer_state: { bookmark: 2 } });
-    await api('put', `${dep}/state/${encodeURIComponent('prod:load')}`, {
-      value: { singer_state: { bookmark: 40 } },
+    expect(states.map((s: { state_id: string }) => s.state_id)).toContain(
+      'prod:tap-fake-to-target-fake',
+    );
+    // Meltano's own state document: completed and partial state.
+    expect((await api('get', `${dep}/state/${id}`)).body.value).toEqual({
+      completed: { singer_state: { bookmark: 2 } },
+      partial: {},
+    });
+    await api('put', `${dep}/state/${id}`, {
+      value: { completed: { singer_state: { bookmark: 40 } }, partial: {} },
     }).expect(200);
     const c = await finished(
       (await api('post', `${dep}/runs`, { job: 'load' }).expect(201)).body.id,
     );
     expect(await logText(c.id)).toContain('Resuming from bookmark 40');
-    await api('delete', `${dep}/state/${encodeURIComponent('prod:load')}`).expect(204);
-    await api('get', `${dep}/state/${encodeURIComponent('prod:load')}`).expect(404);
+    await api('delete', `${dep}/state/${id}`).expect(204);
+    await api('get', `${dep}/state/${id}`).expect(404);
   });
 
   it('installs plugins once per deployed commit: later runs skip meltano install, and it is never billed', async () => {

@@ -8,11 +8,32 @@
  * `<RFC3339Nano> <line>` log lines. Created Jobs and Secrets are validated
  * against the official schemas (kubernetes-models); invalid ones get a 422.
  *
+ * Where the executor depends on it, the fake does what the real API server
+ * and kubelet do: watch history expires (a watch from a compacted
+ * resourceVersion gets an `ERROR` event with a 410 `Expired` Status, as does
+ * an open watch whose history is expired under it), bookmarks are sent to
+ * watches that allow them (`allowWatchBookmarks`, also just before a watch
+ * times out), Pods are deleted gracefully (deletionTimestamp, SIGTERM, the
+ * containers exit, then the Pod goes), image pulls alternate `ErrImagePull`
+ * and `ImagePullBackOff`, the Job controller counts finished Pods through
+ * `status.uncountedTerminatedPods` (Pods carry the
+ * `batch.kubernetes.io/job-tracking` finalizer) and defaults `backoffLimit`
+ * to 6, retrying failed Pods up to it.
+ *
+ * A scenario can also `execute` the main container for real (a local
+ * /bin/sh with the container's command, env resolved from the manifest and
+ * its Secret, volume mounts mapped to temporary folders), so the stand-in
+ * meltano runs inside a "Pod".
+ *
  * Objects are stored keyed by `<namespace>/<name>`.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import type {
   V1Container,
   V1ContainerState,
@@ -57,6 +78,21 @@ export interface PodScenario {
   hold?: boolean;
   /** Delay between lifecycle steps (default 5 ms). */
   stepMs?: number;
+  /** With `waiting` ErrImagePull/ImagePullBackOff: pull attempts that fail before one succeeds (default: all fail). */
+  imagePullFailures?: number;
+  /** The ErrImagePull message (default: the registry says the image is not found). */
+  imagePullError?: string;
+  /** How long the main container takes to exit after SIGTERM (graceful deletion; default `stepMs`). */
+  sigtermExitMs?: number;
+  /** Run the main container's command for real instead of playing `logs`/`exitCode`. */
+  execute?: ExecuteScenario;
+}
+
+export interface ExecuteScenario {
+  /** Files the clone container "checks out", relative to the repository root (MC_REPO_DIR). */
+  files: Record<string, string>;
+  /** Folders put first on PATH (e.g. one holding `meltano` and `python3`); then /usr/bin:/bin. */
+  pathPrefix: string[];
 }
 
 export interface FakeKubernetes {
@@ -82,6 +118,12 @@ export interface FakeKubernetes {
   ): void;
   /** Ends every open watch and log stream, as an API server restart would; returns how many. */
   dropConnections(): number;
+  /** The watch cache forgets history up to now: watches resuming from an older resourceVersion get 410. */
+  compactHistory(): void;
+  /** Open watches get an ERROR event with a 410 Expired Status and are closed (history expired under them); returns how many. */
+  expireWatches(): number;
+  /** A BOOKMARK event (the current resourceVersion) to every watch that allowed bookmarks; returns how many. */
+  sendBookmarks(): number;
   /** Open watch and follow-log connections. */
   openStreams(): { watches: number; logs: number };
   podsOf(jobName: string): V1Pod[];
@@ -96,6 +138,7 @@ interface Watcher {
   namespace: string;
   matches(object: KubeObject): boolean;
   res: ServerResponse;
+  bookmarks: boolean;
 }
 
 interface LogEntry {
@@ -115,7 +158,19 @@ interface JobRuntime {
   /** False once the Job is being deleted or ended by its deadline: the lifecycle stops. */
   alive: boolean;
   started: boolean;
+  /** Pods created so far (retries up to backoffLimit). */
+  attempts: number;
 }
+
+interface PodRuntime {
+  /** The executing main container (scenario `execute`). */
+  child?: ChildProcess;
+  /** The Pod's temporary folders (scenario `execute`). */
+  root?: string;
+  sigtermExitMs: number;
+}
+
+const JOB_TRACKING_FINALIZER = 'batch.kubernetes.io/job-tracking';
 
 const LIST_KINDS: Record<Resource, { kind: string; apiVersion: string }> = {
   jobs: { kind: 'JobList', apiVersion: 'batch/v1' },
@@ -229,6 +284,9 @@ export async function startFakeKubernetes(
   const logs = new Map<string, Map<string, ContainerLog>>();
   const scenarios = new Map<string, PodScenario>();
   const runtimes = new Map<string, JobRuntime>();
+  const podRuntimes = new Map<string, PodRuntime>();
+  /** Watch history before this resourceVersion is gone (the watch cache's window). */
+  let compactedRv = 0;
   const timers = new Set<NodeJS.Timeout>();
   let resourceVersion = 1000;
   let lastLogNanos = 0n;
@@ -353,7 +411,7 @@ export async function startFakeKubernetes(
     updateJob(job, (j) => {
       j.status = { ...j.status, active: 0, ready: 0, terminating: 0 };
       if (succeeded) {
-        j.status.succeeded = 1;
+        j.status.succeeded = Math.max(j.status.succeeded ?? 0, 1);
         setCondition(
           j,
           'SuccessCriteriaMet',
@@ -361,7 +419,7 @@ export async function startFakeKubernetes(
           'Reached expected number of succeeded pods',
         );
       } else {
-        j.status.failed = 1;
+        j.status.failed = Math.max(j.status.failed ?? 0, 1);
         setCondition(j, 'FailureTarget', reason, message);
       }
     });
@@ -439,10 +497,11 @@ export async function startFakeKubernetes(
     });
   }
 
-  async function runPod(job: V1Job, scenario: PodScenario): Promise<void> {
+  async function runPod(job: V1Job, scenario: PodScenario, retry = false): Promise<void> {
     const runtime = runtimes.get(keyOf(job));
-    if (!runtime || runtime.started) return;
+    if (!runtime || (runtime.started && !retry)) return;
     runtime.started = true;
+    runtime.attempts += 1;
     const step = scenario.stepMs ?? 5;
     const namespace = job.metadata!.namespace!;
     const alive = () => runtime.alive && jobs.has(keyOf(job));
@@ -462,6 +521,7 @@ export async function startFakeKubernetes(
           'controller-uid': job.metadata!.uid!,
           'job-name': job.metadata!.name!,
         }),
+        finalizers: [JOB_TRACKING_FINALIZER],
         ownerReferences: [
           {
             apiVersion: 'batch/v1',
@@ -477,12 +537,13 @@ export async function startFakeKubernetes(
       status: { phase: 'Pending', qosClass: 'Guaranteed', conditions: [] },
     };
     const podKey = keyOf(pod);
+    podRuntimes.set(podKey, { sigtermExitMs: scenario.sigtermExitMs ?? step });
     write('pods', pod, 'ADDED');
     updateJob(job, (j) => {
-      j.status = { ...j.status, active: 1, ready: 0, startTime: new Date() };
+      j.status = { ...j.status, active: 1, ready: 0, startTime: j.status?.startTime ?? new Date() };
     });
     const deadline = job.spec?.activeDeadlineSeconds;
-    if (deadline !== undefined) later(deadline * 1000, () => exceedDeadline(job));
+    if (deadline !== undefined && !retry) later(deadline * 1000, () => exceedDeadline(job));
 
     await wait(step);
     if (!alive()) return;
@@ -519,24 +580,55 @@ export async function startFakeKubernetes(
     });
     if (!volumesMountable(pod)) return;
 
-    const stuck = (which: 'init' | 'main', container: V1Container): boolean => {
+    /** The kubelet pulling an image that fails: ErrImagePull, then ImagePullBackOff with a growing back-off, again and again. */
+    const pullFails = async (which: 'init' | 'main', container: V1Container): Promise<boolean> => {
+      const failures = scenario.imagePullFailures ?? Number.POSITIVE_INFINITY;
+      const error =
+        scenario.imagePullError ??
+        `rpc error: code = NotFound desc = failed to pull and unpack image "${container.image}": not found`;
+      let backoff = step;
+      for (let attempt = 0; attempt < failures; attempt++) {
+        if (!alive()) return true;
+        updatePod(pod, (p) =>
+          setState(p, which, { waiting: { reason: 'ErrImagePull', message: error } }),
+        );
+        await wait(step);
+        if (!alive()) return true;
+        updatePod(pod, (p) =>
+          setState(p, which, {
+            waiting: {
+              reason: 'ImagePullBackOff',
+              message: `Back-off pulling image "${container.image}"`,
+            },
+          }),
+        );
+        await wait(backoff);
+        backoff = Math.min(backoff * 2, step * 40);
+      }
+      return !alive();
+    };
+
+    const stuck = async (which: 'init' | 'main', container: V1Container): Promise<boolean> => {
       const waitingHere = scenario.waiting && (scenario.waitingContainer ?? 'main') === which;
+      if (
+        waitingHere &&
+        (scenario.waiting === 'ErrImagePull' || scenario.waiting === 'ImagePullBackOff')
+      ) {
+        if (await pullFails(which, container)) return true;
+      }
       const problem = configError(namespace, container);
-      if (!waitingHere && !problem) return false;
-      const reason = waitingHere ? scenario.waiting! : 'CreateContainerConfigError';
-      const message =
-        reason === 'CreateContainerConfigError'
-          ? (problem ?? 'secret "missing" not found')
-          : reason === 'ErrImagePull'
-            ? `rpc error: code = NotFound desc = failed to pull and unpack image "${container.image}": not found`
-            : `Back-off pulling image "${container.image}"`;
-      updatePod(pod, (p) => setState(p, which, { waiting: { reason, message } }));
+      const configWait = waitingHere && scenario.waiting === 'CreateContainerConfigError';
+      if (!configWait && !problem) return false;
+      const message = problem ?? 'secret "missing" not found';
+      updatePod(pod, (p) =>
+        setState(p, which, { waiting: { reason: 'CreateContainerConfigError', message } }),
+      );
       return true;
     };
 
     if (init) {
       await wait(step);
-      if (!alive() || stuck('init', init)) return;
+      if (!alive() || (await stuck('init', init))) return;
       const startedAt = new Date();
       updatePod(pod, (p) => setState(p, 'init', { running: { startedAt } }));
       for (const line of scenario.initLogs ?? []) appendLog(podKey, init.name, line);
@@ -557,19 +649,22 @@ export async function startFakeKubernetes(
       });
       if (exitCode !== 0) {
         await wait(step);
-        if (alive())
-          endJob(job, false, 'BackoffLimitExceeded', 'Job has reached the specified backoff limit');
+        if (alive()) podEnded(job, pod, false, scenario);
         return;
       }
     }
 
     await wait(step);
-    if (!alive() || !main || stuck('main', main)) return;
+    if (!alive() || !main || (await stuck('main', main))) return;
     const startedAt = new Date();
     updatePod(pod, (p) => {
       p.status!.phase = 'Running';
       setState(p, 'main', { running: { startedAt } });
     });
+    if (scenario.execute) {
+      execute(job, pod, init, main, scenario);
+      return;
+    }
 
     for (const line of scenario.logs ?? []) {
       await wait(scenario.logIntervalMs ?? step);
@@ -585,6 +680,105 @@ export async function startFakeKubernetes(
       reason: scenario.reason,
       evicted: scenario.evicted,
       stepMs: step,
+      scenario,
+    });
+  }
+
+  /** Values as the container sees them: plain, or from a Secret key (base64-decoded). */
+  function resolveEnv(namespace: string, container: V1Container): Record<string, string> {
+    const env: Record<string, string> = {};
+    for (const variable of container.env ?? []) {
+      const ref = variable.valueFrom?.secretKeyRef;
+      if (ref) {
+        const data = secrets.get(`${namespace}/${ref.name}`)?.data?.[ref.key];
+        if (data !== undefined) env[variable.name] = Buffer.from(data, 'base64').toString('utf8');
+      } else {
+        env[variable.name] = variable.value ?? '';
+      }
+    }
+    return env;
+  }
+
+  /**
+   * Runs the main container's command as a local process: every volume is a
+   * temporary folder, mount paths in env values and the working directory
+   * are mapped to them, the "clone" writes the scenario's files into
+   * MC_REPO_DIR, output lines become the container log, the exit code ends
+   * the container; graceful deletion sends it SIGTERM.
+   */
+  function execute(
+    job: V1Job,
+    pod: V1Pod,
+    init: V1Container | undefined,
+    main: V1Container,
+    scenario: PodScenario,
+  ): void {
+    const podKey = keyOf(pod);
+    const namespace = pod.metadata!.namespace!;
+    const runtime = podRuntimes.get(podKey)!;
+    const root = mkdtempSync(path.join(tmpdir(), 'fake-kubelet-'));
+    runtime.root = root;
+    const hostDirs = new Map<string, string>();
+    for (const volume of pod.spec?.volumes ?? []) {
+      const dir = path.join(root, volume.name);
+      mkdirSync(dir, { recursive: true });
+      hostDirs.set(volume.name, dir);
+      if (volume.secret) {
+        const data = secrets.get(`${namespace}/${volume.secret.secretName}`)?.data ?? {};
+        for (const item of volume.secret.items ?? []) {
+          const content = data[item.key];
+          if (content !== undefined)
+            writeFileSync(path.join(dir, item.path), Buffer.from(content, 'base64'));
+        }
+      }
+    }
+    const mounts = (main.volumeMounts ?? [])
+      .map((mount) => ({ from: mount.mountPath, to: hostDirs.get(mount.name)! }))
+      .sort((a, b) => b.from.length - a.from.length);
+    const pattern = new RegExp(
+      `(${mounts.map((m) => m.from.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})(?=/|$|\\.)`,
+      'g',
+    );
+    const remap = (value: string) =>
+      mounts.length === 0
+        ? value
+        : value.replace(pattern, (from) => mounts.find((m) => m.from === from)!.to);
+    const repoDir = init ? resolveEnv(namespace, init).MC_REPO_DIR : undefined;
+    if (repoDir) {
+      for (const [file, content] of Object.entries(scenario.execute!.files)) {
+        const target = path.join(remap(repoDir), file);
+        mkdirSync(path.dirname(target), { recursive: true });
+        writeFileSync(target, content);
+      }
+    }
+    const env = Object.fromEntries(
+      Object.entries(resolveEnv(namespace, main)).map(([name, value]) => [name, remap(value)]),
+    );
+    env.PATH = [...scenario.execute!.pathPrefix, '/usr/bin', '/bin'].join(':');
+    const cwd = remap(main.workingDir ?? root);
+    mkdirSync(cwd, { recursive: true });
+    const [command, ...args] = [...(main.command ?? []), ...(main.args ?? [])];
+    const child = spawn(command!, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    runtime.child = child;
+    for (const stream of [child.stdout, child.stderr]) {
+      let pending = '';
+      stream.setEncoding('utf8');
+      stream.on('data', (chunk: string) => {
+        pending += chunk;
+        let newline: number;
+        while ((newline = pending.indexOf('\n')) !== -1) {
+          appendLog(podKey, main.name, pending.slice(0, newline));
+          pending = pending.slice(newline + 1);
+        }
+      });
+      stream.on('end', () => {
+        if (pending !== '') appendLog(podKey, main.name, pending);
+      });
+    }
+    child.on('close', (code, signal) => {
+      const exitCode = code ?? 128 + (signal === 'SIGKILL' ? 9 : 15);
+      if (pod.metadata?.deletionTimestamp) finishDeletion(pod, exitCode);
+      else terminateMain(job, pod, { exitCode, stepMs: 5, scenario });
     });
   }
 
@@ -592,7 +786,13 @@ export async function startFakeKubernetes(
   function terminateMain(
     job: V1Job,
     pod: V1Pod,
-    exit: { exitCode: number; reason?: string; evicted?: boolean; stepMs: number },
+    exit: {
+      exitCode: number;
+      reason?: string;
+      evicted?: boolean;
+      stepMs: number;
+      scenario?: PodScenario;
+    },
   ): void {
     const runtime = runtimes.get(keyOf(job));
     const main = pod.spec!.containers[0]!;
@@ -614,18 +814,97 @@ export async function startFakeKubernetes(
     });
     later(exit.stepMs, () => {
       if (!runtime.alive || !jobs.has(keyOf(job))) return;
-      if (exitCode === 0) endJob(job, true, 'CompletionsReached', '');
-      else
-        endJob(job, false, 'BackoffLimitExceeded', 'Job has reached the specified backoff limit');
+      podEnded(job, pod, exitCode === 0, exit.scenario ?? {});
     });
   }
 
-  /** Graceful Pod deletion: running containers get SIGTERM (exit 143), log streams end, then the Pod goes. */
-  function deletePod(pod: V1Pod): void {
+  /**
+   * The Job controller sees a Pod finish: it is recorded in
+   * status.uncountedTerminatedPods, its job-tracking finalizer removed, then
+   * counted; a failure is retried while fewer than backoffLimit Pods failed,
+   * else the Job ends.
+   */
+  function podEnded(job: V1Job, pod: V1Pod, succeeded: boolean, scenario: PodScenario): void {
+    const uid = pod.metadata!.uid!;
+    updateJob(job, (j) => {
+      j.status = {
+        ...j.status,
+        active: 0,
+        ready: 0,
+        uncountedTerminatedPods: succeeded ? { succeeded: [uid] } : { failed: [uid] },
+      };
+    });
+    later(5, () => {
+      if (!jobs.has(keyOf(job))) return;
+      updatePod(pod, (p) => {
+        p.metadata!.finalizers = (p.metadata!.finalizers ?? []).filter(
+          (f) => f !== JOB_TRACKING_FINALIZER,
+        );
+      });
+      updateJob(job, (j) => {
+        j.status = {
+          ...j.status,
+          uncountedTerminatedPods: {},
+          ...(succeeded
+            ? { succeeded: (j.status?.succeeded ?? 0) + 1 }
+            : { failed: (j.status?.failed ?? 0) + 1 }),
+        };
+      });
+      const runtime = runtimes.get(keyOf(job));
+      if (succeeded) {
+        endJob(job, true, 'CompletionsReached', '');
+      } else if ((job.status?.failed ?? 0) <= (job.spec?.backoffLimit ?? 6) && runtime?.alive) {
+        void runPod(job, scenario, true);
+      } else {
+        endJob(job, false, 'BackoffLimitExceeded', 'Job has reached the specified backoff limit');
+      }
+    });
+  }
+
+  /**
+   * Graceful Pod deletion, as the API server and kubelet do it: the Pod gets
+   * a deletionTimestamp (now + grace period) and stays; running containers
+   * get SIGTERM and exit (143) after `sigtermExitMs` (an executing one when
+   * its process exits, SIGKILLed at the end of the grace period); then the
+   * job-tracking finalizer goes and the Pod is deleted. Resolves once it is gone.
+   */
+  function deletePod(pod: V1Pod, gracePeriodSeconds?: number): Promise<void> {
     const podKey = keyOf(pod);
+    if (!pods.has(podKey)) return Promise.resolve();
+    const gone = new Promise<void>((resolve) => deletionWaiters(podKey).push(resolve));
+    if (pod.metadata?.deletionTimestamp) return gone;
+    const grace = gracePeriodSeconds ?? pod.spec?.terminationGracePeriodSeconds ?? 30;
     updatePod(pod, (p) => {
-      p.metadata!.deletionTimestamp = new Date();
-      p.metadata!.deletionGracePeriodSeconds = 30;
+      p.metadata!.deletionTimestamp = new Date(Date.now() + grace * 1000);
+      p.metadata!.deletionGracePeriodSeconds = grace;
+    });
+    const runtime = podRuntimes.get(podKey);
+    const child = runtime?.child;
+    if (child && child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      later(grace * 1000, () => child.kill('SIGKILL'));
+    } else {
+      const running = [
+        ...(pod.status?.initContainerStatuses ?? []),
+        ...(pod.status?.containerStatuses ?? []),
+      ].some((status) => status.state?.running);
+      later(running ? (runtime?.sigtermExitMs ?? 5) : 0, () => finishDeletion(pod, 143));
+    }
+    return gone;
+  }
+
+  const waitersByPod = new Map<string, (() => void)[]>();
+  function deletionWaiters(podKey: string): (() => void)[] {
+    let list = waitersByPod.get(podKey);
+    if (!list) waitersByPod.set(podKey, (list = []));
+    return list;
+  }
+
+  /** The containers of a Pod being deleted have stopped: their state, logs ended, finalizer removed, the Pod gone. */
+  function finishDeletion(pod: V1Pod, exitCode: number): void {
+    const podKey = keyOf(pod);
+    if (!pods.has(podKey)) return;
+    updatePod(pod, (p) => {
       for (const which of ['init', 'main'] as const) {
         const list =
           which === 'init' ? p.status?.initContainerStatuses : p.status?.containerStatuses;
@@ -633,7 +912,7 @@ export async function startFakeKubernetes(
         if (running) {
           setState(p, which, {
             terminated: {
-              exitCode: 143,
+              exitCode,
               reason: 'Error',
               startedAt: running.startedAt,
               finishedAt: new Date(),
@@ -641,9 +920,19 @@ export async function startFakeKubernetes(
           });
         }
       }
+      if (p.status!.phase !== 'Succeeded') p.status!.phase = 'Failed';
     });
     for (const container of logs.get(podKey)?.keys() ?? []) endLog(podKey, container);
+    if (pod.metadata?.finalizers?.length) {
+      updatePod(pod, (p) => {
+        p.metadata!.finalizers = [];
+      });
+    }
     if (pods.has(podKey)) write('pods', pod, 'DELETED');
+    const root = podRuntimes.get(podKey)?.root;
+    if (root) rmSync(root, { recursive: true, force: true });
+    for (const resolve of waitersByPod.get(podKey) ?? []) resolve();
+    waitersByPod.delete(podKey);
   }
 
   function deleteJob(job: V1Job, propagation: string): void {
@@ -659,23 +948,24 @@ export async function startFakeKubernetes(
           j.metadata!.deletionGracePeriodSeconds = 0;
           j.metadata!.finalizers = ['foregroundDeletion'];
         });
+        later(5, () => {
+          void Promise.all(podsOfJob(job).map((pod) => deletePod(pod))).then(() => {
+            if (jobs.has(key)) write('jobs', job, 'DELETED');
+          });
+        });
       }
-      later(5, () => {
-        for (const pod of podsOfJob(job)) deletePod(pod);
-        if (jobs.has(key)) write('jobs', job, 'DELETED');
-      });
       return;
     }
     const dependents = podsOfJob(job);
     write('jobs', job, 'DELETED');
-    if (propagation !== 'Orphan') later(5, () => dependents.forEach(deletePod));
+    if (propagation !== 'Orphan') later(5, () => dependents.forEach((pod) => void deletePod(pod)));
   }
 
   function exceedDeadline(job: V1Job): void {
     const runtime = runtimes.get(keyOf(job));
     if (!jobs.has(keyOf(job)) || !runtime?.alive || job.metadata?.deletionTimestamp) return;
     runtime.alive = false;
-    for (const pod of podsOfJob(job)) deletePod(pod);
+    for (const pod of podsOfJob(job)) void deletePod(pod);
     endJob(job, false, 'DeadlineExceeded', 'Job was active longer than specified deadline');
   }
 
@@ -731,10 +1021,21 @@ export async function startFakeKubernetes(
     namespace: string,
     query: Record<string, string>,
   ): void {
-    const watcher: Watcher = { resource, namespace, matches: selectorMatcher(query), res };
+    const watcher: Watcher = {
+      resource,
+      namespace,
+      matches: selectorMatcher(query),
+      res,
+      bookmarks: query.allowWatchBookmarks === 'true',
+    };
     res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
     res.flushHeaders();
     const since = query.resourceVersion;
+    if (since && since !== '0' && Number(since) < compactedRv) {
+      // The API server answers 200 and then one ERROR event: the history asked for is gone.
+      res.end(`${toJson({ type: 'ERROR', object: expired(since) })}\n`);
+      return;
+    }
     if (since && since !== '0') {
       for (const event of history) {
         if (event.resource !== resource || event.rv <= Number(since)) continue;
@@ -752,7 +1053,27 @@ export async function startFakeKubernetes(
     watchers.add(watcher);
     // res, not req: a request 'close's once its body is read, the response when the connection goes.
     res.on('close', () => watchers.delete(watcher));
-    if (query.timeoutSeconds) later(Number(query.timeoutSeconds) * 1000, () => res.end());
+    if (query.timeoutSeconds) {
+      later(Number(query.timeoutSeconds) * 1000, () => {
+        // A bookmark right before the server ends the watch, so the client resumes from here.
+        if (watcher.bookmarks && !res.writableEnded) res.write(bookmark(resource));
+        res.end();
+      });
+    }
+  }
+
+  function expired(since: string) {
+    return status(410, 'Expired', `too old resource version: ${since} (${compactedRv})`);
+  }
+
+  function bookmark(resource: Resource): string {
+    const kind = LIST_KINDS[resource].kind.replace(/List$/, '');
+    const object = {
+      kind,
+      apiVersion: LIST_KINDS[resource].apiVersion,
+      metadata: { resourceVersion: String(resourceVersion) },
+    };
+    return `${toJson({ type: 'BOOKMARK', object })}\n`;
   }
 
   /** What the API checks beyond the schema: names, label values, namespace. */
@@ -829,6 +1150,8 @@ export async function startFakeKubernetes(
         'job-name': name,
       };
       job.spec = {
+        // The defaults the API server fills in (backoffLimit 6: a failed Pod is retried).
+        backoffLimit: 6,
         completions: 1,
         parallelism: 1,
         completionMode: 'NonIndexed',
@@ -842,7 +1165,7 @@ export async function startFakeKubernetes(
       };
       job.metadata!.labels = { ...controllerLabels, ...job.metadata!.labels };
       job.status = {};
-      runtimes.set(key, { alive: true, started: false });
+      runtimes.set(key, { alive: true, started: false, attempts: 0 });
     }
     write(resource, object, 'ADDED');
     send(res, 201, object);
@@ -906,8 +1229,13 @@ export async function startFakeKubernetes(
           return send(res, 200, successStatus(name, 'batch', 'jobs', object.metadata?.uid));
         }
         if (resource === 'pods') {
-          deletePod(object as V1Pod);
-          return send(res, 200, object);
+          const grace = (body as { gracePeriodSeconds?: number } | undefined)?.gracePeriodSeconds;
+          void deletePod(
+            object as V1Pod,
+            grace ?? (query.gracePeriodSeconds ? Number(query.gracePeriodSeconds) : undefined),
+          );
+          // Graceful: the Pod is still there, with its deletionTimestamp.
+          return send(res, 200, pods.get(`${namespace}/${name}`) ?? object);
         }
         write(resource, object, 'DELETED');
         return send(res, 200, successStatus(name, '', resource, object.metadata?.uid));
@@ -1055,6 +1383,32 @@ export async function startFakeKubernetes(
   };
 
   return {
+    compactHistory() {
+      compactedRv = resourceVersion;
+      history.splice(0, history.length);
+    },
+    expireWatches() {
+      // Past every resourceVersion a watcher has seen: resuming from any of them is 410 too.
+      resourceVersion += 1;
+      compactedRv = resourceVersion;
+      history.splice(0, history.length);
+      let expiredWatches = 0;
+      for (const watcher of watchers) {
+        watcher.res.end(`${toJson({ type: 'ERROR', object: expired(String(compactedRv - 1)) })}\n`);
+        expiredWatches += 1;
+      }
+      watchers.clear();
+      return expiredWatches;
+    },
+    sendBookmarks() {
+      let sent = 0;
+      for (const watcher of watchers) {
+        if (!watcher.bookmarks) continue;
+        watcher.res.write(bookmark(watcher.resource));
+        sent += 1;
+      }
+      return sent;
+    },
     url: `http://127.0.0.1:${port}`,
     jobs,
     secrets,
@@ -1096,6 +1450,10 @@ export async function startFakeKubernetes(
       for (const timer of timers) clearTimeout(timer);
       timers.clear();
       for (const runtime of runtimes.values()) runtime.alive = false;
+      for (const runtime of podRuntimes.values()) {
+        runtime.child?.kill('SIGKILL');
+        if (runtime.root) rmSync(runtime.root, { recursive: true, force: true });
+      }
       dropConnections();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -36,6 +36,23 @@ export interface RunSpec {
    * time; the pipeline runs in it and `meltano install` is skipped.
    */
   pluginImage?: string;
+  /** Kubernetes only: the deployment's Pod settings (unset parts keep the service defaults). */
+  pod?: RunPodSpec;
+}
+
+export interface RunPodSpec {
+  resources?: {
+    requests?: { cpu?: string; memory?: string };
+    limits?: { cpu?: string; memory?: string };
+  };
+  nodeSelector?: Record<string, string>;
+  tolerations?: {
+    key?: string;
+    operator?: 'Exists' | 'Equal';
+    value?: string;
+    effect?: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
+    tolerationSeconds?: number;
+  }[];
 }
 
 export interface LogLine {

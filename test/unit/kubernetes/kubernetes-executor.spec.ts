@@ -461,7 +461,7 @@ describe('KubernetesExecutor against the fake API server', () => {
     await expect(first.outcome).resolves.toMatchObject({ status: 'succeeded' });
   });
 
-  it('survives dropped watch and log connections: re-lists and resumes the log without repeats', async () => {
+  it('survives dropped watch and log connections: resumes the watches where they were and the log without repeats', async () => {
     const spec = makeSpec();
     const name = runJobName(spec.runId);
     fake.schedulePod(name, { logs: ['a', 'b', 'c'], hold: true });
@@ -469,6 +469,7 @@ describe('KubernetesExecutor against the fake API server', () => {
     const handle = await executor().start(spec, run.callbacks);
     await until(() => run.logs.length === 3, 'three lines');
     const jobListsBefore = sent('GET', jobsPath).filter((r) => r.query.watch !== 'true').length;
+    const podWatchesBefore = sent('GET', podsPath).filter((r) => r.query.watch === 'true').length;
 
     expect(fake.dropConnections()).toBe(3);
     await until(
@@ -480,13 +481,174 @@ describe('KubernetesExecutor against the fake API server', () => {
 
     await expect(handle.outcome).resolves.toMatchObject({ status: 'succeeded' });
     expect(run.lines()).toEqual(['a', 'b', 'c', 'd']);
-    expect(sent('GET', jobsPath).filter((r) => r.query.watch !== 'true').length).toBeGreaterThan(
+    // No history was lost, so no re-list: the watches resume from the last resourceVersion seen.
+    expect(sent('GET', jobsPath).filter((r) => r.query.watch !== 'true').length).toBe(
       jobListsBefore,
     );
+    const resumed = sent('GET', podsPath).filter((r) => r.query.watch === 'true')[
+      podWatchesBefore
+    ]!;
+    expect(Number(resumed.query.resourceVersion)).toBeGreaterThan(1000);
+    expect(resumed.query.allowWatchBookmarks).toBe('true');
     const podName = fake.podsOf(name)[0]!.metadata!.name!;
     const logRequests = sent('GET', `${podsPath}/${podName}/log`);
     expect(logRequests.length).toBeGreaterThanOrEqual(2);
     expect(logRequests[1]!.query.sinceTime).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+  });
+
+  describe('what the real API server does', () => {
+    const watchesOf = (path: string) =>
+      sent('GET', path).filter((request) => request.query.watch === 'true');
+    /** Lists a watch starts from: the Job by name, the Pods by run label (not the log stream's by-name reads). */
+    const listsOf = (path: string) =>
+      sent('GET', path).filter(
+        (request) =>
+          request.query.watch !== 'true' &&
+          (path === jobsPath ? request.query.fieldSelector : request.query.labelSelector),
+      );
+
+    it('a watch that gets 410 Expired re-lists and resumes, with no lost or duplicated log line', async () => {
+      const spec = makeSpec();
+      const name = runJobName(spec.runId);
+      fake.schedulePod(name, { logs: ['line 1', 'line 2'], hold: true });
+      const run = recorder();
+      const handle = await executor().start(spec, run.callbacks);
+      await until(() => run.logs.length === 2, 'two lines');
+      const jobLists = listsOf(jobsPath).length;
+      const podLists = listsOf(podsPath).length;
+
+      // The watch cache's window moves past both watches: each gets ERROR 410 and is closed.
+      expect(fake.expireWatches()).toBe(2);
+      fake.printLog(name, 'line 3');
+      await until(
+        () => listsOf(jobsPath).length > jobLists && listsOf(podsPath).length > podLists,
+        'both to re-list',
+      );
+      await until(() => fake.openStreams().watches === 2, 'both watches to reopen');
+      fake.printLog(name, 'line 4');
+      // Then other objects change (the watches' cursors stay behind: no events, no bookmarks
+      // asked for by them), history is compacted and the connections drop: resuming is 410 again.
+      await leftByAnotherWorker(makeSpec());
+      fake.compactHistory();
+      expect(fake.dropConnections()).toBe(3);
+      await until(() => listsOf(jobsPath).length > jobLists + 1, 'a second re-list');
+      fake.printLog(name, 'line 5');
+      fake.exitMain(name, { exitCode: 0 });
+
+      await expect(handle.outcome).resolves.toEqual({
+        status: 'succeeded',
+        exitCode: 0,
+        reason: null,
+      });
+      expect(run.lines()).toEqual(['line 1', 'line 2', 'line 3', 'line 4', 'line 5']);
+      expect(run.timeline.filter((entry) => entry.startsWith('phase:'))).toEqual([
+        'phase:process_created',
+        'phase:pipeline_started',
+      ]);
+      // Expected behaviour, not a failure worth a warning.
+      expect(warnings).toEqual([]);
+    });
+
+    it('asks for bookmarks and resumes a watch from the last bookmark without re-listing', async () => {
+      const spec = makeSpec();
+      const name = runJobName(spec.runId);
+      fake.schedulePod(name, { logs: ['a'], hold: true });
+      const run = recorder();
+      const handle = await executor().start(spec, run.callbacks);
+      await until(() => run.logs.length === 1, 'a line');
+      await until(() => fake.openStreams().watches === 2, 'two watches');
+      expect(watchesOf(jobsPath).every((r) => r.query.allowWatchBookmarks === 'true')).toBe(true);
+      const lists = listsOf(jobsPath).length + listsOf(podsPath).length;
+
+      // Unrelated objects move the resourceVersion on; only bookmarks tell the watches.
+      await leftByAnotherWorker(makeSpec());
+      const current = Number(fake.jobs.get(`${NS}/${name}`)!.metadata!.resourceVersion) + 3;
+      expect(fake.sendBookmarks()).toBe(2);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      fake.dropConnections();
+      await until(() => fake.openStreams().watches === 2, 'watches to resume');
+      const resumed = watchesOf(podsPath).at(-1)!;
+      expect(Number(resumed.query.resourceVersion)).toBeGreaterThanOrEqual(current);
+      expect(listsOf(jobsPath).length + listsOf(podsPath).length).toBe(lists);
+
+      fake.exitMain(name, { exitCode: 0 });
+      await expect(handle.outcome).resolves.toMatchObject({ status: 'succeeded' });
+      expect(run.lines()).toEqual(['a']);
+    });
+
+    it('cancel waits for the graceful end of the Pod and keeps the lines it prints meanwhile', async () => {
+      const spec = makeSpec();
+      const name = runJobName(spec.runId);
+      fake.schedulePod(name, { logs: ['extracting'], hold: true, sigtermExitMs: 300 });
+      const run = recorder();
+      const handle = await executor().start(spec, run.callbacks);
+      await until(() => run.logs.length === 1, 'the first line');
+
+      let cancelled = false;
+      const cancel = handle.cancel().then(() => (cancelled = true));
+      await until(
+        () => Boolean(fake.podsOf(name)[0]?.metadata?.deletionTimestamp),
+        'the Pod to be terminating',
+      );
+      // Still there, still running: the grace period, not an instant removal.
+      const terminating = fake.podsOf(name)[0]!;
+      expect(terminating.metadata!.deletionGracePeriodSeconds).toBe(30);
+      expect(terminating.status!.containerStatuses![0]!.state!.running).toBeDefined();
+      fake.printLog(name, '[meltano-cloud] Meltano state: stored prod:tap-a-to-target-b');
+      expect(cancelled).toBe(false);
+      await cancel;
+
+      expect(fake.podsOf(name)).toEqual([]);
+      expect(run.lines()).toEqual([
+        'extracting',
+        '[meltano-cloud] Meltano state: stored prod:tap-a-to-target-b',
+      ]);
+      await expect(handle.outcome).resolves.toMatchObject({ status: 'cancelled' });
+    });
+
+    it('rides out ErrImagePull alternating with ImagePullBackOff when the pull then works', async () => {
+      const spec = makeSpec();
+      const name = runJobName(spec.runId);
+      fake.schedulePod(name, {
+        waiting: 'ErrImagePull',
+        imagePullError: 'failed to pull image: 429 Too Many Requests',
+        imagePullFailures: 3,
+        logs: ['pulled at last'],
+      });
+      const run = recorder();
+      const outcome = await (await executor().start(spec, run.callbacks)).outcome;
+      expect(outcome).toEqual({ status: 'succeeded', exitCode: 0, reason: null });
+      expect(run.lines()).toEqual(['pulled at last']);
+    });
+
+    it('gives up on a pull that keeps failing after the grace period, naming the registry error', async () => {
+      const spec = makeSpec();
+      fake.schedulePod(runJobName(spec.runId), {
+        waiting: 'ErrImagePull',
+        imagePullError: 'failed to pull image: 429 Too Many Requests',
+      });
+      const outcome = await (
+        await executor({ unschedulableGraceMs: 200 }).start(spec, recorder().callbacks)
+      ).outcome;
+      // ImagePullBackOff came last or not: the reason is the registry's answer.
+      expect(outcome).toEqual({
+        status: 'failed',
+        exitCode: null,
+        reason: `the image ${settings.meltanoImage} cannot be pulled: failed to pull image: 429 Too Many Requests`,
+      });
+    });
+
+    it('follows a Job whose finished Pod goes through uncountedTerminatedPods; one Pod (backoffLimit 0, not the default 6)', async () => {
+      const spec = makeSpec();
+      const name = runJobName(spec.runId);
+      fake.schedulePod(name, { logs: ['x'], exitCode: 3 });
+      const outcome = await (await executor().start(spec, recorder().callbacks)).outcome;
+      expect(outcome).toMatchObject({ status: 'failed', exitCode: 3 });
+      const job = fake.jobs.get(`${NS}/${name}`)!;
+      expect(job.spec!.backoffLimit).toBe(0);
+      expect(job.status).toMatchObject({ failed: 1, uncountedTerminatedPods: {} });
+      expect(fake.podsOf(name)).toHaveLength(1);
+    });
   });
 
   it('rejects start when the API refuses the Job, and removes the Secret it created', async () => {

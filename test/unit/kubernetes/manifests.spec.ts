@@ -313,3 +313,77 @@ describe('the clone script', () => {
     expect(cloneAt('0'.repeat(40), 'missing').status).not.toBe(0);
   });
 });
+
+describe('per-deployment run Pod settings and managed state', () => {
+  const validate = (job: ReturnType<typeof buildRunJob>) =>
+    new Job(job as ConstructorParameters<typeof Job>[0]).validate();
+
+  it("renders the deployment's requests, limits, node selector and tolerations, and validates", () => {
+    const job = buildRunJob(
+      makeSpec({
+        pod: {
+          resources: { requests: { cpu: '250m', memory: '3Gi' }, limits: { cpu: '2' } },
+          nodeSelector: { 'cloud.google.com/gke-nodepool': 'etl', 'kubernetes.io/arch': 'amd64' },
+          tolerations: [
+            { key: 'dedicated', operator: 'Equal', value: 'etl', effect: 'NoSchedule' },
+            { key: 'spot', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 30 },
+          ],
+        },
+      }),
+      settings,
+    );
+    expect(() => validate(job)).not.toThrow();
+    const pod = job.spec!.template.spec!;
+    expect(pod.containers[0]!.resources).toEqual({
+      requests: { cpu: '250m', memory: '3Gi' },
+      // memory: no limit set, so the request (above the 2Gi default) is the limit.
+      limits: { cpu: '2', memory: '3Gi' },
+    });
+    // The clone keeps the service defaults.
+    expect(pod.initContainers![0]!.resources).toEqual({
+      requests: { cpu: '1', memory: '2Gi' },
+      limits: { cpu: '1', memory: '2Gi' },
+    });
+    expect(pod.nodeSelector).toEqual({
+      'cloud.google.com/gke-nodepool': 'etl',
+      'kubernetes.io/arch': 'amd64',
+    });
+    expect(pod.tolerations).toEqual([
+      { key: 'dedicated', operator: 'Equal', value: 'etl', effect: 'NoSchedule' },
+      { key: 'spot', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 30 },
+    ]);
+  });
+
+  it('without settings: the service defaults, no node selector, no tolerations', () => {
+    const pod = buildRunJob(makeSpec(), settings).spec!.template.spec!;
+    expect(pod.containers[0]!.resources).toEqual({
+      requests: { cpu: '1', memory: '2Gi' },
+      limits: { cpu: '1', memory: '2Gi' },
+    });
+    expect(pod.nodeSelector).toBeUndefined();
+    expect(pod.tolerations).toBeUndefined();
+  });
+
+  it('with managed state: the entrypoint syncs state around the pipeline, the token only in the Secret', () => {
+    const spec = makeSpec({
+      env: { MC_STATE_TOKEN: 'mcrs_secret-token', MC_STATE_API_URL: 'http://api.svc:3000' },
+    });
+    const job = buildRunJob(spec, settings);
+    expect(() => validate(job)).not.toThrow();
+    const main = job.spec!.template.spec!.containers[0]!;
+    const script = main.command![2]!;
+    expect(script.indexOf('download')).toBeLessThan(script.indexOf('meltano install'));
+    expect(script.indexOf('meltano install')).toBeLessThan(script.indexOf('upload'));
+    const env = Object.fromEntries(main.env!.map((e) => [e.name, e]));
+    expect(env.MC_STATE_TOKEN!.valueFrom?.secretKeyRef?.key).toBe('env.MC_STATE_TOKEN');
+    expect(env.MELTANO_STATE_BACKEND_URI!.value).toBe('file:///workspace/meltano-state');
+    expect(JSON.stringify(job)).not.toContain('mcrs_secret-token');
+    expect(decode(buildRunSecret(spec, settings).data!['env.MC_STATE_TOKEN'])).toBe(
+      'mcrs_secret-token',
+    );
+    // Without managed state the pipeline is PID 1 of the shell, as before.
+    expect(
+      buildRunJob(makeSpec(), settings).spec!.template.spec!.containers[0]!.command![2],
+    ).toMatch(/^meltano install && exec meltano /);
+  });
+});

@@ -70,12 +70,25 @@ describe('podProblem and describeFailure', () => {
     message: 'Job has reached the specified backoff limit',
   };
 
-  it('treats image pull failures as fatal and unschedulable Pods as stuck', () => {
-    const waiting = (reason: string) =>
-      pod({ containerStatuses: [meltano({ waiting: { reason } })] });
-    expect(podProblem(waiting('ErrImagePull'))).toEqual({
+  it('treats a missing image as fatal, a pull being retried and unschedulable Pods as stuck', () => {
+    const waiting = (reason: string, message?: string) =>
+      pod({ containerStatuses: [meltano({ waiting: { reason, message } })] });
+    const notFound =
+      'rpc error: code = NotFound desc = failed to pull and unpack image "meltano/meltano:v3": not found';
+    expect(podProblem(waiting('ErrImagePull', notFound))).toEqual({
       kind: 'fatal',
       reason: 'image not found / cannot be pulled: meltano/meltano:v3',
+    });
+    expect(podProblem(waiting('InvalidImageName'))).toMatchObject({ kind: 'fatal' });
+    // A registry hiccup: the kubelet retries, alternating ErrImagePull and ImagePullBackOff.
+    expect(podProblem(waiting('ErrImagePull', '429 Too Many Requests'))).toEqual({
+      kind: 'stuck',
+      reason: 'the image meltano/meltano:v3 cannot be pulled',
+      detail: '429 Too Many Requests',
+    });
+    expect(podProblem(waiting('ImagePullBackOff', 'Back-off pulling image'))).toEqual({
+      kind: 'stuck',
+      reason: 'the image meltano/meltano:v3 cannot be pulled',
     });
     expect(podProblem(waiting('ContainerCreating'))).toBeNull();
     expect(

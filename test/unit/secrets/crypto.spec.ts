@@ -88,13 +88,15 @@ describe('secret names, values and files', () => {
       'a1_b2',
       'MELTANO_CLOUDY',
       'GITHUB_TOKEN',
+      // A deployment's own state backend (it wins over the managed one).
+      'MELTANO_STATE_BACKEND_URI',
     ])
       expect(secretName.safeParse(ok).success).toBe(true);
     for (const bad of ['1A', 'A-B', 'A B', '', 'É', 'x'.repeat(256)])
       expect(secretName.safeParse(bad).success).toBe(false);
     for (const reserved of [
       'MELTANO_ENVIRONMENT',
-      'MELTANO_STATE_BACKEND_URI',
+      'MC_STATE_TOKEN',
       'MELTANO_PROJECT_ROOT',
       'MELTANO_CLOUD_RUN_ID',
       'PATH',

@@ -15,6 +15,7 @@ import {
   pluginCacheVolumes,
   pluginInstallEnv,
 } from './plugin-install.js';
+import { managedStateEnv, usesManagedState, withManagedState } from './state-sync.js';
 
 export interface KubernetesSettings {
   /** Namespace holding the run Jobs, their Pods and Secrets. */
@@ -251,13 +252,16 @@ export function buildRunJob(spec: RunSpec, settings: KubernetesSettings): V1Job 
     ...spec.files.map((file) => ({ name: file.envVar, value: `${FILES_DIR}/${file.fileName}` })),
     ...pluginInstallEnv(spec, settings, REPO_DIR),
   ];
+  const managedState = usesManagedState(spec);
+  if (managedState) meltanoEnv.push(...managedStateEnv());
+  const pipeline = pipelineScript(spec, settings, pipelineCommand(spec.command));
   const meltano: V1Container = {
     name: MELTANO_CONTAINER,
     image: pipelineImage(spec, settings),
-    command: ['/bin/sh', '-c', pipelineScript(spec, settings, pipelineCommand(spec.command))],
+    command: ['/bin/sh', '-c', managedState ? withManagedState(pipeline) : pipeline],
     workingDir: workingDirFor(spec.rootPath),
     env: meltanoEnv,
-    resources,
+    resources: pipelineResources(spec, settings),
     securityContext: containerSecurityContext,
     volumeMounts: [
       ...scratchMounts,
@@ -288,6 +292,7 @@ export function buildRunJob(spec: RunSpec, settings: KubernetesSettings): V1Job 
             fsGroup: 1000,
             seccompProfile: { type: 'RuntimeDefault' },
           },
+          ...podPlacement(spec),
           initContainers: [clone],
           containers: [meltano],
           volumes: [
@@ -316,4 +321,39 @@ export function buildRunJob(spec: RunSpec, settings: KubernetesSettings): V1Job 
       },
     },
   };
+}
+
+/**
+ * The Meltano container's requests and limits: the deployment's own where it
+ * sets them, the service defaults (request = limit) elsewhere. A request set
+ * without its limit gets a limit equal to it, and the other way round (so a
+ * request never exceeds its limit, which Kubernetes refuses).
+ */
+export function pipelineResources(
+  spec: RunSpec,
+  settings: KubernetesSettings,
+): { requests: Record<string, string>; limits: Record<string, string> } {
+  const own = spec.pod?.resources ?? {};
+  const result = { requests: {} as Record<string, string>, limits: {} as Record<string, string> };
+  for (const name of ['cpu', 'memory'] as const) {
+    const fallback = settings[name];
+    const limit = own.limits?.[name];
+    const request = own.requests?.[name];
+    result.limits[name] = limit ?? request ?? fallback;
+    result.requests[name] = request ?? limit ?? fallback;
+  }
+  return result;
+}
+
+/** The deployment's node selector and tolerations, when it has any. */
+export function podPlacement(spec: RunSpec): {
+  nodeSelector?: Record<string, string>;
+  tolerations?: NonNullable<RunSpec['pod']>['tolerations'];
+} {
+  const placement: ReturnType<typeof podPlacement> = {};
+  if (spec.pod?.nodeSelector && Object.keys(spec.pod.nodeSelector).length > 0)
+    placement.nodeSelector = { ...spec.pod.nodeSelector };
+  if (spec.pod?.tolerations?.length)
+    placement.tolerations = spec.pod.tolerations.map((t) => ({ ...t }));
+  return placement;
 }

@@ -14,12 +14,16 @@ export function toDate(value: Date | string | undefined | null): Date | null {
 }
 
 /** Waiting reasons after which the container will not start without someone fixing the image. */
-const IMAGE_PULL_FAILURES = new Set([
-  'ImagePullBackOff',
-  'ErrImagePull',
-  'InvalidImageName',
-  'ErrImageNeverPull',
-]);
+const IMAGE_UNUSABLE = new Set(['InvalidImageName', 'ErrImageNeverPull']);
+/**
+ * The kubelet alternates these while it retries a pull (ErrImagePull with the
+ * registry's answer, then ImagePullBackOff while it waits): the pull may still
+ * work (a registry hiccup, a rate limit), so only an answer saying the image
+ * is not there (or not ours to pull) ends the run at once.
+ */
+const IMAGE_PULL_RETRYING = new Set(['ErrImagePull', 'ImagePullBackOff']);
+const IMAGE_MISSING =
+  /not found|manifest unknown|repository does not exist|pull access denied|unauthorized|forbidden/i;
 
 export type JobEnd =
   | { kind: 'complete' }
@@ -71,8 +75,8 @@ function containerSpec(pod: V1Pod, name: string) {
 export type PodProblem =
   /** Will not get better: fail the run now. */
   | { kind: 'fatal'; reason: string }
-  /** May get better (a node frees up, a Secret appears): fail after a grace period. */
-  | { kind: 'stuck'; reason: string };
+  /** May get better (a node frees up, a Secret appears, a pull works): fail after a grace period. */
+  | { kind: 'stuck'; reason: string; detail?: string };
 
 export function podProblem(pod: V1Pod): PodProblem | null {
   const statuses = [
@@ -82,9 +86,22 @@ export function podProblem(pod: V1Pod): PodProblem | null {
   for (const status of statuses) {
     const waiting = status.state?.waiting;
     if (!waiting?.reason) continue;
-    if (IMAGE_PULL_FAILURES.has(waiting.reason)) {
-      const image = containerSpec(pod, status.name)?.image ?? status.image;
+    const image = containerSpec(pod, status.name)?.image ?? status.image;
+    if (
+      IMAGE_UNUSABLE.has(waiting.reason) ||
+      (waiting.reason === 'ErrImagePull' && IMAGE_MISSING.test(waiting.message ?? ''))
+    ) {
       return { kind: 'fatal', reason: `image not found / cannot be pulled: ${image}` };
+    }
+    if (IMAGE_PULL_RETRYING.has(waiting.reason)) {
+      // ImagePullBackOff says nothing new: the latest ErrImagePull message (kept by the caller) is the reason.
+      return {
+        kind: 'stuck',
+        reason: `the image ${image} cannot be pulled`,
+        ...(waiting.reason === 'ErrImagePull' && waiting.message
+          ? { detail: waiting.message }
+          : {}),
+      };
     }
     if (waiting.reason === 'CreateContainerConfigError') {
       return {
@@ -120,7 +137,7 @@ export function mainExitCode(pod: V1Pod | undefined): number | null {
 /** Whether more log lines can come from the main container. */
 export function mainContainerDone(pod: V1Pod | undefined): boolean {
   if (!pod) return true;
-  if (pod.metadata?.deletionTimestamp) return true;
+  // A Pod being deleted still runs until its containers stop (the grace period): its last lines still come.
   if (pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') return true;
   return containerStatus(pod, MELTANO_CONTAINER)?.state?.terminated !== undefined;
 }

@@ -1,8 +1,11 @@
 /**
  * Follows one run's Job until it ends: watches the Job (the outcome) and its
  * Pod (phases, stuck or fatal states), streams the main container's log, and
- * turns all of it into exactly one RunOutcome. Watches that drop are replaced
- * by a fresh list + watch after a pause.
+ * turns all of it into exactly one RunOutcome. A watch that ends (the
+ * server's timeout, a dropped connection) is resumed from the last
+ * resourceVersion seen, bookmarks included (`allowWatchBookmarks`); when
+ * that history has expired (an ERROR event with a 410 Status) the follower
+ * lists again and watches from the list. Other failures re-list after a pause.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type {
@@ -92,7 +95,12 @@ export class RunFollower {
    */
   private caughtUp = false;
   private logs: Promise<void> | null = null;
-  private stuck: { reason: string; timer: NodeJS.Timeout } | null = null;
+  private stuck: {
+    base: string;
+    detail: string | undefined;
+    reason: string;
+    timer: NodeJS.Timeout;
+  } | null = null;
   private deadlineTimer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -114,8 +122,8 @@ export class RunFollower {
   /** Starts following; `job` is the Job as last read (its start time arms the deadline backstop). */
   begin(job: V1Job): void {
     this.armDeadline(job);
-    void this.keepWatching('Job watch', () => this.watchJob());
-    void this.keepWatching('Pod watch', () => this.watchPods());
+    void this.keepWatching('Job watch', (cursor) => this.watchJob(cursor));
+    void this.keepWatching('Pod watch', (cursor) => this.watchPods(cursor));
   }
 
   async cancel(): Promise<void> {
@@ -133,11 +141,27 @@ export class RunFollower {
   }
 
   /** Runs `once` (a list + watch) again and again, pausing in between, until the run ends. */
-  private async keepWatching(what: string, once: () => Promise<void>): Promise<void> {
+  /**
+   * Runs `once` (a list + watch, or a watch resumed from the cursor) again
+   * and again until the run ends. A watch that closed cleanly resumes at
+   * once; an expired history (410) re-lists at once; other failures re-list
+   * after a pause.
+   */
+  private async keepWatching(
+    what: string,
+    once: (cursor: WatchCursor) => Promise<void>,
+  ): Promise<void> {
+    const cursor: WatchCursor = { resourceVersion: null };
     while (!this.stopped) {
       try {
-        await once();
+        await once(cursor);
+        continue;
       } catch (error) {
+        if (error instanceof WatchExpiredError) {
+          cursor.resourceVersion = null;
+          continue;
+        }
+        cursor.resourceVersion = null;
         if (!this.stopped)
           this.warn(`${what} of ${this.jobName} failed (${describeApiError(error)}); retrying`);
       }
@@ -145,22 +169,26 @@ export class RunFollower {
     }
   }
 
-  private async watchJob(): Promise<void> {
+  private async watchJob(cursor: WatchCursor): Promise<void> {
     const fieldSelector = `metadata.name=${this.jobName}`;
-    const list = await this.ctx.batch.listNamespacedJob({
-      namespace: this.namespace,
-      fieldSelector,
-    });
-    const job = list.items[0];
-    this.enqueue(() => (job ? this.onJob(job) : this.onJobGone()));
-    if (!job) return;
+    if (cursor.resourceVersion === null) {
+      const list = await this.ctx.batch.listNamespacedJob({
+        namespace: this.namespace,
+        fieldSelector,
+      });
+      const job = list.items[0];
+      this.enqueue(() => (job ? this.onJob(job) : this.onJobGone()));
+      if (!job) {
+        // Nothing to follow any more: wait for the run to end rather than list again at once.
+        await this.pause(this.ctx.timings.retryDelayMs, this.watching.signal);
+        return;
+      }
+      cursor.resourceVersion = list.metadata?.resourceVersion ?? null;
+    }
     await this.watchUntilClosed(
       `/apis/batch/v1/namespaces/${this.namespace}/jobs`,
-      {
-        fieldSelector,
-        resourceVersion: list.metadata?.resourceVersion,
-        timeoutSeconds: WATCH_SECONDS,
-      },
+      fieldSelector,
+      cursor,
       (type, object) => {
         if (type === 'ADDED' || type === 'MODIFIED')
           this.enqueue(() => this.onJob(object as V1Job));
@@ -169,24 +197,24 @@ export class RunFollower {
     );
   }
 
-  private async watchPods(): Promise<void> {
+  private async watchPods(cursor: WatchCursor): Promise<void> {
     const labelSelector = `${RUN_LABEL}=${this.spec.runId}`;
-    const list = await this.ctx.core.listNamespacedPod({
-      namespace: this.namespace,
-      labelSelector,
-    });
-    const pod = newestPod(list.items);
-    if (pod) this.enqueue(() => this.onPod(pod));
-    this.enqueue(() => {
-      this.caughtUp = true;
-    });
+    if (cursor.resourceVersion === null) {
+      const list = await this.ctx.core.listNamespacedPod({
+        namespace: this.namespace,
+        labelSelector,
+      });
+      const pod = newestPod(list.items);
+      if (pod) this.enqueue(() => this.onPod(pod));
+      this.enqueue(() => {
+        this.caughtUp = true;
+      });
+      cursor.resourceVersion = list.metadata?.resourceVersion ?? null;
+    }
     await this.watchUntilClosed(
       `/api/v1/namespaces/${this.namespace}/pods`,
-      {
-        labelSelector,
-        resourceVersion: list.metadata?.resourceVersion,
-        timeoutSeconds: WATCH_SECONDS,
-      },
+      `label:${labelSelector}`,
+      cursor,
       (type, object) => {
         // Deleted Pods: the Job's conditions (or its deletion) tell what happened.
         if (type === 'ADDED' || type === 'MODIFIED')
@@ -195,13 +223,26 @@ export class RunFollower {
     );
   }
 
-  /** One watch connection; resolves when it closes (by the server, an ERROR event, or the run ending). */
+  /**
+   * One watch connection from `cursor.resourceVersion`, which follows every
+   * event and bookmark; resolves when it closes (by the server or the run
+   * ending), rejects on an ERROR event (WatchExpiredError for 410).
+   */
   private async watchUntilClosed(
     path: string,
-    query: Record<string, string | number | boolean | undefined>,
+    selector: string,
+    cursor: WatchCursor,
     onEvent: (type: WatchEvent, object: unknown) => void,
   ): Promise<void> {
     if (this.stopped) return;
+    const query: Record<string, string | number | boolean | undefined> = {
+      ...(selector.startsWith('label:')
+        ? { labelSelector: selector.slice('label:'.length) }
+        : { fieldSelector: selector }),
+      resourceVersion: cursor.resourceVersion ?? undefined,
+      allowWatchBookmarks: true,
+      timeoutSeconds: WATCH_SECONDS,
+    };
     let controller: AbortController | undefined;
     const stop = () => controller?.abort();
     await new Promise<void>((resolve, reject) => {
@@ -218,15 +259,25 @@ export class RunFollower {
           path,
           query,
           (type: string, object: unknown) => {
-            // ERROR (e.g. 410 Gone: resourceVersion too old): start over with a fresh list.
             if (type === 'ERROR') {
               controller?.abort();
-              close(new Error(`watch error: ${JSON.stringify(object)}`));
+              const status = object as { code?: number; message?: string } | null;
+              // 410: the history from our resourceVersion is gone; a fresh list brings us up to date.
+              close(
+                status?.code === 410
+                  ? new WatchExpiredError(status.message ?? 'resource version too old')
+                  : new Error(`watch error: ${JSON.stringify(object)}`),
+              );
               return;
             }
-            onEvent(type as WatchEvent, object);
+            const version = (object as { metadata?: { resourceVersion?: string } } | null)?.metadata
+              ?.resourceVersion;
+            if (version) cursor.resourceVersion = version;
+            // A bookmark only moves the cursor.
+            if (type !== 'BOOKMARK') onEvent(type as WatchEvent, object);
           },
-          (error: unknown) => close(error ?? undefined),
+          // The body can close before its last line (an ERROR event) is handed over: let it come first.
+          (error: unknown) => setImmediate(() => close(error ?? undefined)),
         )
         .then((started) => {
           controller = started;
@@ -291,8 +342,12 @@ export class RunFollower {
       );
       return;
     }
-    if (problem?.kind === 'stuck') this.armStuck(problem.reason);
-    else this.clearStuck();
+    if (problem?.kind === 'stuck') {
+      // ErrImagePull and ImagePullBackOff alternate: one stuck period, its reason the latest detail.
+      const detail =
+        problem.detail ?? (this.stuck?.base === problem.reason ? this.stuck.detail : undefined);
+      this.armStuck(problem.reason, detail);
+    } else this.clearStuck();
     this.onPodProgress(pod);
   }
 
@@ -319,9 +374,10 @@ export class RunFollower {
   }
 
   /** Unschedulable (or unconfigurable) for longer than the grace period: give up. */
-  private armStuck(reason: string): void {
+  private armStuck(base: string, detail?: string): void {
+    const reason = detail ? `${base}: ${detail}` : base;
     if (this.stuck) {
-      this.stuck.reason = reason;
+      Object.assign(this.stuck, { base, detail, reason });
       return;
     }
     const timer = setTimeout(() => {
@@ -329,7 +385,7 @@ export class RunFollower {
       void this.finish({ status: 'failed', exitCode: null, reason: latest }, { deleteJob: true });
     }, this.ctx.timings.unschedulableGraceMs);
     timer.unref();
-    this.stuck = { reason, timer };
+    this.stuck = { base, detail, reason, timer };
   }
 
   private clearStuck(): void {
@@ -476,7 +532,8 @@ export class RunFollower {
     this.watching.abort();
 
     if (options.deleteJob) await this.deleteJob();
-    if (options.awaitJobGone) await this.awaitJobGone();
+    // Deleted Pods stop gracefully (the entrypoint stores Meltano's partial state): the run ends once they are gone.
+    if (options.awaitJobGone || options.deleteJob) await this.awaitJobGone();
     if (this.logs)
       await Promise.race([
         this.logs,
@@ -568,6 +625,14 @@ export class RunFollower {
     this.ctx.warn(this.redact(message));
   }
 }
+
+interface WatchCursor {
+  /** Where the next watch starts; null: list first. */
+  resourceVersion: string | null;
+}
+
+/** The API server no longer has the history a watch asked for (410 Expired / Gone). */
+class WatchExpiredError extends Error {}
 
 function isAbort(error: unknown): boolean {
   return (error as { name?: unknown } | null)?.name === 'AbortError';
