@@ -113,6 +113,12 @@ export function configPathOf(argv: string[]): string | undefined {
 }
 
 export async function main(argv: string[] = process.argv): Promise<number> {
+  // `meltano-cloud history | head`: the reader went away; stop quietly as other Unix tools do.
+  for (const stream of [process.stdout, process.stderr])
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(0);
+      throw err;
+    });
   const io = processOutput();
   let ctx: Context | undefined;
   try {

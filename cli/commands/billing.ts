@@ -2,8 +2,16 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { ResponseOf } from '../api-client.js';
 import type { Context } from '../context.js';
-import { formatTime, renderList } from '../output.js';
-import { example, formatOption, plural, type FormatOpts } from './common.js';
+import { formatTime } from '../output.js';
+import {
+  example,
+  formatOption,
+  limitOption,
+  plural,
+  printList,
+  type FormatOpts,
+  type LimitOpts,
+} from './common.js';
 
 type Billing = ResponseOf<'getBilling'>;
 type UsageGroup = 'project' | 'deployment' | 'schedule' | 'day';
@@ -102,16 +110,22 @@ export function usageCommand(ctx: Context): Command {
         'billing period, a UTC month (default: the current one)',
         periodArg,
       )
+      .addOption(limitOption('groups'))
       .addOption(formatOption())
-      .action(async (opts: FormatOpts & { by: UsageGroup; period?: string }) => {
+      .action(async (opts: FormatOpts & LimitOpts & { by: UsageGroup; period?: string }) => {
         const org = await ctx.org();
         const usage = await ctx.api.request('getUsage', {
           path: { org },
           query: { by: opts.by, page_size: 1, ...(opts.period ? { period: opts.period } : {}) },
         });
         if (opts.format === 'json') {
-          const { period, by, total_credits, totals } = usage;
+          const { period, by, total_credits } = usage;
+          const totals = usage.totals.slice(0, opts.limit);
           ctx.io.out(`${JSON.stringify({ period, by, total_credits, totals }, null, 2)}\n`);
+          if (totals.length < usage.totals.length)
+            ctx.io.err(
+              `Output truncated to ${plural(totals.length, 'item')}; use --limit to show more (e.g. --limit ${opts.limit * 10}).\n`,
+            );
           return;
         }
         const runs = usage.totals.reduce((n, t) => n + t.runs, 0);
@@ -119,25 +133,25 @@ export function usageCommand(ctx: Context): Command {
           ctx.io.out(
             `${formatCredits(usage.total_credits)} credits in ${plural(runs, 'run')} in ${usage.period} (UTC), by ${usage.by}\n\n`,
           );
-        ctx.io.out(
-          renderList(
-            opts.format,
-            usage.totals,
-            [
-              { header: usage.by.toUpperCase(), value: (t) => t.name, shrink: true },
-              { header: 'CREDITS', value: (t) => formatCredits(t.credits), align: 'right' },
-              { header: 'RUNS', value: (t) => String(t.runs), align: 'right' },
-              {
-                header: 'SHARE',
-                value: (t) =>
-                  usage.total_credits > 0
-                    ? `${Math.round((t.credits / usage.total_credits) * 100)}%`
-                    : '-',
-                align: 'right',
-              },
-            ],
-            { maxWidth: ctx.io.columns, empty: `No usage in ${usage.period}.` },
-          ),
+        printList(
+          ctx.io,
+          opts.format,
+          usage.totals,
+          [
+            { header: usage.by.toUpperCase(), value: (t) => t.name, shrink: true },
+            { header: 'CREDITS', value: (t) => formatCredits(t.credits), align: 'right' },
+            { header: 'RUNS', value: (t) => String(t.runs), align: 'right' },
+            {
+              header: 'SHARE',
+              value: (t) =>
+                usage.total_credits > 0
+                  ? `${Math.round((t.credits / usage.total_credits) * 100)}%`
+                  : '-',
+              align: 'right',
+            },
+          ],
+          `No usage in ${usage.period}.`,
+          opts.limit,
         );
       }),
     'meltano-cloud usage',

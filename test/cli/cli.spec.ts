@@ -290,7 +290,7 @@ describe('meltano-cloud CLI, end to end (built binary → API → worker → git
     const table = expectOk(await cli(['history', '--limit', '3'], undefined, { COLUMNS: '80' }));
     const lines = table.stdout.trim().split('\n');
     expect(lines[0]).toMatch(
-      /^EXECUTION ID\s+DEPLOYMENT\s+SCHEDULE\s+EXECUTED AT \(Europe\/Berlin\)\s+RESULT\s+DURATION$/,
+      /^EXECUTION ID\s+DEPLO…\s+SCHED…\s+EXECUTED AT \(Europe\/Berlin\)\s+RESULT\s+DURATION$/,
     );
     expect(lines).toHaveLength(4);
     expect(lines[1]).toMatch(

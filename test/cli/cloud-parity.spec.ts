@@ -94,7 +94,7 @@ describe('meltano-cloud CLI: Meltano Cloud’s documented invocations', () => {
     await t?.close();
     repo?.remove();
     if (tmp) rmSync(tmp, { recursive: true, force: true });
-  });
+  }, 90_000);
 
   it('--config-path: the settings live in the file named, not in $XDG_CONFIG_HOME', async () => {
     expectOk(await cli(['login', '--with-token'], `${user.token}\n`));
@@ -106,11 +106,11 @@ describe('meltano-cloud CLI: Meltano Cloud’s documented invocations', () => {
     expect(json<{ login: string }>(await cli(['whoami', '--format', 'json'])).login).toBe(
       'parity-user',
     );
-  });
+  }, 90_000);
 
   it('docs prints the documentation URL', async () => {
     expect(expectOk(await cli(['docs', '--no-browser'])).stdout).toBe(`${baseUrl}/api/docs\n`);
-  });
+  }, 90_000);
 
   it('only the first deployment of a project becomes current; a project with one uses it', async () => {
     expectOk(
@@ -178,7 +178,7 @@ describe('meltano-cloud CLI: Meltano Cloud’s documented invocations', () => {
       'prod',
     );
     expectOk(await cli(['deployment', 'delete', '--name', 'qa', '--yes']));
-  }, 60_000);
+  }, 90_000);
 
   it('refuses, before creating it, a deployment whose environment meltano.yml does not declare', async () => {
     const r = await cli([
@@ -200,7 +200,7 @@ describe('meltano-cloud CLI: Meltano Cloud’s documented invocations', () => {
       await cli(['deployment', 'list', '--format', 'json']),
     ).map((d) => d.slug);
     expect(slugs).toEqual(['prod', LONG]);
-  });
+  }, 90_000);
 
   it('a failed first deploy says how to fix it and how to retry; the retry works once fixed', async () => {
     const failed = await cli([
@@ -225,7 +225,7 @@ describe('meltano-cloud CLI: Meltano Cloud’s documented invocations', () => {
     const retried = expectOk(await cli(['deployment', 'update', '--name', 'later']));
     expect(retried.stderr).toMatch(/Deployed later at commit [0-9a-f]{7}: 2 schedules/);
     expectOk(await cli(['deployment', 'delete', '--name', 'later', '--yes']));
-  }, 60_000);
+  }, 90_000);
 
   it('deployment update --name X: redeploys the branch head; --force; --preserve-git-hash', async () => {
     const upToDate = expectOk(await cli(['deployment', 'update', '--name', 'prod']));
@@ -279,7 +279,7 @@ describe('meltano-cloud CLI: Meltano Cloud’s documented invocations', () => {
     );
     expect(j.upcoming).toEqual([]);
     expect(j.runs_per_day).toBe(1);
-  });
+  }, 90_000);
 
   it('"not found" names the thing and lists what exists; errors speak in flags', async () => {
     const run = await cli(['run', 'nope']);
@@ -303,7 +303,7 @@ describe('meltano-cloud CLI: Meltano Cloud’s documented invocations', () => {
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain('  - --root-path: must not contain ..');
     expect(bad.stderr).not.toContain('body.');
-  });
+  }, 90_000);
 
   it('schedule list with no current deployment lists every deployment’s, with a DEPLOYMENT column; --limit cuts with a notice', async () => {
     editConfig({ deployment: undefined });
@@ -320,7 +320,7 @@ describe('meltano-cloud CLI: Meltano Cloud’s documented invocations', () => {
       'Output truncated to 2 items; use --limit to show more (e.g. --limit 20).\n',
     );
     editConfig({ deployment: 'prod' });
-  });
+  }, 90_000);
 
   it('config env list shows deployment overrides with their scope; config env delete NAME', async () => {
     expectOk(await cli(['config', 'env', 'set', '--key', 'TAP_TOKEN', '--value', 'p']));
@@ -361,7 +361,7 @@ describe('meltano-cloud CLI: Meltano Cloud’s documented invocations', () => {
     expectOk(await cli(['config', 'env', 'delete', 'ONLY_STAGING', '--deployment', LONG]));
     expectOk(await cli(['config', 'env', 'delete', 'TAP_TOKEN']));
     expect(expectOk(await cli(['config', 'env', 'list'])).stdout).toBe('No secrets set.\n');
-  });
+  }, 90_000);
 
   it('state delete --state-id', async () => {
     expectOk(
@@ -371,7 +371,7 @@ describe('meltano-cloud CLI: Meltano Cloud’s documented invocations', () => {
       'Cleared state prod:load.\n',
     );
     expect((await cli(['state', 'get', '--state-id', 'prod:load'])).code).toBe(1);
-  });
+  }, 90_000);
 
   it('notifications: Meltano Cloud’s --filter vocabulary (OR of ANDs) and --status active|inactive', async () => {
     const hook = 'https://hooks.example.com/parity';
@@ -427,7 +427,7 @@ describe('meltano-cloud CLI: Meltano Cloud’s documented invocations', () => {
     expect(expectOk(await update('inactive')).stderr).toContain(': paused,');
     expect(expectOk(await update('active')).stderr).toContain(': active,');
     expect((await update('sleeping')).code).toBe(2);
-  });
+  }, 90_000);
 
   it('history: DEPLOYMENT column, full date and time with the zone in the header, names never cut when piped, --deployment-prefix/-contains, --filter', async () => {
     expectOk(await cli(['run', 'daily-load', '--wait']));
@@ -466,7 +466,7 @@ describe('meltano-cloud CLI: Meltano Cloud’s documented invocations', () => {
     const cut = expectOk(await cli(['history', '--limit', '1']));
     expect(cut.stdout.trim().split('\n')).toHaveLength(2);
     expect(cut.stderr).toContain('Output truncated to 1 item; use --limit to show more');
-  }, 60_000);
+  }, 90_000);
 
   describe('on a terminal (a pseudo-terminal through util-linux `script`)', () => {
     const tty = (args: string[], input?: { waitFor: RegExp; type: string }, extra = {}) =>
@@ -499,7 +499,7 @@ describe('meltano-cloud CLI: Meltano Cloud’s documented invocations', () => {
       expect(deployment.code).toBe(0);
       expect(JSON.parse(readFileSync(configFile, 'utf8'))).toMatchObject({ deployment: LONG });
       expectOk(await cli(['deployment', 'use', '--name', 'prod']));
-    }, 30_000);
+    }, 90_000);
 
     it('colour on a terminal, none with NO_COLOR; names give way to the terminal’s width', async () => {
       const coloured = await tty(['history']);
@@ -509,7 +509,7 @@ describe('meltano-cloud CLI: Meltano Cloud’s documented invocations', () => {
       const plain = await tty(['history'], undefined, { NO_COLOR: '1' });
       expect(plain.output).not.toMatch(ANSI);
       expect(plain.output).toMatch(/succeeded/);
-    });
+    }, 90_000);
   });
 
   it('logout revokes its token on the server', async () => {
@@ -517,5 +517,5 @@ describe('meltano-cloud CLI: Meltano Cloud’s documented invocations', () => {
     const r = await runCli(['org', 'list'], { ...env, MELTANO_CLOUD_TOKEN: user.token });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('The API token is invalid, expired or revoked. (HTTP 401)');
-  });
+  }, 90_000);
 });
