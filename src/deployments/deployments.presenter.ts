@@ -1,5 +1,6 @@
 import type { Deployment } from '../generated/prisma/client.js';
 import { readRunPod } from './run-pod.js';
+import { entriesOf } from '../meltano/ordered-entries.js';
 
 /** A deployment as the API shows it. */
 export const presentDeployment = (d: Deployment) => ({
@@ -13,7 +14,7 @@ export const presentDeployment = (d: Deployment) => ({
   status_message: d.statusMessage,
   deployed_commit_sha: d.deployedCommitSha,
   deployed_at: d.deployedAt?.toISOString() ?? null,
-  jobs: Object.keys((d.meltanoJobs ?? {}) as Record<string, unknown>),
+  jobs: entriesOf(d.meltanoJobs).map(([name]) => name),
   run_timeout_seconds: d.runTimeoutSeconds,
   max_concurrent_runs: d.maxConcurrentRuns,
   concurrency_policy: d.concurrencyPolicy,

@@ -286,7 +286,7 @@ describe('meltano-cloud CLI: Meltano Cloud’s documented invocations', () => {
     expect(run.code).toBe(1);
     expect(run.stderr).toBe(
       "Error: No schedule or job named 'nope' on deployment prod.\n" +
-        'Schedules: daily-load, elt-no-transform, hourly-load, prod-only\nJobs: load\n',
+        'Schedules: daily-load, hourly-load, prod-only, elt-no-transform\nJobs: load\n',
     );
     const enable = await cli(['schedule', 'enable', '--schedule', 'nope', '--deployment', LONG]);
     expect(enable.stderr).toContain(`Error: No schedule named 'nope' on deployment ${LONG}.`);
