@@ -46,7 +46,7 @@ const OVERRIDE = {
     tlsSecretName: 'meltano-tls',
     annotations: { 'cert-manager.io/cluster-issuer': 'letsencrypt' },
   },
-  executor: { type: 'kubernetes' },
+  executor: { type: 'kubernetes', kubernetes: { pluginCacheClaim: 'meltano-plugins' } },
   runs: { namespace: RUNS_NAMESPACE },
   env: { LOG_LEVEL: 'debug', GITHUB_OAUTH_CLIENT_ID: 'Iv1.0123456789abcdef' },
 };
@@ -290,6 +290,10 @@ describe.each(renders)('helm chart rendered with $name', (r) => {
         expect(config.isProduction).toBe(true);
         expect(config.worker.executor).toBe(r.kubernetes ? 'kubernetes' : 'local');
         if (r.kubernetes) expect(config.kubernetes?.namespace).toBe(RUNS_NAMESPACE);
+        // The plugin cache volume is named only when the operator gives one.
+        expect(config.kubernetes?.pluginCacheClaim).toBe(
+          r.kubernetes ? 'meltano-plugins' : undefined,
+        );
         if (r.kubernetes) expect(config.http.publicUrl).toBe('https://meltano.example.com');
       }
     }

@@ -69,6 +69,10 @@ app.kubernetes.io/instance: {{ .Release.Name }}
   value: {{ .Values.executor.kubernetes.runMemory | quote }}
 - name: K8S_JOB_TTL_SECONDS
   value: {{ .Values.executor.kubernetes.jobTtlSeconds | quote }}
+{{- if .Values.executor.kubernetes.pluginCacheClaim }}
+- name: K8S_PLUGIN_CACHE_PVC
+  value: {{ .Values.executor.kubernetes.pluginCacheClaim | quote }}
+{{- end }}
 - name: K8S_STATE_API_URL
   value: "http://{{ include "meltano-cloud.fullname" . }}-api.{{ .Release.Namespace }}.svc:{{ .Values.service.port }}"
 {{- end }}
