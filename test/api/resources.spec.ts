@@ -203,8 +203,9 @@ describe('projects, deployments and schedules', () => {
     expect(
       list.body.results.map((s: { name: string; valid: boolean }) => [s.name, s.valid]),
     ).toEqual([
-      ['broken', false],
+      // As meltano.yml lists them.
       ['daily load', true],
+      ['broken', false],
     ]);
   });
 

@@ -137,6 +137,8 @@ export async function seedOrg(prisma: PrismaService, users: RoleUsers): Promise<
       organizationId: org.id,
       deploymentId: deployment.id,
       name: 'broken',
+      // Written after 'daily load' in the seeded meltano.yml.
+      position: 1,
       interval: '0 0 * * * *',
       invalidReason: "Schedule 'broken': interval '0 0 * * * *' has 6 fields",
     },

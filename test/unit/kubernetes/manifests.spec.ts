@@ -381,9 +381,10 @@ describe('per-deployment run Pod settings and managed state', () => {
     expect(decode(buildRunSecret(spec, settings).data!['env.MC_STATE_TOKEN'])).toBe(
       'mcrs_secret-token',
     );
-    // Without managed state the pipeline is PID 1 of the shell, as before.
-    expect(
-      buildRunJob(makeSpec(), settings).spec!.template.spec!.containers[0]!.command![2],
-    ).toMatch(/^meltano install && exec meltano /);
+    // Without managed state there is no sync, and the pipeline is PID 1 of the shell, as before.
+    const plain = buildRunJob(makeSpec(), settings).spec!.template.spec!.containers[0]!
+      .command![2]!;
+    expect(plain).not.toContain('MC_STATE_SYNC_PY');
+    expect(plain).toMatch(/&& meltano install && .* && exec meltano schedule run /);
   });
 });
