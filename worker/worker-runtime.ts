@@ -32,13 +32,21 @@ export class WorkerRuntime {
     return this.workers.length > 0;
   }
 
-  async start(only: readonly QueueName[] = queueNames): Promise<void> {
+  async start(only?: readonly QueueName[]): Promise<void> {
     this.registry.assertComplete();
+    const configured = this.config.worker.queues;
+    for (const name of configured ?? [])
+      if (!(queueNames as readonly string[]).includes(name))
+        throw new Error(`WORKER_QUEUES: unknown queue ${name} (known: ${queueNames.join(', ')})`);
+    only ??= (configured as QueueName[] | undefined) ?? queueNames;
     for (const queue of only) {
       const worker = new Worker(queue, (job, token) => this.process(job, token), {
         connection: this.queues.createConnection(`worker:${queue}`),
         prefix: this.queues.prefix,
-        concurrency: this.config.worker.concurrency,
+        concurrency:
+          queue === 'schedules'
+            ? this.config.worker.tickConcurrency
+            : this.config.worker.concurrency,
         // A worker that dies mid-job loses its lock; another worker takes the job back.
         lockDuration: 30_000,
         stalledInterval: 15_000,

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type {
+  Prisma,
   Deployment,
   Organization,
   Run,
@@ -100,6 +101,21 @@ export class RunFactory {
       statusReason: reason,
       finishedAt: new Date(),
     });
+  }
+
+  /**
+   * The row of a tick's run, for the scheduler's batched insert (one multi-row insert for the
+   * ticks that fell due together): queued, or skipped with `skippedReason`.
+   */
+  tickRow(
+    schedule: ScheduleWithContext,
+    tickAt: Date,
+    outcome: { waitingReason: string | null } | { skippedReason: string },
+  ): Prisma.RunCreateManyInput {
+    const base = { ...this.ofTick(schedule, tickAt), organizationId: schedule.organizationId };
+    return 'skippedReason' in outcome
+      ? { ...base, status: 'skipped', statusReason: outcome.skippedReason, finishedAt: new Date() }
+      : { ...base, waitingReason: outcome.waitingReason };
   }
 
   private ofTick(schedule: ScheduleWithContext, tickAt: Date): NewRun {
