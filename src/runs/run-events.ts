@@ -1,4 +1,5 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, Optional } from '@nestjs/common';
+import { RunLogChannel } from './run-log-channel.js';
 import type { Deployment, Run } from '../generated/prisma/client.js';
 import type { OrgId } from '../database/org-id.js';
 import { RunsRepository } from './runs.repository.js';
@@ -19,6 +20,7 @@ export class RunEvents {
   constructor(
     private readonly runs: RunsRepository,
     private readonly usage: UsageRepository,
+    @Optional() private readonly logChannel?: RunLogChannel,
   ) {}
 
   onRunFinished(listener: RunFinishedListener): void {
@@ -28,6 +30,7 @@ export class RunEvents {
   async runFinished(orgId: OrgId, runId: string): Promise<void> {
     const run = await this.runs.findWithDeployment(orgId, runId);
     if (!run) return;
+    this.logChannel?.publish(run.id, { t: 'end' }); // live log followers end their streams
     const { deployment, ...plain } = run;
     const began = run.startedAt ?? run.pipelineStartedAt;
     if (began && run.finishedAt) {

@@ -14,6 +14,7 @@ import type {
 import { EXECUTOR } from './executors/executor.provider.js';
 import { RunAdmission } from './run-admission.js';
 import { RunEvents } from './run-events.js';
+import { RunLogChannel } from './run-log-channel.js';
 import { RunLogWriter } from './run-log-writer.js';
 import { RunLogsRepository } from './run-logs.repository.js';
 import { RunPreparation, type PreparedRun } from './run-preparation.js';
@@ -52,6 +53,7 @@ export class RunSupervisor {
     private readonly events: RunEvents,
     private readonly transactions: Transactions,
     private readonly usageLedger: UsageLedgerRepository,
+    private readonly logChannel: RunLogChannel,
   ) {}
 
   get inFlight(): number {
@@ -117,7 +119,13 @@ export class RunSupervisor {
         failed(`could not prepare the run: ${err instanceof Error ? err.message : String(err)}`),
       );
     }
-    const writer = await RunLogWriter.open(this.logs, orgId, run.id, prepared.masker);
+    const writer = await RunLogWriter.open(
+      this.logs,
+      orgId,
+      run.id,
+      prepared.masker,
+      this.logChannel,
+    );
     const callbacks: ExecutionCallbacks = {
       onLog: (line) => writer.write(line),
       onPhase: (phase, at) => {

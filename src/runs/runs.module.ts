@@ -11,6 +11,8 @@ import { MeltanoStateService } from './meltano-state.service.js';
 import { RunAdmission } from './run-admission.js';
 import { RunEvents } from './run-events.js';
 import { RunFactory } from './run-factory.js';
+import { RunLogChannel } from './run-log-channel.js';
+import { RunLogTail } from './run-log-tail.js';
 import { RunLogsRepository } from './run-logs.repository.js';
 import { RunPreparation } from './run-preparation.js';
 import { RunQueue } from './run-queue.js';
@@ -35,6 +37,7 @@ const core = [
   RunQueue,
   RunEvents,
   RunSignals,
+  RunLogChannel,
 ];
 
 /** What the API and the worker share: the runs' repositories, the run factory and queue, run events, cancel signals. */
@@ -45,7 +48,7 @@ export class RunsCoreModule {}
 @Module({
   imports: [RunsCoreModule, DeploymentsCoreModule],
   controllers: [RunsController, StateController],
-  providers: [RunsService, StateService],
+  providers: [RunsService, StateService, RunLogTail],
   exports: [RunsService],
 })
 export class RunsModule {}
