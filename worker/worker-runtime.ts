@@ -1,4 +1,4 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, Optional } from '@nestjs/common';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { ZodError } from 'zod';
 import { AppConfig } from '../src/config/app-config.js';
@@ -12,6 +12,7 @@ import {
   type QueueName,
 } from '../src/queue/jobs.js';
 import { QueueService } from '../src/queue/queue.service.js';
+import { WorkerMetrics } from '../src/metrics/worker-metrics.js';
 
 /**
  * Runs BullMQ workers for every queue. Payloads are validated before a
@@ -26,6 +27,7 @@ export class WorkerRuntime {
     private readonly config: AppConfig,
     private readonly queues: QueueService,
     private readonly registry: JobHandlerRegistry,
+    @Optional() private readonly metrics?: WorkerMetrics,
   ) {}
 
   get running(): boolean {
@@ -52,14 +54,15 @@ export class WorkerRuntime {
         stalledInterval: 15_000,
         maxStalledCount: 2,
       });
-      worker.on('failed', (job, err) =>
+      worker.on('failed', (job, err) => {
+        this.metrics?.jobFailures.inc({ queue, job: job?.name ?? 'unknown' });
         this.logger.warn({
           job_id: job?.id,
           job: job?.name,
           attempts: job?.attemptsMade,
           err: err.message,
-        }),
-      );
+        });
+      });
       worker.on('error', (err) => this.logger.error(err));
       this.workers.push(worker);
     }

@@ -1,5 +1,6 @@
 import { Injectable, Logger, Optional } from '@nestjs/common';
 import { RunLogChannel } from './run-log-channel.js';
+import { WorkerMetrics } from '../metrics/worker-metrics.js';
 import type { Deployment, Run } from '../generated/prisma/client.js';
 import type { OrgId } from '../database/org-id.js';
 import { RunsRepository } from './runs.repository.js';
@@ -21,6 +22,7 @@ export class RunEvents {
     private readonly runs: RunsRepository,
     private readonly usage: UsageRepository,
     @Optional() private readonly logChannel?: RunLogChannel,
+    @Optional() private readonly metrics?: WorkerMetrics,
   ) {}
 
   onRunFinished(listener: RunFinishedListener): void {
@@ -31,6 +33,7 @@ export class RunEvents {
     const run = await this.runs.findWithDeployment(orgId, runId);
     if (!run) return;
     this.logChannel?.publish(run.id, { t: 'end' }); // live log followers end their streams
+    this.metrics?.runsFinished.inc({ status: run.status });
     const { deployment, ...plain } = run;
     const began = run.startedAt ?? run.pipelineStartedAt;
     if (began && run.finishedAt) {

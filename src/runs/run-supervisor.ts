@@ -1,7 +1,7 @@
 import { unavailableDependency } from '../common/db-errors.js';
 import { Transactions } from '../database/transactions.js';
 import { UsageLedgerRepository } from '../billing/usage-ledger.repository.js';
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import type { OrgId } from '../database/org-id.js';
 import type { Run } from '../generated/prisma/client.js';
 import { RepositoryAccessLostError } from '../projects/clone-source.js';
@@ -15,6 +15,7 @@ import { EXECUTOR } from './executors/executor.provider.js';
 import { RunAdmission } from './run-admission.js';
 import { RunEvents } from './run-events.js';
 import { RunLogChannel } from './run-log-channel.js';
+import { WorkerMetrics } from '../metrics/worker-metrics.js';
 import { RunLogWriter } from './run-log-writer.js';
 import { RunLogsRepository } from './run-logs.repository.js';
 import { RunPreparation, type PreparedRun } from './run-preparation.js';
@@ -54,7 +55,10 @@ export class RunSupervisor {
     private readonly transactions: Transactions,
     private readonly usageLedger: UsageLedgerRepository,
     private readonly logChannel: RunLogChannel,
-  ) {}
+    @Optional() private readonly metrics?: WorkerMetrics,
+  ) {
+    metrics?.countInFlightWith(() => this.inFlight);
+  }
 
   get inFlight(): number {
     return this.active.size;
@@ -87,6 +91,8 @@ export class RunSupervisor {
       });
       if (admission === 'wait') return WAIT_RETRY_MS;
       if (admission === 'taken') return null;
+      this.metrics?.runsDispatched.inc();
+      this.metrics?.observeStep('admitted', run.queuedAt, new Date());
       await this.follow(orgId, await this.runs.findWithContext(orgId, runId), 'start');
       return null;
     }
@@ -126,9 +132,13 @@ export class RunSupervisor {
       prepared.masker,
       this.logChannel,
     );
+    let startedAt: Date | null = null;
     const callbacks: ExecutionCallbacks = {
       onLog: (line) => writer.write(line),
       onPhase: (phase, at) => {
+        if (phase === 'process_created') this.metrics?.observeStep('started', run.admittedAt, at);
+        else this.metrics?.observeStep('pipeline', startedAt ?? run.startedAt, at);
+        if (phase === 'process_created') startedAt = at;
         void this.runs
           .recordPhase(orgId, run.id, phase, at)
           .catch((err: unknown) => this.logger.warn(`phase update failed: ${String(err)}`));
@@ -136,11 +146,22 @@ export class RunSupervisor {
     };
     let handle: ExecutionHandle | null;
     if (mode === 'start') {
-      handle = await this.executor.start(prepared.spec, callbacks);
+      handle = await this.executor.start(prepared.spec, callbacks).catch((err: unknown) => {
+        this.metrics?.executorErrors.inc({ executor: this.executor.kind, operation: 'start' });
+        throw err;
+      });
       await this.runs.setExecutorRef(orgId, run.id, handle.ref);
     } else {
       handle = run.executorRef
-        ? await this.executor.reattach(run.executorRef, prepared.spec, callbacks)
+        ? await this.executor
+            .reattach(run.executorRef, prepared.spec, callbacks)
+            .catch((err: unknown) => {
+              this.metrics?.executorErrors.inc({
+                executor: this.executor.kind,
+                operation: 'reattach',
+              });
+              throw err;
+            })
         : null;
       if (!handle) {
         writer.note('the worker running this run stopped; its process could not be followed');

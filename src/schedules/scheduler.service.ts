@@ -1,6 +1,7 @@
 import { isUniqueViolation } from '../common/db-errors.js';
 import { effectiveOffsetSeconds } from './spread.js';
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, Optional } from '@nestjs/common';
+import { WorkerMetrics } from '../metrics/worker-metrics.js';
 import type { OrgId } from '../database/org-id.js';
 import { SystemRepository } from '../database/system.repository.js';
 import { QueueService } from '../queue/queue.service.js';
@@ -71,6 +72,7 @@ export class SchedulerService {
     private readonly queues: QueueService,
     private readonly events: RunEvents,
     private readonly billingGate: BillingGate,
+    @Optional() private readonly metrics?: WorkerMetrics,
   ) {}
 
   private get sentinelKey(): string {
@@ -217,6 +219,9 @@ export class SchedulerService {
       });
     });
     const inserted = await this.system.insertTickRunsAcrossTenants(rows);
+    const written = Date.now();
+    for (const r of inserted)
+      if (r.tickAt) this.metrics?.tickLag.observe((written - r.tickAt.getTime()) / 1000);
     const toEnqueue = inserted.filter((r) => r.status === 'queued');
     if (inserted.length < rows.length) {
       // Some ticks were recorded before (another worker, or an attempt that died before enqueueing).
