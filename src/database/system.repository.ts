@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { OrganizationDataKey, Prisma, RunStatus } from '../generated/prisma/client.js';
+import type { OrganizationDataKey, RunStatus } from '../generated/prisma/client.js';
 import { orgIdOfRow, type OrgId } from './org-id.js';
 import { PrismaService } from './prisma.service.js';
 import { isFinal } from '../runs/runs.schemas.js';
@@ -91,13 +91,30 @@ export class SystemRepository {
    * `(schedule_id, tick_at)`): a tick another worker (or an earlier attempt) already recorded
    * inserts nothing. Returns the rows inserted.
    */
-  async insertTickRunsAcrossTenants(rows: Prisma.RunCreateManyInput[]): Promise<TickRun[]> {
+  async insertTickRunsAcrossTenants(rows: readonly TickRunRow[]): Promise<TickRun[]> {
     if (!rows.length) return [];
-    const inserted = await this.prisma.run.createManyAndReturn({
-      data: rows,
-      skipDuplicates: true,
-      select: { id: true, organizationId: true, scheduleId: true, tickAt: true, status: true },
-    });
+    const col = <K extends keyof TickRunRow>(key: K) => rows.map((r) => r[key]);
+    // One statement whatever the batch size: the rows travel as one array per column.
+    const inserted = await this.prisma.$queryRaw<
+      { id: string; organizationId: string; scheduleId: string; tickAt: Date; status: RunStatus }[]
+    >`
+      INSERT INTO runs (id, organization_id, deployment_id, schedule_id, target, job_name, trigger,
+                        status, status_reason, waiting_reason, commit_sha, tick_at, timeout_seconds,
+                        finished_at)
+      SELECT gen_random_uuid(), r.organization_id, r.deployment_id, r.schedule_id, r.target,
+             r.job_name, 'schedule', r.status::"RunStatus", r.status_reason, r.waiting_reason,
+             r.commit_sha, r.tick_at, r.timeout_seconds, r.finished_at
+      FROM unnest(${col('organizationId')}::uuid[], ${col('deploymentId')}::uuid[],
+                  ${col('scheduleId')}::uuid[], ${col('target')}::text[], ${col('jobName')}::text[],
+                  ${col('status')}::text[], ${col('statusReason')}::text[],
+                  ${col('waitingReason')}::text[], ${col('commitSha')}::text[],
+                  ${col('tickAt')}::timestamptz[], ${col('timeoutSeconds')}::int[],
+                  ${col('finishedAt')}::timestamptz[])
+        AS r(organization_id, deployment_id, schedule_id, target, job_name, status, status_reason,
+             waiting_reason, commit_sha, tick_at, timeout_seconds, finished_at)
+      ON CONFLICT (schedule_id, tick_at) DO NOTHING
+      RETURNING id, organization_id AS "organizationId", schedule_id AS "scheduleId",
+                tick_at AS "tickAt", status`;
     return inserted.map(withOrgId);
   }
 
@@ -207,6 +224,22 @@ export class SystemRepository {
       where: { installationId: BigInt(installationId) },
     });
   }
+}
+
+/** The row of a tick's run, as the batched insert takes it (RunFactory.tickRow builds it). */
+export interface TickRunRow {
+  organizationId: OrgId;
+  deploymentId: string;
+  scheduleId: string;
+  target: string;
+  jobName: string | null;
+  status: 'queued' | 'skipped';
+  statusReason: string | null;
+  waitingReason: string | null;
+  commitSha: string | null;
+  tickAt: Date;
+  timeoutSeconds: number;
+  finishedAt: Date | null;
 }
 
 /** A run of a schedule tick, as the batched tick path needs it. */

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
+import type { TickRunRow } from '../database/system.repository.js';
 import type {
-  Prisma,
   Deployment,
   Organization,
   Run,
@@ -108,14 +108,26 @@ export class RunFactory {
    * ticks that fell due together): queued, or skipped with `skippedReason`.
    */
   tickRow(
-    schedule: ScheduleWithContext,
+    schedule: ScheduleWithContext & { organizationId: OrgId },
     tickAt: Date,
     outcome: { waitingReason: string | null } | { skippedReason: string },
-  ): Prisma.RunCreateManyInput {
-    const base = { ...this.ofTick(schedule, tickAt), organizationId: schedule.organizationId };
-    return 'skippedReason' in outcome
-      ? { ...base, status: 'skipped', statusReason: outcome.skippedReason, finishedAt: new Date() }
-      : { ...base, waitingReason: outcome.waitingReason };
+  ): TickRunRow {
+    const { deployment } = schedule;
+    const skipped = 'skippedReason' in outcome;
+    return {
+      organizationId: schedule.organizationId,
+      deploymentId: schedule.deploymentId,
+      scheduleId: schedule.id,
+      target: schedule.name,
+      jobName: schedule.job,
+      status: skipped ? 'skipped' : 'queued',
+      statusReason: skipped ? outcome.skippedReason : null,
+      waitingReason: skipped ? null : outcome.waitingReason,
+      commitSha: deployment.deployedCommitSha,
+      tickAt,
+      timeoutSeconds: timeoutFor(deployment, deployment.organization),
+      finishedAt: skipped ? new Date() : null,
+    };
   }
 
   private ofTick(schedule: ScheduleWithContext, tickAt: Date): NewRun {
