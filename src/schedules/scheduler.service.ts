@@ -170,8 +170,6 @@ export class SchedulerService {
 
   private async tickBatch(batch: readonly TickRequest[]): Promise<void> {
     // The same tick delivered twice in one batch (a redelivery) is handled once.
-    const T0 = Date.now();
-    const lap = (w: string) => console.log(`batch ${batch.length} ${w} +${Date.now() - T0}ms`);
     const unique = new Map<string, TickRequest>();
     for (const t of batch) unique.set(`${t.scheduleId}@${t.tickAt.getTime()}`, t);
     const ticks = [...unique.values()];
@@ -182,7 +180,6 @@ export class SchedulerService {
         )
       ).map((s) => [s.id, s]),
     );
-    lap('schedules');
     const due: { tick: TickRequest; schedule: ScheduleWithContext & { organizationId: OrgId } }[] =
       [];
     for (const tick of ticks) {
@@ -222,9 +219,7 @@ export class SchedulerService {
         waitingReason: offsetSeconds ? `spread: starts ${offsetSeconds}s after its tick` : null,
       });
     });
-    lap('busy');
     const inserted = await this.system.insertTickRunsAcrossTenants(rows);
-    lap('insert');
     const written = Date.now();
     for (const r of inserted)
       if (r.tickAt) this.metrics?.tickLag.observe((written - r.tickAt.getTime()) / 1000);
@@ -247,13 +242,11 @@ export class SchedulerService {
         delayMs: Math.max(0, (startAt.get(keyOf(r.scheduleId, r.tickAt)) ?? now) - now),
       })),
     );
-    lap('enqueue');
     for (const r of inserted)
       if (r.status === 'skipped') await this.events.runFinished(r.organizationId, r.id);
     await this.system.advanceSchedulesAcrossTenants(
       due.map((d) => ({ scheduleId: d.schedule.id, tickAt: d.tick.tickAt })),
     );
-    lap('advance');
   }
 
   /**
