@@ -74,7 +74,8 @@ export const envSchema = z
     REDIS_URL: url('redis://127.0.0.1:6379'),
     REDIS_PREFIX: z
       .string()
-      .regex(/^[A-Za-z0-9_:-]+$/, 'letters, digits, _ : - only')
+      // Braces make a Redis Cluster hash tag ({mc}): every key of the service in one slot, as BullMQ needs.
+      .regex(/^[A-Za-z0-9_:{}-]+$/, 'letters, digits, _ : - { } only')
       .default('mc'),
     SESSION_SECRET: optionalString.pipe(
       z.string().min(32, 'must be at least 32 characters').optional(),
