@@ -157,15 +157,28 @@ export class SchedulerService {
   private pending: PendingTick[] = [];
   private batchTimer: NodeJS.Timeout | undefined;
 
+  private batchInFlight = false;
+
+  /**
+   * One batch at a time per process: ticks arriving while a batch is handled wait for the next
+   * one, so batches grow with the load instead of competing for database connections.
+   */
   private flushTicks(): void {
     clearTimeout(this.batchTimer);
     this.batchTimer = undefined;
-    const batch = this.pending.splice(0);
+    if (this.batchInFlight) return;
+    const batch = this.pending.splice(0, TICK_BATCH_MAX);
     if (!batch.length) return;
-    this.tickBatch(batch).then(
-      () => batch.forEach((t) => t.resolve()),
-      (err: unknown) => batch.forEach((t) => t.reject(err)),
-    );
+    this.batchInFlight = true;
+    this.tickBatch(batch)
+      .then(
+        () => batch.forEach((t) => t.resolve()),
+        (err: unknown) => batch.forEach((t) => t.reject(err)),
+      )
+      .finally(() => {
+        this.batchInFlight = false;
+        if (this.pending.length) this.flushTicks();
+      });
   }
 
   private async tickBatch(batch: readonly TickRequest[]): Promise<void> {
@@ -182,16 +195,25 @@ export class SchedulerService {
     );
     const due: { tick: TickRequest; schedule: ScheduleWithContext & { organizationId: OrgId } }[] =
       [];
+    const late: { tick: TickRequest; schedule: ScheduleWithContext }[] = [];
     for (const tick of ticks) {
       const schedule = schedules.get(tick.scheduleId);
       if (!schedule || !this.firesOnTimer(schedule)) continue;
       if (schedule.lastTickAt && tick.tickAt <= schedule.lastTickAt) continue; // already accounted for
       if (tick.now.getTime() - tick.tickAt.getTime() > LATE_AFTER_MS) {
-        await this.recordMissed(tick.orgId, schedule, tick.now);
+        late.push({ tick, schedule });
         continue;
       }
       due.push({ tick, schedule });
     }
+    await this.tickDue(due);
+    // Ticks handled too late are recorded as missed after the on-time ones are written.
+    for (const { tick, schedule } of late) await this.recordMissed(tick.orgId, schedule, tick.now);
+  }
+
+  private async tickDue(
+    due: { tick: TickRequest; schedule: ScheduleWithContext & { organizationId: OrgId } }[],
+  ): Promise<void> {
     if (!due.length) return;
     // Past a billing limit a tick is recorded as skipped, with the reason: checked once per organization.
     const orgs = [...new Set(due.map((d) => d.tick.orgId))];
