@@ -1,4 +1,4 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, Optional } from '@nestjs/common';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { ZodError } from 'zod';
 import { AppConfig } from '../src/config/app-config.js';
@@ -13,6 +13,7 @@ import {
 } from '../src/queue/jobs.js';
 import { QueueService } from '../src/queue/queue.service.js';
 import { croniterRepeatStrategy } from '../src/schedules/interval.js';
+import { WorkerMetrics } from '../src/metrics/worker-metrics.js';
 
 /**
  * Runs BullMQ workers for every queue. Payloads are validated before a
@@ -27,19 +28,28 @@ export class WorkerRuntime {
     private readonly config: AppConfig,
     private readonly queues: QueueService,
     private readonly registry: JobHandlerRegistry,
+    @Optional() private readonly metrics?: WorkerMetrics,
   ) {}
 
   get running(): boolean {
     return this.workers.length > 0;
   }
 
-  async start(only: readonly QueueName[] = queueNames): Promise<void> {
+  async start(only?: readonly QueueName[]): Promise<void> {
     this.registry.assertComplete();
+    const configured = this.config.worker.queues;
+    for (const name of configured ?? [])
+      if (!(queueNames as readonly string[]).includes(name))
+        throw new Error(`WORKER_QUEUES: unknown queue ${name} (known: ${queueNames.join(', ')})`);
+    only ??= (configured as QueueName[] | undefined) ?? queueNames;
     for (const queue of only) {
       const worker = new Worker(queue, (job, token) => this.process(job, token), {
         connection: this.queues.createConnection(`worker:${queue}`),
         prefix: this.queues.prefix,
-        concurrency: this.config.worker.concurrency,
+        concurrency:
+          queue === 'schedules'
+            ? this.config.worker.tickConcurrency
+            : this.config.worker.concurrency,
         // A worker that dies mid-job loses its lock; another worker takes the job back.
         lockDuration: 30_000,
         stalledInterval: 15_000,
@@ -47,14 +57,15 @@ export class WorkerRuntime {
         // The next tick of a schedule is computed as the queue computes the first one.
         settings: { repeatStrategy: croniterRepeatStrategy },
       });
-      worker.on('failed', (job, err) =>
+      worker.on('failed', (job, err) => {
+        this.metrics?.jobFailures.inc({ queue, job: job?.name ?? 'unknown' });
         this.logger.warn({
           job_id: job?.id,
           job: job?.name,
           attempts: job?.attemptsMade,
           err: err.message,
-        }),
-      );
+        });
+      });
       worker.on('error', (err) => this.logger.error(err));
       this.workers.push(worker);
     }

@@ -15,6 +15,7 @@ import { DeploysCoreModule } from '../src/deploys/deploys.module.js';
 import { NotificationsCoreModule } from '../src/notifications/notifications.module.js';
 import { NotificationHandlers } from './handlers/notification.handler.js';
 import { BillingHandlers } from './handlers/billing.handler.js';
+import { WorkerMetricsModule } from '../src/metrics/worker-metrics.js';
 
 /** The queue worker: the same domain modules as the API, no HTTP. */
 @Module({})
@@ -30,6 +31,7 @@ export class WorkerModule {
         RunsWorkerModule,
         SchedulesWorkerModule,
         NotificationsCoreModule,
+        WorkerMetricsModule,
       ],
       providers: [
         JobHandlerRegistry,

@@ -11,10 +11,14 @@ import { WorkerRuntime } from './worker-runtime.js';
 import { SchedulerService } from '../src/schedules/scheduler.service.js';
 import { RunSweep } from '../src/runs/run-sweep.js';
 import { WorkerHeartbeat } from '../src/runs/worker-heartbeat.js';
+import { WorkerMetrics } from '../src/metrics/worker-metrics.js';
+import { startMetricsServer } from './metrics-server.js';
 
 export interface RunningWorker {
   app: INestApplicationContext;
   runtime: WorkerRuntime;
+  /** The worker's Prometheus endpoint (`<metricsUrl>/metrics`, WORKER_METRICS_PORT). */
+  metricsUrl: string;
   /** Drains jobs in hand, then closes connections. */
   stop(): Promise<void>;
 }
@@ -34,6 +38,14 @@ export async function startWorker(
   try {
     await runtime.start();
   } catch (err) {
+    await app.close();
+    throw err;
+  }
+  let metricsServer;
+  try {
+    metricsServer = await startMetricsServer(config, app.get(WorkerMetrics));
+  } catch (err) {
+    await runtime.stop();
     await app.close();
     throw err;
   }
@@ -75,8 +87,10 @@ export async function startWorker(
   return {
     app,
     runtime,
+    metricsUrl: metricsServer.url,
     async stop() {
       clearInterval(watchdog);
+      await metricsServer.close();
       await runtime.stop();
       await app.close();
     },

@@ -76,7 +76,8 @@ export const envSchema = z
     REDIS_URL: url('redis://127.0.0.1:6379'),
     REDIS_PREFIX: z
       .string()
-      .regex(/^[A-Za-z0-9_:-]+$/, 'letters, digits, _ : - only')
+      // Braces make a Redis Cluster hash tag ({mc}): every key of the service in one slot, as BullMQ needs.
+      .regex(/^[A-Za-z0-9_:{}-]+$/, 'letters, digits, _ : - { } only')
       .default('mc'),
     SESSION_SECRET: optionalString.pipe(
       z.string().min(32, 'must be at least 32 characters').optional(),
@@ -112,6 +113,16 @@ export const envSchema = z
     BILLING_GRACE_DAYS: int(7, 0, 90),
     EXECUTOR: z.enum(['local', 'kubernetes']).default('local'),
     WORKER_CONCURRENCY: int(5, 1, 500),
+    // Ticks are cheap (they wait on their batch): the schedules queue takes many at once.
+    WORKER_TICK_CONCURRENCY: int(500, 1, 5000),
+    WORKER_QUEUES: optionalString.pipe(
+      z
+        .string()
+        .regex(/^[a-z]+(,[a-z]+)*$/, 'a comma-separated list of queue names')
+        .optional(),
+    ),
+    WORKER_METRICS_PORT: int(9464, 0, 65535),
+    WORKER_METRICS_HOST: z.string().default('0.0.0.0'),
     WORKER_ID: optionalString,
     RUN_WORKDIR: optionalString,
     MELTANO_BIN: z.string().default('meltano'),
@@ -305,6 +316,11 @@ function toConfig(env: Env) {
     billing: { graceDays: env.BILLING_GRACE_DAYS },
     worker: {
       concurrency: env.WORKER_CONCURRENCY,
+      tickConcurrency: env.WORKER_TICK_CONCURRENCY,
+      /** The queues this worker takes jobs from (all when unset): dedicated tick or run workers. */
+      queues: env.WORKER_QUEUES?.split(','),
+      /** Prometheus metrics of the worker (`GET /metrics` on this port; 0 picks a free port). */
+      metrics: { port: env.WORKER_METRICS_PORT, host: env.WORKER_METRICS_HOST },
       id: env.WORKER_ID,
       executor: env.EXECUTOR,
       runWorkdir: env.RUN_WORKDIR,

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { OrganizationDataKey } from '../generated/prisma/client.js';
+import type { OrganizationDataKey, RunStatus } from '../generated/prisma/client.js';
 import { orgIdOfRow, type OrgId } from './org-id.js';
 import { PrismaService } from './prisma.service.js';
 import { isFinal } from '../runs/runs.schemas.js';
@@ -56,6 +56,100 @@ export class SystemRepository {
       include: scheduleContext,
     });
     return rows.map(withOrgId);
+  }
+
+  // ---- schedules: ticks handled in batches (one batch spans the organizations whose ticks fell due) --
+
+  /**
+   * The schedules of a batch of ticks with what firing them needs, in one query. A schedule is
+   * returned only under the organization its tick's payload names (a tick never crosses tenants).
+   */
+  async tickSchedulesAcrossTenants(
+    ticks: readonly { organizationId: OrgId; scheduleId: string }[],
+  ): Promise<(ScheduleWithContext & { organizationId: OrgId })[]> {
+    const wanted = new Map(ticks.map((t) => [t.scheduleId, t.organizationId as string]));
+    const rows = await this.prisma.schedule.findMany({
+      where: { id: { in: [...wanted.keys()] } },
+      include: scheduleContext,
+    });
+    return rows.filter((row) => wanted.get(row.id) === row.organizationId).map(withOrgId);
+  }
+
+  /** Of these schedules, those with a run not finished yet (queued, starting or running). */
+  async schedulesWithUnfinishedRunsAcrossTenants(scheduleIds: string[]): Promise<Set<string>> {
+    if (!scheduleIds.length) return new Set();
+    const rows = await this.prisma.run.findMany({
+      where: { scheduleId: { in: scheduleIds }, status: { in: ['queued', 'starting', 'running'] } },
+      select: { scheduleId: true },
+      distinct: ['scheduleId'],
+    });
+    return new Set(rows.map((r) => r.scheduleId ?? ''));
+  }
+
+  /**
+   * The runs of a batch of ticks in one multi-row insert (`ON CONFLICT DO NOTHING` on the unique
+   * `(schedule_id, tick_at)`): a tick another worker (or an earlier attempt) already recorded
+   * inserts nothing. Returns the rows inserted.
+   */
+  async insertTickRunsAcrossTenants(rows: readonly TickRunRow[]): Promise<TickRun[]> {
+    if (!rows.length) return [];
+    const col = <K extends keyof TickRunRow>(key: K) => rows.map((r) => r[key]);
+    // One statement whatever the batch size: the rows travel as one array per column.
+    const inserted = await this.prisma.$queryRaw<
+      { id: string; organizationId: string; scheduleId: string; tickAt: Date; status: RunStatus }[]
+    >`
+      INSERT INTO runs (id, organization_id, deployment_id, schedule_id, target, job_name, trigger,
+                        status, status_reason, waiting_reason, commit_sha, tick_at, timeout_seconds,
+                        finished_at)
+      SELECT gen_random_uuid(), r.organization_id, r.deployment_id, r.schedule_id, r.target,
+             r.job_name, 'schedule', r.status::"RunStatus", r.status_reason, r.waiting_reason,
+             r.commit_sha, r.tick_at, r.timeout_seconds, r.finished_at
+      FROM unnest(${col('organizationId')}::uuid[], ${col('deploymentId')}::uuid[],
+                  ${col('scheduleId')}::uuid[], ${col('target')}::text[], ${col('jobName')}::text[],
+                  ${col('status')}::text[], ${col('statusReason')}::text[],
+                  ${col('waitingReason')}::text[], ${col('commitSha')}::text[],
+                  ${col('tickAt')}::timestamptz[], ${col('timeoutSeconds')}::int[],
+                  ${col('finishedAt')}::timestamptz[])
+        AS r(organization_id, deployment_id, schedule_id, target, job_name, status, status_reason,
+             waiting_reason, commit_sha, tick_at, timeout_seconds, finished_at)
+      ON CONFLICT (schedule_id, tick_at) DO NOTHING
+      RETURNING id, organization_id AS "organizationId", schedule_id AS "scheduleId",
+                tick_at AS "tickAt", status`;
+    return inserted.map(withOrgId);
+  }
+
+  /** Runs of these ticks still queued (recorded by an attempt that may have died before enqueueing them). */
+  async queuedTickRunsAcrossTenants(
+    ticks: readonly { scheduleId: string; tickAt: Date }[],
+  ): Promise<TickRun[]> {
+    if (!ticks.length) return [];
+    const rows = await this.prisma.run.findMany({
+      where: {
+        status: 'queued',
+        OR: ticks.map((t) => ({ scheduleId: t.scheduleId, tickAt: t.tickAt })),
+      },
+      select: { id: true, organizationId: true, scheduleId: true, tickAt: true, status: true },
+    });
+    return rows.map(withOrgId);
+  }
+
+  /** Moves each schedule's last accounted tick forward to `tickAt` (never back), one update per distinct tick time. */
+  async advanceSchedulesAcrossTenants(
+    ticks: readonly { scheduleId: string; tickAt: Date }[],
+  ): Promise<void> {
+    const byTime = new Map<number, string[]>();
+    for (const t of ticks) {
+      const ids = byTime.get(t.tickAt.getTime()) ?? [];
+      ids.push(t.scheduleId);
+      byTime.set(t.tickAt.getTime(), ids);
+    }
+    for (const [millis, ids] of byTime) {
+      const tickAt = new Date(millis);
+      await this.prisma.schedule.updateMany({
+        where: { id: { in: ids }, OR: [{ lastTickAt: null }, { lastTickAt: { lt: tickAt } }] },
+        data: { lastTickAt: tickAt },
+      });
+    }
   }
 
   // ---- runs: sweep (orphaned and stale runs), executor leftovers ------------------------------
@@ -148,6 +242,31 @@ export class SystemRepository {
       where: { installationId: BigInt(installationId) },
     });
   }
+}
+
+/** The row of a tick's run, as the batched insert takes it (RunFactory.tickRow builds it). */
+export interface TickRunRow {
+  organizationId: OrgId;
+  deploymentId: string;
+  scheduleId: string;
+  target: string;
+  jobName: string | null;
+  status: 'queued' | 'skipped';
+  statusReason: string | null;
+  waitingReason: string | null;
+  commitSha: string | null;
+  tickAt: Date;
+  timeoutSeconds: number;
+  finishedAt: Date | null;
+}
+
+/** A run of a schedule tick, as the batched tick path needs it. */
+export interface TickRun {
+  id: string;
+  organizationId: OrgId;
+  scheduleId: string | null;
+  tickAt: Date | null;
+  status: RunStatus;
 }
 
 /** A row read across tenants, its organization id branded (it is by construction its tenant). */

@@ -117,6 +117,24 @@ export class QueueService implements OnModuleDestroy {
     });
   }
 
+  /** Enqueues many jobs of one kind in one round trip (BullMQ `addBulk`), each with its catalog policy. */
+  async enqueueBulk<N extends JobName>(
+    name: N,
+    jobs: readonly { payload: JobPayload<N>; delayMs?: number }[],
+  ): Promise<void> {
+    if (!jobs.length) return;
+    await this.queue(queueOf(name)).addBulk(
+      jobs.map(({ payload, delayMs }) => {
+        const data = parsePayload(name, payload);
+        return {
+          name,
+          data,
+          opts: { ...this.jobOptions(name, data), ...(delayMs ? { delay: delayMs } : {}) },
+        };
+      }),
+    );
+  }
+
   /**
    * A job with a fixed id that waits (delayed) runs now; one that does not
    * exist is enqueued. Used when what it waited for (a concurrency slot) frees.

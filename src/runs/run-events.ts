@@ -1,4 +1,6 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, Optional } from '@nestjs/common';
+import { RunLogChannel } from './run-log-channel.js';
+import { WorkerMetrics } from '../metrics/worker-metrics.js';
 import type { Deployment, Run } from '../generated/prisma/client.js';
 import type { OrgId } from '../database/org-id.js';
 import { RunsRepository } from './runs.repository.js';
@@ -20,7 +22,11 @@ export class RunEvents {
   private readonly logger = new Logger(RunEvents.name);
   private readonly listeners: RunFinishedListener[] = [];
 
-  constructor(private readonly runs: RunsRepository) {}
+  constructor(
+    private readonly runs: RunsRepository,
+    @Optional() private readonly logChannel?: RunLogChannel,
+    @Optional() private readonly metrics?: WorkerMetrics,
+  ) {}
 
   onRunFinished(listener: RunFinishedListener): void {
     this.listeners.push(listener);
@@ -29,6 +35,8 @@ export class RunEvents {
   async runFinished(orgId: OrgId, runId: string): Promise<void> {
     const run = await this.runs.findWithDeployment(orgId, runId);
     if (!run) return;
+    this.logChannel?.publish(run.id, { t: 'end' }); // live log followers end their streams
+    this.metrics?.runsFinished.inc({ status: run.status });
     const { deployment, ...plain } = run;
     const retriedAs =
       run.status === 'failed' ? await this.runs.automaticRetryOf(orgId, run.id) : null;

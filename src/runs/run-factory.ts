@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import type { TickRunRow } from '../database/system.repository.js';
 import type {
   Deployment,
   Organization,
@@ -124,6 +125,33 @@ export class RunFactory {
       statusReason: reason,
       finishedAt: new Date(),
     });
+  }
+
+  /**
+   * The row of a tick's run, for the scheduler's batched insert (one multi-row insert for the
+   * ticks that fell due together): queued, or skipped with `skippedReason`.
+   */
+  tickRow(
+    schedule: ScheduleWithContext & { organizationId: OrgId },
+    tickAt: Date,
+    outcome: { waitingReason: string | null } | { skippedReason: string },
+  ): TickRunRow {
+    const { deployment } = schedule;
+    const skipped = 'skippedReason' in outcome;
+    return {
+      organizationId: schedule.organizationId,
+      deploymentId: schedule.deploymentId,
+      scheduleId: schedule.id,
+      target: schedule.name,
+      jobName: schedule.job,
+      status: skipped ? 'skipped' : 'queued',
+      statusReason: skipped ? outcome.skippedReason : null,
+      waitingReason: skipped ? null : outcome.waitingReason,
+      commitSha: deployment.deployedCommitSha,
+      tickAt,
+      timeoutSeconds: timeoutFor(deployment, deployment.organization),
+      finishedAt: skipped ? new Date() : null,
+    };
   }
 
   private ofTick(schedule: ScheduleWithContext, tickAt: Date): NewRun {

@@ -2,6 +2,15 @@ import { Logger } from '@nestjs/common';
 import type { OrgId } from '../database/org-id.js';
 import type { LogLine } from './executors/executor.js';
 import type { NewLogLine, RunLogsRepository } from './run-logs.repository.js';
+import type { LiveLogLine, LogMessage } from './run-log-channel.js';
+
+/** Where lines are pushed live (RunLogChannel), as they are read and once they are stored. */
+export interface LivePublisher {
+  publish(runId: string, message: LogMessage): void;
+}
+
+/** Lines read within this window are pushed to followers in one message. */
+const LIVE_EVERY_MS = 10;
 
 export interface LineMasker {
   maskLine(line: string): string;
@@ -55,6 +64,7 @@ export class RunLogWriter {
     private seq: number,
     private readonly flushEveryMs = 250,
     private readonly retry: LogWriteRetry = defaultRetry,
+    private readonly live?: LivePublisher,
   ) {}
 
   static async open(
@@ -62,9 +72,10 @@ export class RunLogWriter {
     orgId: OrgId,
     runId: string,
     masker: LineMasker,
+    live?: LivePublisher,
   ): Promise<RunLogWriter> {
     const lastSeq = await logs.lastSeq(orgId, runId);
-    const writer = new RunLogWriter(logs, orgId, runId, masker, lastSeq);
+    const writer = new RunLogWriter(logs, orgId, runId, masker, lastSeq, 250, defaultRetry, live);
     writer.skipThrough = await logs.lastLineAtExcept(orgId, runId, SERVICE_PREFIX);
     return writer;
   }
@@ -87,16 +98,32 @@ export class RunLogWriter {
       return;
     }
     const masked = this.masker.maskLine(line.line);
-    this.buffer.push({
+    const stored: NewLogLine = {
       seq: ++this.seq,
       stream: line.stream,
       timestamp: line.timestamp,
       line: masked.length > MAX_LINE ? `${masked.slice(0, MAX_LINE)}… [line truncated]` : masked,
-    });
+    };
+    this.buffer.push(stored);
+    if (this.live) {
+      // Followers get lines at once (masked, numbered); PostgreSQL gets them in batches.
+      this.liveBuffer.push({ ...stored, timestamp: stored.timestamp.toISOString() });
+      this.liveTimer ??= setTimeout(() => this.pushLive(), LIVE_EVERY_MS);
+    }
     // While a flush is under way it takes these lines too.
     if (this.draining) return;
     if (this.buffer.length >= 200) void this.flush();
     else this.timer ??= setTimeout(() => void this.flush(), this.flushEveryMs);
+  }
+
+  private liveBuffer: LiveLogLine[] = [];
+  private liveTimer: NodeJS.Timeout | undefined;
+
+  private pushLive(): void {
+    clearTimeout(this.liveTimer);
+    this.liveTimer = undefined;
+    if (!this.liveBuffer.length) return;
+    this.live?.publish(this.runId, { t: 'lines', lines: this.liveBuffer.splice(0) });
   }
 
   /** Service messages (why a run failed, where time went) in the same stream as the pipeline's. */
@@ -153,6 +180,9 @@ export class RunLogWriter {
       }
       this.buffer.splice(0, batch.length);
       failures = 0;
+      // Pushed lines are published before this notice, so a follower reading PostgreSQL after it has them all.
+      this.pushLive();
+      this.live?.publish(this.runId, { t: 'stored', upTo: batch.at(-1)?.seq ?? this.seq });
       if (this.dropped && this.buffer.length < this.retry.maxBuffered) {
         const dropped = this.dropped;
         this.dropped = 0;

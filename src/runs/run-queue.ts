@@ -17,6 +17,19 @@ export class RunQueue {
     await this.queues.enqueue('run.execute', { organizationId: orgId, runId }, { delayMs });
   }
 
+  /** Queues many runs' jobs with one bulk add (a run whose job still lives is left as it is). */
+  async enqueueMany(
+    runs: readonly { orgId: OrgId; runId: string; delayMs: number }[],
+  ): Promise<void> {
+    await this.queues.enqueueBulk(
+      'run.execute',
+      runs.map((r) => ({
+        payload: { organizationId: r.orgId, runId: r.runId },
+        delayMs: r.delayMs,
+      })),
+    );
+  }
+
   /** The run's job, delayed while it waits for a slot, runs now (or is queued if lost). */
   async wake(orgId: OrgId, runId: string): Promise<void> {
     await this.queues.wake('run.execute', { organizationId: orgId, runId });

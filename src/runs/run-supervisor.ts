@@ -1,7 +1,7 @@
 import { unavailableDependency } from '../common/db-errors.js';
 import { Transactions } from '../database/transactions.js';
 import { UsageLedgerRepository } from '../billing/usage-ledger.repository.js';
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import type { OrgId } from '../database/org-id.js';
 import type { Run } from '../generated/prisma/client.js';
 import { RepositoryAccessLostError } from '../projects/clone-source.js';
@@ -16,6 +16,8 @@ import { wantsInfraRetry } from './infra-retry.js';
 import { RunAdmission } from './run-admission.js';
 import { RunFactory } from './run-factory.js';
 import { RunEvents } from './run-events.js';
+import { RunLogChannel } from './run-log-channel.js';
+import { WorkerMetrics } from '../metrics/worker-metrics.js';
 import { RunLogWriter } from './run-log-writer.js';
 import { RunLogsRepository } from './run-logs.repository.js';
 import { RunPreparation, type PreparedRun } from './run-preparation.js';
@@ -57,7 +59,11 @@ export class RunSupervisor {
     private readonly usageLedger: UsageLedgerRepository,
     private readonly factory: RunFactory,
     private readonly queue: RunQueue,
-  ) {}
+    private readonly logChannel: RunLogChannel,
+    @Optional() private readonly metrics?: WorkerMetrics,
+  ) {
+    metrics?.countInFlightWith(() => this.inFlight);
+  }
 
   get inFlight(): number {
     return this.active.size;
@@ -90,6 +96,8 @@ export class RunSupervisor {
       });
       if (admission === 'wait') return WAIT_RETRY_MS;
       if (admission === 'taken') return null;
+      this.metrics?.runsDispatched.inc();
+      this.metrics?.observeStep('admitted', run.queuedAt, new Date());
       await this.follow(orgId, await this.runs.findWithContext(orgId, runId), 'start');
       return null;
     }
@@ -122,11 +130,27 @@ export class RunSupervisor {
         failed(`could not prepare the run: ${err instanceof Error ? err.message : String(err)}`),
       );
     }
-    const writer = await RunLogWriter.open(this.logs, orgId, run.id, prepared.masker);
+    const writer = await RunLogWriter.open(
+      this.logs,
+      orgId,
+      run.id,
+      prepared.masker,
+      this.logChannel,
+    );
     writer.note(prepared.stateNote);
+    let startedAt: Date | null = null;
+    let pipelineObserved = false;
     const callbacks: ExecutionCallbacks = {
       onLog: (line) => writer.write(line),
       onPhase: (phase, at, detail) => {
+        if (phase === 'process_created') {
+          this.metrics?.observeStep('started', run.admittedAt, at);
+          startedAt = at;
+        } else if (phase === 'pipeline_started' && !pipelineObserved) {
+          // Kubernetes reports the pipeline start again once plugins are ready: observed once.
+          pipelineObserved = true;
+          this.metrics?.observeStep('pipeline', startedAt ?? run.startedAt, at);
+        }
         void this.runs
           .recordPhase(orgId, run.id, phase, at, detail)
           .catch((err: unknown) => this.logger.warn(`phase update failed: ${String(err)}`));
@@ -134,11 +158,22 @@ export class RunSupervisor {
     };
     let handle: ExecutionHandle | null;
     if (mode === 'start') {
-      handle = await this.executor.start(prepared.spec, callbacks);
+      handle = await this.executor.start(prepared.spec, callbacks).catch((err: unknown) => {
+        this.metrics?.executorErrors.inc({ executor: this.executor.kind, operation: 'start' });
+        throw err;
+      });
       await this.runs.setExecutorRef(orgId, run.id, handle.ref);
     } else {
       handle = run.executorRef
-        ? await this.executor.reattach(run.executorRef, prepared.spec, callbacks)
+        ? await this.executor
+            .reattach(run.executorRef, prepared.spec, callbacks)
+            .catch((err: unknown) => {
+              this.metrics?.executorErrors.inc({
+                executor: this.executor.kind,
+                operation: 'reattach',
+              });
+              throw err;
+            })
         : null;
       if (!handle) {
         writer.note('the worker running this run stopped; its process could not be followed');

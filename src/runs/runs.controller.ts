@@ -13,6 +13,7 @@ import { UsersRepository } from '../auth/users.repository.js';
 import type { Run } from '../generated/prisma/client.js';
 import { presentLogLine, presentRun, presentRunWithCredits } from './runs.presenter.js';
 import { RunsService } from './runs.service.js';
+import { RunLogTail, type TailLine } from './run-log-tail.js';
 import {
   isFinal,
   createRunBody,
@@ -29,8 +30,6 @@ const logLineOut = z.object({
   line: z.string(),
 });
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 @ApiTags('runs')
 @Controller('orgs/:org')
 export class RunsController {
@@ -38,6 +37,7 @@ export class RunsController {
     private readonly runs: RunsService,
     private readonly ledger: UsageLedgerRepository,
     private readonly users: UsersRepository,
+    private readonly tail: RunLogTail,
   ) {}
 
   /** Who started these runs (login and name), by user id. */
@@ -216,36 +216,15 @@ export class RunsController {
     });
     let closed = false;
     raw.on('close', () => (closed = true));
-    let after = query.after_seq;
-    let idleSince = Date.now();
-    while (!closed) {
-      const lines = await this.runs.logLines(orgId, runId, after, 500);
-      for (const line of lines) {
-        raw.write(
-          `id: ${line.seq}\nevent: line\ndata: ${JSON.stringify(presentLogLine(line))}\n\n`,
-        );
-        after = line.seq;
-      }
-      if (lines.length) idleSince = Date.now();
-      if (lines.length < 500) {
-        const run = await this.runs.get(orgId, runId);
-        if (isFinal(run.status)) {
-          // One last read: lines written just before the final status.
-          const rest = await this.runs.logLines(orgId, runId, after, 5000);
-          for (const line of rest)
-            raw.write(
-              `id: ${line.seq}\nevent: line\ndata: ${JSON.stringify(presentLogLine(line))}\n\n`,
-            );
-          raw.write(`event: end\ndata: ${JSON.stringify(presentRun(run))}\n\n`);
-          break;
-        }
-        if (Date.now() - idleSince > 15_000) {
-          raw.write(': keep-alive\n\n');
-          idleSince = Date.now();
-        }
-        await sleep(400);
-      }
-    }
+    const event = (line: TailLine) =>
+      raw.write(`id: ${line.seq}\nevent: line\ndata: ${JSON.stringify(presentLogLine(line))}\n\n`);
+    await this.tail.follow(orgId, runId, query.after_seq, {
+      line: event,
+      keepAlive: () => raw.write(': keep-alive\n\n'),
+      end: (run) => raw.write(`event: end\ndata: ${JSON.stringify(presentRun(run))}\n\n`),
+      closed: () => closed,
+      onClose: (listener) => raw.on('close', listener),
+    });
     raw.end();
   }
 }

@@ -12,6 +12,8 @@ import { MeltanoStateService } from './meltano-state.service.js';
 import { RunAdmission } from './run-admission.js';
 import { RunEvents } from './run-events.js';
 import { RunFactory } from './run-factory.js';
+import { RunLogChannel } from './run-log-channel.js';
+import { RunLogTail } from './run-log-tail.js';
 import { RunLogsRepository } from './run-logs.repository.js';
 import { RunPreparation } from './run-preparation.js';
 import { RunQueue } from './run-queue.js';
@@ -40,6 +42,7 @@ const core = [
   RunEvents,
   RunSignals,
   RunStateCredentials,
+  RunLogChannel,
 ];
 
 /** What the API and the worker share: the runs' repositories, the run factory and queue, run events, cancel signals. */
@@ -50,7 +53,13 @@ export class RunsCoreModule {}
 @Module({
   imports: [RunsCoreModule, DeploymentsCoreModule, UsersModule],
   controllers: [RunsController, StateController, ScheduleHealthController, RunStateController],
-  providers: [RunsService, StateService, ScheduleHealthService, ScheduleHealthRepository],
+  providers: [
+    RunsService,
+    StateService,
+    ScheduleHealthService,
+    ScheduleHealthRepository,
+    RunLogTail,
+  ],
   exports: [RunsService],
 })
 export class RunsModule {}

@@ -1,6 +1,7 @@
 import { isUniqueViolation } from '../common/db-errors.js';
 import { effectiveOffsetSeconds } from './spread.js';
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, Optional } from '@nestjs/common';
+import { WorkerMetrics } from '../metrics/worker-metrics.js';
 import type { OrgId } from '../database/org-id.js';
 import { SystemRepository } from '../database/system.repository.js';
 import { QueueService } from '../queue/queue.service.js';
@@ -20,6 +21,31 @@ const SCHEDULER_PREFIX = SCHEDULE_TICK_KEY_PREFIX;
 /** A tick handled later than this after its time counts as missed (no worker was there to fire it). */
 export const LATE_AFTER_MS = 90_000;
 const MAX_MISSED_RECORDED = 50;
+/** Redis commands of a reconcile in flight at once (pipelined on the one connection). */
+const RECONCILE_CHUNK = 1000;
+
+async function inChunks<T, R>(items: readonly T[], each: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = [];
+  for (let i = 0; i < items.length; i += RECONCILE_CHUNK)
+    results.push(...(await Promise.all(items.slice(i, i + RECONCILE_CHUNK).map(each))));
+  return results;
+}
+
+/** Ticks arriving within this window are handled as one batch. */
+export const TICK_BATCH_WINDOW_MS = 10;
+/** A batch is handled at once when it reaches this many ticks. */
+export const TICK_BATCH_MAX = 1000;
+
+interface TickRequest {
+  orgId: OrgId;
+  scheduleId: string;
+  tickAt: Date;
+  now: Date;
+}
+interface PendingTick extends TickRequest {
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
 
 /** BullMQ names scheduler jobs `repeat:<scheduler id>:<tick millis>`: the tick is in the id. */
 export function tickTimeOf(jobId: string | undefined, fallback: number): Date {
@@ -46,6 +72,7 @@ export class SchedulerService {
     private readonly queues: QueueService,
     private readonly events: RunEvents,
     private readonly billingGate: BillingGate,
+    @Optional() private readonly metrics?: WorkerMetrics,
   ) {}
 
   private get sentinelKey(): string {
@@ -58,43 +85,49 @@ export class SchedulerService {
     );
   }
 
-  /** Upserts the timers of enabled schedules and removes every other one (all schedules, or one deployment's). */
+  /**
+   * Upserts the timers of enabled schedules and removes every other one (all schedules, or one
+   * deployment's). Redis commands go out pipelined, `RECONCILE_CHUNK` at a time, not one awaited
+   * round trip per schedule; a full reconcile reads the existing timers first and leaves alone
+   * those already on the right cron and timezone.
+   */
   async reconcile(deploymentId?: string): Promise<{ upserted: number; removed: number }> {
     // Reconciliation spans tenants by design: it is the scheduler's own bookkeeping.
     const schedules = await this.system.schedulesAcrossTenants(deploymentId);
     const queue = this.queues.queue('schedules');
+    const existing = new Map<string, string>();
+    if (!deploymentId) {
+      for (let start = 0; ; start += RECONCILE_CHUNK) {
+        const page = await queue.getJobSchedulers(start, start + RECONCILE_CHUNK - 1, true);
+        for (const timer of page)
+          if (timer.key.startsWith(SCHEDULER_PREFIX) && timer.next)
+            existing.set(timer.key, `${timer.pattern ?? ''}|${timer.tz ?? ''}`);
+        if (page.length < RECONCILE_CHUNK) break;
+      }
+    }
     const wanted = new Set<string>();
-    let upserted = 0;
+    const upserts: ScheduleWithContext[] = [];
     for (const s of schedules) {
-      const id = SCHEDULER_PREFIX + s.id;
       if (!this.firesOnTimer(s)) continue;
+      const id = SCHEDULER_PREFIX + s.id;
       wanted.add(id);
-      await this.queues.upsertScheduleTick(
+      if (existing.get(id) !== `${s.cron ?? ''}|${s.timezone}`) upserts.push(s);
+    }
+    await inChunks(upserts, (s) =>
+      this.queues.upsertScheduleTick(
         { organizationId: s.organizationId, scheduleId: s.id },
         s.cron ?? '',
         s.timezone,
-      );
-      upserted++;
-    }
-    let removed = 0;
-    if (deploymentId) {
-      for (const s of schedules) {
-        const id = SCHEDULER_PREFIX + s.id;
-        if (!wanted.has(id) && (await queue.removeJobScheduler(id))) removed++;
-      }
-    } else {
-      for (let start = 0; ; start += 500) {
-        const existing = await queue.getJobSchedulers(start, start + 499, true);
-        for (const scheduler of existing) {
-          if (scheduler.key.startsWith(SCHEDULER_PREFIX) && !wanted.has(scheduler.key)) {
-            await queue.removeJobScheduler(scheduler.key);
-            removed++;
-          }
-        }
-        if (existing.length < 500) break;
-      }
-      await this.queues.connection.set(this.sentinelKey, new Date().toISOString());
-    }
+      ),
+    );
+    const stale = deploymentId
+      ? schedules.map((s) => SCHEDULER_PREFIX + s.id).filter((id) => !wanted.has(id))
+      : [...existing.keys()].filter((id) => !wanted.has(id));
+    const removed = (await inChunks(stale, (id) => queue.removeJobScheduler(id))).filter(
+      Boolean,
+    ).length;
+    if (!deploymentId) await this.queues.connection.set(this.sentinelKey, new Date().toISOString());
+    const upserted = upserts.length;
     if (upserted || removed)
       this.logger.log({ msg: 'schedulers reconciled', deploymentId, upserted, removed });
     return { upserted, removed };
@@ -105,20 +138,137 @@ export class SchedulerService {
     return (await this.queues.connection.exists(this.sentinelKey)) === 0;
   }
 
-  /** Handles one timer tick. */
-  async tick(orgId: OrgId, scheduleId: string, tickAt: Date, now = new Date()): Promise<void> {
-    const schedule = await this.schedules.findWithContext(orgId, scheduleId);
-    if (!schedule || !this.firesOnTimer(schedule)) return;
-    if (schedule.lastTickAt && tickAt <= schedule.lastTickAt) return; // already accounted for
-    if (now.getTime() - tickAt.getTime() > LATE_AFTER_MS) {
-      await this.recordMissed(orgId, schedule, now);
-      return;
+  /**
+   * Handles one timer tick. Ticks arriving within `TICK_BATCH_WINDOW_MS` of each other (thousands
+   * fall due on the same minute) are handled together: one read of their schedules, the billing
+   * check once per organization, one multi-row insert of their runs and one bulk enqueue. The
+   * promise settles with its batch: a batch that fails rejects every tick in it, so each tick's
+   * job is retried by the queue (the insert skips ticks already recorded, and their runs still
+   * queued are enqueued again: a worker dying mid-batch loses no run).
+   */
+  tick(orgId: OrgId, scheduleId: string, tickAt: Date, now = new Date()): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.pending.push({ orgId, scheduleId, tickAt, now, resolve, reject });
+      if (this.pending.length >= TICK_BATCH_MAX) this.flushTicks();
+      else this.batchTimer ??= setTimeout(() => this.flushTicks(), TICK_BATCH_WINDOW_MS);
+    });
+  }
+
+  private pending: PendingTick[] = [];
+  private batchTimer: NodeJS.Timeout | undefined;
+
+  private batchInFlight = false;
+
+  /**
+   * One batch at a time per process: ticks arriving while a batch is handled wait for the next
+   * one, so batches grow with the load instead of competing for database connections.
+   */
+  private flushTicks(): void {
+    clearTimeout(this.batchTimer);
+    this.batchTimer = undefined;
+    if (this.batchInFlight) return;
+    const batch = this.pending.splice(0, TICK_BATCH_MAX);
+    if (!batch.length) return;
+    this.batchInFlight = true;
+    this.tickBatch(batch)
+      .then(
+        () => batch.forEach((t) => t.resolve()),
+        (err: unknown) => batch.forEach((t) => t.reject(err)),
+      )
+      .finally(() => {
+        this.batchInFlight = false;
+        if (this.pending.length) this.flushTicks();
+      });
+  }
+
+  private async tickBatch(batch: readonly TickRequest[]): Promise<void> {
+    // The same tick delivered twice in one batch (a redelivery) is handled once.
+    const unique = new Map<string, TickRequest>();
+    for (const t of batch) unique.set(`${t.scheduleId}@${t.tickAt.getTime()}`, t);
+    const ticks = [...unique.values()];
+    const schedules = new Map(
+      (
+        await this.system.tickSchedulesAcrossTenants(
+          ticks.map((t) => ({ organizationId: t.orgId, scheduleId: t.scheduleId })),
+        )
+      ).map((s) => [s.id, s]),
+    );
+    const due: { tick: TickRequest; schedule: ScheduleWithContext & { organizationId: OrgId } }[] =
+      [];
+    const late: { tick: TickRequest; schedule: ScheduleWithContext }[] = [];
+    for (const tick of ticks) {
+      const schedule = schedules.get(tick.scheduleId);
+      if (!schedule || !this.firesOnTimer(schedule)) continue;
+      if (schedule.lastTickAt && tick.tickAt <= schedule.lastTickAt) continue; // already accounted for
+      if (tick.now.getTime() - tick.tickAt.getTime() > LATE_AFTER_MS) {
+        late.push({ tick, schedule });
+        continue;
+      }
+      due.push({ tick, schedule });
     }
-    // Past a billing limit the tick is recorded as skipped, with the reason (one row per tick).
-    const billingLimit = await this.billingGate.check(orgId);
-    if (billingLimit) await this.createSkipped(orgId, schedule, tickAt, billingLimit);
-    else await this.createTickRun(orgId, schedule, tickAt, null);
-    await this.schedules.advance(orgId, schedule.id, tickAt);
+    await this.tickDue(due);
+    // Ticks handled too late are recorded as missed after the on-time ones are written.
+    for (const { tick, schedule } of late) await this.recordMissed(tick.orgId, schedule, tick.now);
+  }
+
+  private async tickDue(
+    due: { tick: TickRequest; schedule: ScheduleWithContext & { organizationId: OrgId } }[],
+  ): Promise<void> {
+    if (!due.length) return;
+    // Past a billing limit a tick is recorded as skipped, with the reason: checked once per organization.
+    const orgs = [...new Set(due.map((d) => d.tick.orgId))];
+    const limits = new Map(
+      await Promise.all(orgs.map(async (o) => [o, await this.billingGate.check(o)] as const)),
+    );
+    const busy = await this.system.schedulesWithUnfinishedRunsAcrossTenants(
+      due
+        .filter((d) => d.schedule.deployment.concurrencyPolicy === 'skip')
+        .map((d) => d.schedule.id),
+    );
+    const keyOf = (scheduleId: string | null, tickAt: Date | null) =>
+      `${scheduleId ?? ''}@${tickAt?.getTime() ?? 0}`;
+    const startAt = new Map<string, number>();
+    const rows = due.map(({ tick, schedule }) => {
+      const limit = limits.get(tick.orgId);
+      if (limit) return this.factory.tickRow(schedule, tick.tickAt, { skippedReason: limit });
+      if (busy.has(schedule.id))
+        return this.factory.tickRow(schedule, tick.tickAt, {
+          skippedReason: 'skipped: the previous run of this schedule was still in progress',
+        });
+      const offsetSeconds = effectiveOffsetSeconds(schedule, schedule.deployment);
+      startAt.set(keyOf(schedule.id, tick.tickAt), tick.tickAt.getTime() + offsetSeconds * 1000);
+      return this.factory.tickRow(schedule, tick.tickAt, {
+        waitingReason: offsetSeconds ? `spread: starts ${offsetSeconds}s after its tick` : null,
+      });
+    });
+    const inserted = await this.system.insertTickRunsAcrossTenants(rows);
+    const written = Date.now();
+    for (const r of inserted)
+      if (r.tickAt) this.metrics?.tickLag.observe((written - r.tickAt.getTime()) / 1000);
+    const toEnqueue = inserted.filter((r) => r.status === 'queued');
+    if (inserted.length < rows.length) {
+      // Some ticks were recorded before (another worker, or an attempt that died before enqueueing).
+      const seen = new Set(inserted.map((r) => keyOf(r.scheduleId, r.tickAt)));
+      const earlier = due.filter((d) => !seen.has(keyOf(d.schedule.id, d.tick.tickAt)));
+      toEnqueue.push(
+        ...(await this.system.queuedTickRunsAcrossTenants(
+          earlier.map((d) => ({ scheduleId: d.schedule.id, tickAt: d.tick.tickAt })),
+        )),
+      );
+    }
+    const now = Date.now();
+    await this.runQueue.enqueueMany(
+      toEnqueue.map((r) => ({
+        orgId: r.organizationId,
+        runId: r.id,
+        delayMs: Math.max(0, (startAt.get(keyOf(r.scheduleId, r.tickAt)) ?? now) - now),
+      })),
+    );
+    for (const r of inserted)
+      if (r.status === 'skipped') await this.events.runFinished(r.organizationId, r.id);
+    await this.system.advanceSchedulesAcrossTenants(
+      due.map((d) => ({ scheduleId: d.schedule.id, tickAt: d.tick.tickAt })),
+    );
   }
 
   /**

@@ -207,6 +207,26 @@ describe.each(renders)('helm chart rendered with $name', (r) => {
     expect(env.HOST).toBe('0.0.0.0');
   });
 
+  it('lets Prometheus scrape the API and the worker, each on the port its metrics listen on', () => {
+    for (const [name, variable] of [
+      ['mc-api', 'PORT'],
+      ['mc-worker', 'WORKER_METRICS_PORT'],
+    ] as const) {
+      const pod = find(r, 'Deployment', name).spec.template;
+      const container = pod.spec.containers[0] as Container;
+      const env = containerEnv(container, r.secret);
+      const annotations = pod.metadata.annotations as Record<string, string>;
+      expect([
+        name,
+        annotations['prometheus.io/scrape'],
+        annotations['prometheus.io/path'],
+      ]).toEqual([name, 'true', '/metrics']);
+      const port = Number(annotations['prometheus.io/port']);
+      expect([name, port]).toEqual([name, Number(env[variable])]);
+      expect(container.ports?.some((p) => p.containerPort === port)).toBe(true);
+    }
+  });
+
   it('routes the Service (and the Ingress) to the API pods only', () => {
     const service = find(r, 'Service', 'mc-api');
     const apiPods = find(r, 'Deployment', 'mc-api').spec.template;

@@ -68,6 +68,9 @@ export function testConfig(databaseUrl: string, overrides: Record<string, string
     REDIS_URL: TEST_REDIS_URL,
     REDIS_PREFIX: testRedisPrefix(),
     SHUTDOWN_TIMEOUT_MS: '5000',
+    // Workers' metrics on a free port of the loopback (several workers run at once in tests).
+    WORKER_METRICS_PORT: '0',
+    WORKER_METRICS_HOST: '127.0.0.1',
     ...overrides,
   });
 }
