@@ -194,9 +194,9 @@ export function formatDateTime(iso: string | null | undefined, options: TimeOpti
 }
 
 /**
- * Runs per day as the API computes it (`runs_per_day`), rounded to two decimals
- * exactly as the dashboard shows it (web/view-deployment.js), so both agree.
+ * Runs per day as the API computes and rounds it (`runs_per_day`, src/schedules/interval.ts),
+ * printed as given: the dashboard (web/view-deployment.js) prints the same value.
  */
 export function formatRunsPerDay(value: number): string {
-  return String(Math.round(value * 100) / 100);
+  return String(value);
 }

@@ -161,7 +161,7 @@ export async function deploymentView(ctx) {
     const perDay =
       s.runs_per_day === null || s.runs_per_day === undefined || !s.cron
         ? null
-        : `${Math.round(s.runs_per_day * 100) / 100}/day`;
+        : `${s.runs_per_day}/day`; // computed and rounded once, by the API (as the CLI prints it)
     const row = h(
       'tr',
       { 'data-schedule': s.name, class: health?.failing ? 'failing' : null },
