@@ -106,12 +106,13 @@ describe('PostgreSQL restarted under API load', () => {
         .expect(201);
       runIds.push(res.body.id as string);
     }
+    // Runs of one schedule write the same Meltano state id, so they run one after another
+    // (the others wait in queued): the first writes its log lines across the outage.
     await waitFor(
       async () =>
-        (await t.prisma.run.count({ where: { id: { in: runIds }, status: 'running' } })) ===
-        runIds.length,
+        (await t.prisma.run.count({ where: { id: { in: runIds }, status: 'running' } })) >= 1,
       60_000,
-      'runs to be running',
+      'a run to be running',
     );
 
     let phase: Outcome['phase'] = 'before';

@@ -38,11 +38,14 @@ describe('worker loss with local runs in flight', () => {
     await worker.ready();
     return worker;
   };
+  // Runs of one schedule write one Meltano state id and so run one at a time: runs in flight
+  // together belong to deployments of their own.
+  const deps: string[] = [];
   const startRuns = async (n: number): Promise<string[]> => {
     const ids: string[] = [];
     for (let i = 0; i < n; i++) {
       const res = await t.http
-        .post(`${dep}/runs`)
+        .post(`${deps[i % deps.length]}/runs`)
         .set('authorization', users.owner.bearer)
         .send({ schedule: 'daily-load' })
         .expect(201);
@@ -128,7 +131,24 @@ describe('worker loss with local runs in flight', () => {
       // About a minute of pipeline: outlasts the kill and the shutdown timeout.
       { FAKE_MELTANO_LINES: '600', FAKE_MELTANO_DELAY_MS: '100' },
     ));
-  }, 120_000);
+    deps.push(dep);
+    for (let i = 2; i <= 6; i++) {
+      await t.http
+        .post(`/orgs/${org}/projects/analytics/deployments`)
+        .set('authorization', users.owner.bearer)
+        .send({ name: `prod-${i}`, environment: 'prod', branch: 'main' })
+        .expect(201);
+      const other = `/orgs/${org}/projects/analytics/deployments/prod-${i}`;
+      await waitFor(
+        async () =>
+          (await t.http.get(other).set('authorization', users.owner.bearer)).body.status ===
+          'ready',
+        60_000,
+        `deploy of prod-${i}`,
+      );
+      deps.push(other);
+    }
+  }, 240_000);
   afterAll(async () => {
     for (const worker of workers) await worker.stop();
     await t.close();
