@@ -127,10 +127,7 @@ export function environmentWithoutOne(project: MeltanoProject): string | null {
   }
   const source = project.defaultEnvironmentSource;
   const at = source === null ? (project.files[0] ?? MELTANO_FILE) : where(source);
-  const known =
-    project.environments.length > 0
-      ? `known: ${project.environments.join(', ')}`
-      : 'the project defines no environments';
+  const known = knownEnvironments(project);
   throw new MeltanoProjectError(
     'unknown_environment',
     `${at}: default_environment '${name}' is not a defined environment (${known}); Meltano ` +
@@ -140,14 +137,17 @@ export function environmentWithoutOne(project: MeltanoProject): string | null {
   );
 }
 
+/** What a refusal says the project does define. */
+const knownEnvironments = (project: MeltanoProject): string =>
+  project.environments.length > 0
+    ? `known: ${project.environments.join(', ')}`
+    : 'the project defines no environments';
+
 export function assertEnvironmentExists(project: MeltanoProject, environment: string): void {
   if (project.environments.includes(environment)) {
     return;
   }
-  const known =
-    project.environments.length > 0
-      ? `known: ${project.environments.join(', ')}`
-      : 'the project defines no environments';
+  const known = knownEnvironments(project);
   throw new MeltanoProjectError(
     'unknown_environment',
     `Environment '${environment}' is not defined in meltano.yml (${known})`,

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import type { V1Pod } from '@kubernetes/client-node';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 import { createRoleUsers, type RoleUsers } from '../support/fixtures.js';
-import { LocalGitRepo, sampleMeltanoYml, waitFor } from '../support/git-repo.js';
+import { LocalGitRepo, sampleMeltanoYml, runEnded, waitFor } from '../support/git-repo.js';
 import { startWorker, type RunningWorker } from '../../worker/worker.js';
 import { RunSweep } from '../../src/runs/run-sweep.js';
 import { describeFailure } from '../../src/runs/executors/kubernetes/pod-state.js';
@@ -34,15 +34,7 @@ describe('runs lost to infrastructure are retried once', () => {
     const req = t.http[method](url).set('authorization', users.owner.bearer);
     return body ? req.send(body) : req;
   };
-  const finished = (id: string) =>
-    waitFor(
-      async () => {
-        const run = (await api('get', `/orgs/${org}/runs/${id}`)).body;
-        return ['succeeded', 'failed', 'cancelled', 'timed_out'].includes(run.status) ? run : null;
-      },
-      30_000,
-      `run ${id} to finish`,
-    );
+  const finished = (id: string) => runEnded((url) => api('get', url), org, id, 30_000);
   /** A run a worker that no longer exists had taken (a crash): the sweep takes it over. */
   const lostRun = (data: Partial<Run> = {}) =>
     t.prisma.run.create({

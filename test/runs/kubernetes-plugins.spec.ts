@@ -1,6 +1,6 @@
 import { createTestApp, type TestApp } from '../support/test-app.js';
 import { createRoleUsers, seedOrg, type RoleUsers, type SeededOrg } from '../support/fixtures.js';
-import { waitFor } from '../support/git-repo.js';
+import { runEnded, waitFor } from '../support/git-repo.js';
 import { startFakeKubernetes, type FakeKubernetes } from '../support/fake-kubernetes.js';
 import { startWorker, type RunningWorker } from '../../worker/worker.js';
 import { runJobName } from '../../src/runs/executors/kubernetes/manifests.js';
@@ -38,14 +38,7 @@ describe('Kubernetes runs: plugins from the deployment’s image or the cache vo
     return body ? req.send(body) : req;
   };
   const finished = (runId: string) =>
-    waitFor(
-      async () => {
-        const run = (await api('get', `/orgs/${org.orgSlug}/runs/${runId}`)).body;
-        return ['succeeded', 'failed', 'cancelled', 'timed_out'].includes(run.status) ? run : null;
-      },
-      20_000,
-      'run to finish',
-    );
+    runEnded((url) => api('get', url), org.orgSlug, runId, 20_000);
   const jobOf = (runId: string) =>
     fake.requests.find(
       (r) =>

@@ -1,6 +1,6 @@
 import { createTestApp, type TestApp } from '../support/test-app.js';
 import { createRoleUsers, seedOrg, type RoleUsers, type SeededOrg } from '../support/fixtures.js';
-import { waitFor } from '../support/git-repo.js';
+import { runEnded, waitFor } from '../support/git-repo.js';
 import { startFakeKubernetes, type FakeKubernetes } from '../support/fake-kubernetes.js';
 import { startWorker, type RunningWorker } from '../../worker/worker.js';
 import { RunSweep } from '../../src/runs/run-sweep.js';
@@ -25,14 +25,7 @@ describe('runs on the Kubernetes executor (against a local Kubernetes API server
   const jobCreated = (runId: string) =>
     waitFor(async () => fake.jobs.has(`meltano-runs/${runJobName(runId)}`), 10_000, 'Job created');
   const finished = (runId: string) =>
-    waitFor(
-      async () => {
-        const run = (await api('get', `/orgs/${org.orgSlug}/runs/${runId}`)).body;
-        return ['succeeded', 'failed', 'cancelled', 'timed_out'].includes(run.status) ? run : null;
-      },
-      20_000,
-      'run to finish',
-    );
+    runEnded((url) => api('get', url), org.orgSlug, runId, 20_000);
   const logText = async (runId: string) =>
     ((await api('get', `/orgs/${org.orgSlug}/runs/${runId}/logs`)).body.lines as { line: string }[])
       .map((l) => l.line)

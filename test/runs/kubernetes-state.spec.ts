@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 import { createRoleUsers, seedOrg, type RoleUsers, type SeededOrg } from '../support/fixtures.js';
-import { sampleMeltanoYml, waitFor } from '../support/git-repo.js';
+import { sampleMeltanoYml, runEnded, waitFor } from '../support/git-repo.js';
 import {
   startFakeKubernetes,
   type ExecuteScenario,
@@ -40,14 +40,7 @@ describe('managed Meltano state on the Kubernetes executor (fake API server, Pod
     return body ? req.send(body) : req;
   };
   const finished = (runId: string) =>
-    waitFor(
-      async () => {
-        const run = (await api('get', `/orgs/${org.orgSlug}/runs/${runId}`)).body;
-        return ['succeeded', 'failed', 'cancelled', 'timed_out'].includes(run.status) ? run : null;
-      },
-      30_000,
-      'run to finish',
-    );
+    runEnded((url) => api('get', url), org.orgSlug, runId, 30_000);
   const logText = async (runId: string) =>
     ((await api('get', `/orgs/${org.orgSlug}/runs/${runId}/logs`)).body.lines as { line: string }[])
       .map((l) => l.line)

@@ -91,3 +91,26 @@ export async function waitFor<T>(
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/** Statuses a run ends in once its pipeline was taken up (as the API reports them). */
+const ENDED = ['succeeded', 'failed', 'cancelled', 'timed_out'];
+
+/**
+ * Waits until `GET /orgs/{org}/runs/{id}` reports a final status, and returns
+ * that body. `get` sends an authenticated GET (the spec's own request helper).
+ */
+export const runEnded = (
+  get: (url: string) => PromiseLike<{ body: { status: string } & Record<string, unknown> }>,
+  orgSlug: string,
+  runId: string,
+  timeoutMs = 20_000,
+) =>
+  waitFor(
+    async () => {
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each spec reads its own fields
+      const run = (await get(`/orgs/${orgSlug}/runs/${runId}`)).body as any;
+      return ENDED.includes(run.status as string) ? run : null;
+    },
+    timeoutMs,
+    `run ${runId} to finish`,
+  );
