@@ -41,6 +41,9 @@ export function envOf(
     DATABASE_URL: config.databaseUrl,
     REDIS_URL: config.redis.url,
     REDIS_PREFIX: config.redis.prefix,
+    // Several workers run at once: each serves its metrics on a free port, never a fixed one.
+    WORKER_METRICS_PORT: '0',
+    WORKER_METRICS_HOST: '127.0.0.1',
     ...overrides,
   };
 }
