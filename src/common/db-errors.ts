@@ -6,8 +6,17 @@ export const isUniqueViolation = (err: unknown): boolean =>
 
 /** PostgreSQL codes of a server that is shutting down, starting up, or a connection that broke. */
 const PG_UNAVAILABLE = new Set(['57P01', '57P02', '57P03', '08000', '08001', '08003', '08006']);
-/** Prisma's "cannot reach the database" / "connection closed" / "socket timeout". */
-const PRISMA_UNAVAILABLE = new Set(['P1001', 'P1002', 'P1008', 'P1017']);
+/** Prisma's "cannot reach the database" / "connection closed" / "socket timeout" / "pool timeout". */
+const PRISMA_UNAVAILABLE = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024']);
+/**
+ * Prisma's transaction API error (P2028) when PostgreSQL could not serve the transaction in time:
+ * no connection free within `maxWait` (every one taken while the server restarts), or a statement
+ * hanging past the transaction's timeout. Other P2028s (a transaction used after it ended) are bugs.
+ */
+const PRISMA_TX_TIMEOUT = /Unable to start a transaction in the given time|expired transaction/;
+/** node-postgres' own words when a connection dies under it, or cannot be made in time. */
+const PG_CLIENT_UNAVAILABLE =
+  /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error and is not queryable)/;
 /** The driver adapter's names for the same. */
 const ADAPTER_UNAVAILABLE = new Set(['DatabaseNotReachable', 'ConnectionClosed', 'SocketTimeout']);
 const SOCKET_UNAVAILABLE = new Set([
@@ -44,6 +53,7 @@ export function unavailableDependency(err: unknown, depth = 0): UnavailableDepen
   const name = typeof e.name === 'string' ? e.name : '';
   if (code && PRISMA_UNAVAILABLE.has(code)) return 'database';
   if (code && PG_UNAVAILABLE.has(code)) return 'database';
+  if (code === 'P2028' && PRISMA_TX_TIMEOUT.test(message)) return 'database';
   const adapter = e.meta?.driverAdapterError?.cause;
   if (adapter) {
     if (typeof adapter.kind === 'string' && ADAPTER_UNAVAILABLE.has(adapter.kind))
@@ -56,8 +66,7 @@ export function unavailableDependency(err: unknown, depth = 0): UnavailableDepen
     if (typeof cause?.code === 'string' && PG_UNAVAILABLE.has(cause.code)) return 'database';
   }
   if (name === 'PrismaClientInitializationError') return 'database';
-  // node-postgres' own words when a connection dies under it.
-  if (/^Connection terminated/.test(message)) return 'database';
+  if (PG_CLIENT_UNAVAILABLE.test(message)) return 'database';
   if (name === 'MaxRetriesPerRequestError' || REDIS_UNAVAILABLE_MESSAGE.test(message))
     return 'redis';
   if (code && SOCKET_UNAVAILABLE.has(code)) return 'dependency';

@@ -42,6 +42,8 @@ interface Outcome {
   status: number;
   retryAfter: string | undefined;
   write: string | null;
+  /** What a failed request said (a 5xx body's title/detail, or the client's error). */
+  said?: string;
 }
 
 /**
@@ -64,6 +66,8 @@ describe('PostgreSQL restarted under API load', () => {
     workdir = mkdtempSync(path.join(tmpdir(), 'mc-resil-pg-'));
     t = await createTestApp({
       RATE_LIMIT_PER_MINUTE: '1000000',
+      // A 500 prints its stack (an outage's 503s are warnings, not printed).
+      LOG_LEVEL: 'error',
       MELTANO_BIN: FAKE_MELTANO,
       RUN_WORKDIR: workdir,
     });
@@ -137,6 +141,12 @@ describe('PostgreSQL restarted under API load', () => {
           status: res.status,
           retryAfter: res.headers['retry-after'],
           write,
+          said:
+            res.status === 0 || res.status >= 500
+              ? 'err' in res
+                ? String(res.err)
+                : JSON.stringify((res as { body?: unknown }).body)
+              : undefined,
         });
         if (res.status === 503) await sleep(100);
       }
@@ -171,9 +181,10 @@ describe('PostgreSQL restarted under API load', () => {
       ).map((s) => s.name),
     );
     const lostWrites = acknowledged.filter((o) => !stored.has(o.write!)).length;
-    const serverErrors = outcomes.filter(
+    const failed = outcomes.filter(
       (o) => o.status === 0 || (o.status >= 500 && !(o.status === 503 && Number(o.retryAfter) > 0)),
-    ).length;
+    );
+    const serverErrors = failed.length;
     const unavailable = outcomes.filter((o) => o.status === 503).length;
     const afterFailures = outcomes
       .filter((o) => o.phase === 'after')
@@ -201,6 +212,8 @@ describe('PostgreSQL restarted under API load', () => {
       run_statuses: runs.map((r) => r.status).join('/'),
       orphans: meltanoProcesses(workdir).length,
     });
+    for (const o of failed)
+      console.log(`[resilience] server error (${o.phase}): ${o.status} ${o.said}`);
     expect(unavailable).toBeGreaterThan(0);
     expect(serverErrors).toBe(0);
     expect(lostWrites).toBe(0);
