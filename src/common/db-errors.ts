@@ -4,8 +4,17 @@ import { Prisma } from '../generated/prisma/client.js';
 export const isUniqueViolation = (err: unknown): boolean =>
   err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002';
 
-/** PostgreSQL codes of a server that is shutting down, starting up, or a connection that broke. */
-const PG_UNAVAILABLE = new Set(['57P01', '57P02', '57P03', '08000', '08001', '08003', '08006']);
+/** PostgreSQL codes of a server that is shutting down, starting up, full, or a connection that broke. */
+const PG_UNAVAILABLE = new Set([
+  '57P01',
+  '57P02',
+  '57P03',
+  '53300',
+  '08000',
+  '08001',
+  '08003',
+  '08006',
+]);
 /** Prisma's "cannot reach the database" / "connection closed" / "socket timeout" / "pool timeout". */
 const PRISMA_UNAVAILABLE = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024']);
 /**
@@ -18,7 +27,12 @@ const PRISMA_TX_TIMEOUT = /Unable to start a transaction in the given time|expir
 const PG_CLIENT_UNAVAILABLE =
   /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error and is not queryable)/;
 /** The driver adapter's names for the same. */
-const ADAPTER_UNAVAILABLE = new Set(['DatabaseNotReachable', 'ConnectionClosed', 'SocketTimeout']);
+const ADAPTER_UNAVAILABLE = new Set([
+  'DatabaseNotReachable',
+  'ConnectionClosed',
+  'SocketTimeout',
+  'TooManyConnections',
+]);
 const SOCKET_UNAVAILABLE = new Set([
   'ECONNREFUSED',
   'ECONNRESET',

@@ -54,7 +54,17 @@ describe('unavailableDependency', () => {
       'the adapter saying it cannot reach the database',
       known('P2036', { driverAdapterError: { cause: { kind: 'DatabaseNotReachable' } } }),
     ],
+    ['PostgreSQL out of connection slots (53300)', pgError('53300')],
+    [
+      'the adapter saying the server has too many connections',
+      known('P2037', { driverAdapterError: { cause: { kind: 'TooManyConnections' } } }),
+    ],
     ['node-postgres losing its connection', new Error('Connection terminated unexpectedly')],
+    [
+      'node-postgres reusing a client whose connection broke',
+      new Error('Client has encountered a connection error and is not queryable'),
+    ],
+    ['node-postgres giving up connecting', new Error('timeout exceeded when trying to connect')],
     ['a wrapped 57P03', new Error('write failed', { cause: pgError('57P03') })],
   ])('maps %s to the database', (_what, err) => {
     expect(unavailableDependency(err)).toBe('database');
