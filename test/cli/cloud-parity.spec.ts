@@ -193,9 +193,30 @@ describe('meltano-cloud CLI: Meltano Cloud’s documented invocations', () => {
     ]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(
-      "meltano.yml on branch 'main' has no environment 'nope'; it declares: dev, prod.",
+      "data/meltano.yml on branch 'main' has no environment 'nope'; it declares: dev, prod.",
     );
     expect(r.stderr).toContain('--environment: must be one of dev, prod');
+    // A branch no deployment has read yet: meltano.yml is read there before creating.
+    repo.commit(
+      { 'data/meltano.yml': sampleMeltanoYml.replace('  - name: prod\n', '  - name: qa\n') },
+      'qa instead of prod',
+      'fresh',
+    );
+    const fresh = await cli([
+      'deployment',
+      'create',
+      '--name',
+      'fresh',
+      '--environment',
+      'prod',
+      '--git-rev',
+      'fresh',
+    ]);
+    expect(fresh.code).toBe(1);
+    expect(fresh.stderr).toContain(
+      "data/meltano.yml on branch 'fresh' has no environment 'prod'; it declares: dev, qa.",
+    );
+    expect(fresh.stderr).toContain('--environment: must be one of dev, qa');
     const slugs = json<{ slug: string }[]>(
       await cli(['deployment', 'list', '--format', 'json']),
     ).map((d) => d.slug);
@@ -435,11 +456,12 @@ describe('meltano-cloud CLI: Meltano Cloud’s documented invocations', () => {
     const table = expectOk(await cli(['history']));
     const lines = table.stdout.trim().split('\n');
     expect(lines[0]).toMatch(
-      /^EXECUTION ID\s+DEPLOYMENT\s+SCHEDULE\s+EXECUTED AT \(Europe\/Berlin\)\s+RESULT\s+DURATION$/,
+      /^EXECUTION ID\s+DEPLOYMENT\s+SCHEDULE\s+EXECUTED AT \(Europe\/Berlin\)\s+RESULT\s+DURATION\s+STARTED BY$/,
     );
+    // Started with the CLI, by the person signed in.
     expect(lines[1]).toMatch(
       new RegExp(
-        `^[0-9a-f-]{36}\\s+${LONG}\\s+daily-load\\s+\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\s+succeeded\\s+\\d+s$`,
+        `^[0-9a-f-]{36}\\s+${LONG}\\s+daily-load\\s+\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\s+succeeded\\s+\\d+s\\s+CLI · parity-user$`,
       ),
     );
     expect(lines[2]).toMatch(/^[0-9a-f-]{36}\s+prod\s+daily-load\s/);
@@ -448,7 +470,19 @@ describe('meltano-cloud CLI: Meltano Cloud’s documented invocations', () => {
     const utc = expectOk(await cli(['history', '--utc']));
     expect(utc.stdout).toMatch(/EXECUTED AT \(UTC\)/);
 
-    type Row = { id: string; deployment_name: string; schedule_name: string | null };
+    type Row = {
+      id: string;
+      deployment_name: string;
+      schedule_name: string | null;
+      trigger: string;
+      triggered_by: { login: string } | null;
+    };
+    const [latest] = json<Row[]>(await cli(['history', '--limit', '1', '--format', 'json']));
+    expect(latest).toMatchObject({ trigger: 'cli', triggered_by: { login: 'parity-user' } });
+    // Billed as any run started by someone: 1 credit.
+    expect(
+      await t.prisma.usageLedgerEntry.findUniqueOrThrow({ where: { runId: latest!.id } }),
+    ).toMatchObject({ trigger: 'cli', creditsTenths: 10 });
     const prefix = json<Row[]>(
       await cli(['history', '--deployment-prefix', 'stag', '--format', 'json']),
     );
@@ -511,6 +545,37 @@ describe('meltano-cloud CLI: Meltano Cloud’s documented invocations', () => {
       expect(plain.output).toMatch(/succeeded/);
     }, 90_000);
   });
+
+  it('--limit on every list command; the notice on stderr only when it cuts', async () => {
+    const lists = [
+      ['org', 'list'],
+      ['project', 'list'],
+      ['deployment', 'list'],
+      ['schedule', 'list'],
+      ['history'],
+      ['config', 'env', 'list'],
+      ['config', 'notification', 'list'],
+      ['state', 'list'],
+      ['usage'],
+    ];
+    for (const args of lists) {
+      const r = expectOk(await cli([...args, '--limit', '1', '--format', 'json']));
+      const out = JSON.parse(r.stdout) as unknown;
+      const items = Array.isArray(out) ? out : (out as { totals: unknown[] }).totals;
+      expect([args.join(' '), items.length <= 1]).toEqual([args.join(' '), true]);
+    }
+    // Two deployments and two notification channels: cut to one, with the notice.
+    for (const args of [
+      ['deployment', 'list'],
+      ['config', 'notification', 'list'],
+    ]) {
+      const cut = expectOk(await cli([...args, '--limit', '1']));
+      expect(cut.stdout.trim().split('\n')).toHaveLength(2);
+      expect(cut.stderr).toContain('Output truncated to 1 item; use --limit to show more');
+    }
+    const whole = expectOk(await cli(['org', 'list', '--limit', '1']));
+    expect(whole.stderr).toBe('');
+  }, 90_000);
 
   it('logout revokes its token on the server', async () => {
     expectOk(await cli(['logout']));
