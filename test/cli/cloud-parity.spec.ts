@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 import { createUserWithToken, type TestUser } from '../support/fixtures.js';
-import { LocalGitRepo, sampleMeltanoYml } from '../support/git-repo.js';
+import { LocalGitRepo, sampleMeltanoYml, waitFor } from '../support/git-repo.js';
 import { startWorker, type RunningWorker } from '../../worker/worker.js';
 import { cliEnv, ensureCliBuilt, runCli, runCliInTty, type CliResult } from './cli-process.js';
 
@@ -108,8 +108,24 @@ describe('meltano-cloud CLI: Meltano Cloud’s documented invocations', () => {
     );
   }, 90_000);
 
-  it('docs prints the documentation URL', async () => {
+  it('docs prints the documentation URL, and opens it (xdg-open) unless --no-browser', async () => {
     expect(expectOk(await cli(['docs', '--no-browser'])).stdout).toBe(`${baseUrl}/api/docs\n`);
+    // A stand-in xdg-open that records the URL it was asked to open.
+    const bin = path.join(tmp, 'opener-bin');
+    const opened = path.join(tmp, 'opened.txt');
+    mkdirSync(bin, { recursive: true });
+    writeFileSync(
+      path.join(bin, 'xdg-open'),
+      `#!/bin/sh\nprintf '%s\\n' "$1" > '${opened}.part' && mv '${opened}.part' '${opened}'\n`,
+      {
+        mode: 0o755,
+      },
+    );
+    const r = expectOk(await cli(['docs'], undefined, { PATH: `${bin}:${env.PATH ?? ''}` }));
+    expect(r.stdout).toBe(`${baseUrl}/api/docs\n`);
+    // The opener runs detached from the CLI, which does not wait for it.
+    await waitFor(async () => existsSync(opened), 10_000, 'xdg-open');
+    expect(readFileSync(opened, 'utf8')).toBe(`${baseUrl}/api/docs\n`);
   }, 90_000);
 
   it('only the first deployment of a project becomes current; a project with one uses it', async () => {
