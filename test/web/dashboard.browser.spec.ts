@@ -310,6 +310,11 @@ describe('dashboard in Chromium', () => {
     expect(await text('.cli-command')).toBe(
       `meltano-cloud logs print --execution-id ${runId} --follow`,
     );
+    await page.click('button[aria-label="Copy the CLI command"]');
+    await showing('button[aria-label="Copy the CLI command"]', 'Copied');
+    expect(await page.evaluate('navigator.clipboard.readText()')).toBe(
+      `meltano-cloud logs print --execution-id ${runId} --follow`,
+    );
 
     // One timestamp per line: Meltano's own is dropped, ours (with the date on hover) stays.
     expect(await page.locator('.log-line').first().locator('.log-text').innerText()).toBe(
