@@ -1032,7 +1032,7 @@ export interface ApiPaths {
         schedule_id: string | null;
         target: string;
         job_name: string | null;
-        trigger: 'schedule' | 'manual' | 'api' | 'retry';
+        trigger: 'schedule' | 'manual' | 'api' | 'cli' | 'retry';
         status:
           | 'queued'
           | 'starting'
@@ -1110,7 +1110,7 @@ export interface ApiPaths {
               | 'cancelled'
               | 'timed_out'
               | 'skipped';
-            trigger: 'schedule' | 'manual' | 'api' | 'retry';
+            trigger: 'schedule' | 'manual' | 'api' | 'cli' | 'retry';
             queued_at: string;
             finished_at: string | null;
             duration_seconds: number | null;
@@ -1413,7 +1413,7 @@ export interface ApiPaths {
           schedule_id: string | null;
           target: string;
           job_name: string | null;
-          trigger: 'schedule' | 'manual' | 'api' | 'retry';
+          trigger: 'schedule' | 'manual' | 'api' | 'cli' | 'retry';
           status:
             | 'queued'
             | 'starting'
@@ -1467,7 +1467,7 @@ export interface ApiPaths {
         schedule_id: string | null;
         target: string;
         job_name: string | null;
-        trigger: 'schedule' | 'manual' | 'api' | 'retry';
+        trigger: 'schedule' | 'manual' | 'api' | 'cli' | 'retry';
         status:
           | 'queued'
           | 'starting'
@@ -1519,7 +1519,7 @@ export interface ApiPaths {
         schedule_id: string | null;
         target: string;
         job_name: string | null;
-        trigger: 'schedule' | 'manual' | 'api' | 'retry';
+        trigger: 'schedule' | 'manual' | 'api' | 'cli' | 'retry';
         status:
           | 'queued'
           | 'starting'
@@ -1593,7 +1593,7 @@ export interface ApiPaths {
         schedule_id: string | null;
         target: string;
         job_name: string | null;
-        trigger: 'schedule' | 'manual' | 'api' | 'retry';
+        trigger: 'schedule' | 'manual' | 'api' | 'cli' | 'retry';
         status:
           | 'queued'
           | 'starting'

@@ -66,14 +66,16 @@ export function runSeconds(run, now = Date.now()) {
 
 const runTarget = (run) => run.target || run.job_name || 'run';
 
+/** As the CLI's `history` says it (STARTED BY). */
 const TRIGGERS = {
   schedule: 'schedule',
-  manual: 'by hand',
-  api: 'CLI / API',
+  manual: 'dashboard',
+  api: 'API',
+  cli: 'CLI',
   retry: 'retry',
 };
 
-/** How the run started and who started it: "CLI / API · Ada (ada)". */
+/** How the run started and who started it: "CLI · Ada (ada)". */
 export function startedBy(run) {
   const how = TRIGGERS[run.trigger] ?? run.trigger;
   const who = run.triggered_by;

@@ -45,6 +45,22 @@ const describeRun = (run: Run): string =>
     ? `succeeded in ${formatDuration(run.duration_seconds)}`
     : `${run.status.replace('_', ' ')}${run.status_reason ? `: ${run.status_reason}` : ''}`;
 
+const HOW_STARTED: Record<Run['trigger'], string> = {
+  schedule: 'schedule',
+  manual: 'dashboard',
+  api: 'API',
+  cli: 'CLI',
+  retry: 'retry',
+};
+
+/** How a run started and by whom, as in the dashboard: `CLI · Ada (ada)`, `schedule`. */
+export const startedBy = (run: Pick<Run, 'trigger' | 'triggered_by'>): string => {
+  const how = HOW_STARTED[run.trigger];
+  const who = run.triggered_by;
+  if (!who) return how;
+  return `${how} · ${who.name && who.name !== who.login ? `${who.name} (${who.login})` : who.login}`;
+};
+
 async function deploymentPath(ctx: Context, flag?: string) {
   const org = await ctx.org();
   const project = ctx.project();
@@ -523,6 +539,7 @@ export function historyCommand(ctx: Context): Command {
                 align: 'right',
                 fixed: true,
               },
+              { header: 'STARTED BY', value: (r) => startedBy(r), shrink: true },
             ],
             'No runs match.',
             opts.limit,

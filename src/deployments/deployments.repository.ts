@@ -44,20 +44,6 @@ export class DeploymentsRepository {
     });
   }
 
-  /** The environments meltano.yml declared at the last deploy of the project's deployments on `branch`. */
-  async knownEnvironments(
-    orgId: OrgId,
-    projectId: string,
-    branch: string,
-  ): Promise<string[] | null> {
-    const latest = await this.prisma.deployment.findFirst({
-      where: { organizationId: orgId, projectId, branch, deployedCommitSha: { not: null } },
-      orderBy: { deployedAt: 'desc' },
-      select: { meltanoEnvironments: true },
-    });
-    return latest ? latest.meltanoEnvironments : null;
-  }
-
   create(
     orgId: OrgId,
     data: Omit<Prisma.DeploymentUncheckedCreateInput, 'organizationId'>,

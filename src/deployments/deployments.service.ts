@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { isUniqueViolation } from '../common/db-errors.js';
 import { Injectable } from '@nestjs/common';
 import type { Deployment, DeploymentStatus, Project } from '../generated/prisma/client.js';
@@ -10,6 +11,7 @@ import type { OrgId } from '../database/org-id.js';
 import { Transactions } from '../database/transactions.js';
 import type { OrgScope } from '../organizations/org-access.js';
 import { ProjectsService } from '../projects/projects.service.js';
+import { DeclaredEnvironments } from './declared-environments.js';
 import { DeploymentEvents } from './deployment-events.js';
 import { DeploymentsRepository } from './deployments.repository.js';
 import type { RunPodSettings } from './run-pod.js';
@@ -37,6 +39,7 @@ export class DeploymentsService {
     private readonly projects: ProjectsService,
     private readonly audit: AuditRepository,
     private readonly events: DeploymentEvents,
+    private readonly declaredEnvironments: DeclaredEnvironments,
   ) {}
 
   get(
@@ -88,23 +91,29 @@ export class DeploymentsService {
   }
 
   /**
-   * Refuses an environment meltano.yml does not declare, when the project's
-   * repository has been read on that branch already (another deployment's last
-   * deploy); otherwise the first deploy checks it. A meltano.yml without
-   * environments is not judged here.
+   * Refuses an environment meltano.yml does not declare at the branch head, read before the
+   * deployment exists (as its deploy will read it). When the repository cannot be read now (no
+   * grant, network, missing branch, a meltano.yml Meltano would refuse), the deployment is
+   * created and its first deploy reports the problem.
    */
-  private async checkEnvironmentKnown(
-    orgId: OrgId,
-    projectId: string,
+  private async checkEnvironmentDeclared(
+    project: Project,
     branch: string,
     environment: string | null | undefined,
   ): Promise<void> {
     if (!environment) return;
-    const known = await this.deployments.knownEnvironments(orgId, projectId, branch);
-    if (!known || known.length === 0 || known.includes(environment)) return;
+    const declared = await this.declaredEnvironments.at(project, branch);
+    if (declared === null || declared.includes(environment)) return;
+    const file = path.posix.join(project.rootPath, 'meltano.yml');
+    if (declared.length === 0) {
+      throw unprocessable(
+        `${file} on branch '${branch}' has no environment '${environment}'; it declares none (define it, or create the deployment without an environment).`,
+        [{ field: 'body.environment', message: 'meltano.yml declares no environments' }],
+      );
+    }
     throw unprocessable(
-      `meltano.yml on branch '${branch}' has no environment '${environment}'; it declares: ${known.join(', ')}.`,
-      [{ field: 'body.environment', message: `must be one of ${known.join(', ')}` }],
+      `${file} on branch '${branch}' has no environment '${environment}'; it declares: ${declared.join(', ')}.`,
+      [{ field: 'body.environment', message: `must be one of ${declared.join(', ')}` }],
     );
   }
 
@@ -117,7 +126,7 @@ export class DeploymentsService {
     const { orgId } = scope;
     const project = await this.projects.get(orgId, projectRef);
     this.checkTimeout(scope, input.runTimeoutSeconds);
-    await this.checkEnvironmentKnown(orgId, project.id, input.branch, input.environment);
+    await this.checkEnvironmentDeclared(project, input.branch, input.environment);
     const slug = slugify(input.name);
     let deployment: Deployment;
     try {

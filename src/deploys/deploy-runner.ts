@@ -1,14 +1,10 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { AppConfig } from '../config/app-config.js';
 import type { OrgId } from '../database/org-id.js';
 import { Transactions } from '../database/transactions.js';
 import { DeploymentsRepository } from '../deployments/deployments.repository.js';
 import type { Deploy, Deployment, Prisma, Project } from '../generated/prisma/client.js';
-import { runGit } from '../common/git-command.js';
-import { displayUrl, gitAuth, gitMessage, redact } from '../common/git-auth.js';
+import { displayUrl } from '../common/git-auth.js';
 import {
   MeltanoProjectError,
   assertEnvironmentExists,
@@ -18,7 +14,8 @@ import {
   validateSchedules,
   type MeltanoProject,
 } from '../meltano/meltano-project.js';
-import { CloneSourceProvider, RepositoryAccessLostError } from '../projects/clone-source.js';
+import { RepositoryAccessLostError } from '../projects/clone-source.js';
+import { CloneFailedError, RepositoryCheckouts } from '../projects/repository-checkout.js';
 import { ProjectsRepository } from '../projects/projects.repository.js';
 import {
   applyScheduleSync,
@@ -75,13 +72,12 @@ export class DeployRunner {
   private readonly logger = new Logger(DeployRunner.name);
 
   constructor(
-    private readonly config: AppConfig,
     private readonly transactions: Transactions,
     private readonly deploys: DeploysRepository,
     private readonly deployments: DeploymentsRepository,
     private readonly projects: ProjectsRepository,
     private readonly schedules: SchedulesRepository,
-    private readonly cloneSources: CloneSourceProvider,
+    private readonly checkouts: RepositoryCheckouts,
     private readonly events: DeployEvents,
   ) {}
 
@@ -151,109 +147,77 @@ export class DeployRunner {
     project: Project,
     options: DeployOptions,
   ): Promise<'synced' | 'unchanged'> {
-    let source;
     try {
-      source = await this.cloneSources.sourceFor(project);
+      return await this.checkouts.withBranchHead(
+        project,
+        deploy.branch,
+        async (checkout): Promise<'synced' | 'unchanged'> => {
+          const head = await checkout.git(['rev-parse', 'HEAD']);
+          let commitSha = head.stdout.trim();
+          if (options.pinCommit && deploy.commitSha && deploy.commitSha !== commitSha) {
+            const pinned = deploy.commitSha;
+            const fetched = await checkout.git([
+              'fetch',
+              '--depth',
+              '1',
+              '--no-tags',
+              'origin',
+              pinned,
+            ]);
+            const checkedOut =
+              fetched.code === 0
+                ? await checkout.git(['checkout', '--quiet', '--detach', pinned])
+                : fetched;
+            if (checkedOut.code !== 0) {
+              throw new DeployFailure(
+                `Could not fetch commit ${pinned.slice(0, 7)} from ${displayUrl(project.repository)}: ${checkout.why(checkedOut)}`,
+              );
+            }
+            commitSha = pinned;
+          }
+          if (options.onlyIfChanged && deployment.deployedCommitSha === commitSha) {
+            await this.transactions.run(async (tx) => {
+              await this.deployments.update(
+                orgId,
+                deployment.id,
+                { status: 'ready', statusMessage: null },
+                tx,
+              );
+              await this.deploys.finish(
+                orgId,
+                deploy.id,
+                {
+                  status: 'succeeded',
+                  commitSha,
+                  message: `Already up to date at commit ${commitSha.slice(0, 7)}: nothing was redeployed`,
+                },
+                tx,
+              );
+            });
+            return 'unchanged';
+          }
+          let meltano: MeltanoProject;
+          try {
+            meltano = await readMeltanoProject(path.join(checkout.dir, project.rootPath), {
+              repoDir: checkout.dir,
+            });
+            if (deployment.environment === null) environmentWithoutOne(meltano);
+            else assertEnvironmentExists(meltano, deployment.environment);
+          } catch (err) {
+            if (err instanceof MeltanoProjectError) throw new DeployFailure(err.message);
+            throw err;
+          }
+          await this.sync(orgId, deployment, meltano, commitSha, deploy.id);
+          return 'synced';
+        },
+      );
     } catch (err) {
       if (err instanceof RepositoryAccessLostError) {
         await this.projects.update(orgId, project.id, { repositoryAccess: 'lost' });
         throw new DeployFailure(err.message);
       }
+      if (err instanceof CloneFailedError) throw new DeployFailure(err.message);
       throw err;
-    }
-    const workRoot = this.config.worker.runWorkdir ?? tmpdir();
-    await mkdir(workRoot, { recursive: true });
-    const dir = await mkdtemp(path.join(workRoot, 'mc-deploy-'));
-    try {
-      const baseEnv = { ...this.config.worker.childEnv, HOME: dir };
-      const auth = gitAuth(source.url, source.token, baseEnv);
-      const env = { ...baseEnv, ...auth.env };
-      const checkout = path.join(dir, 'repo');
-      const clone = await runGit(
-        this.config.worker.gitBin,
-        [
-          'clone',
-          '--depth',
-          '1',
-          '--single-branch',
-          '--branch',
-          deploy.branch,
-          '--no-tags',
-          auth.remoteUrl,
-          checkout,
-        ],
-        { env },
-      );
-      if (clone.code !== 0) {
-        const why = gitMessage(redact(clone.stderr, auth.secrets).split('\n')) ?? 'git failed';
-        throw new DeployFailure(
-          `Could not clone ${displayUrl(project.repository)} at branch '${deploy.branch}': ${why}`,
-        );
-      }
-      const head = await runGit(this.config.worker.gitBin, ['rev-parse', 'HEAD'], {
-        cwd: checkout,
-        env,
-      });
-      let commitSha = head.stdout.trim();
-      if (options.pinCommit && deploy.commitSha && deploy.commitSha !== commitSha) {
-        const pinned = deploy.commitSha;
-        const fetched = await runGit(
-          this.config.worker.gitBin,
-          ['fetch', '--depth', '1', '--no-tags', 'origin', pinned],
-          { cwd: checkout, env },
-        );
-        const checkedOut =
-          fetched.code === 0
-            ? await runGit(this.config.worker.gitBin, ['checkout', '--quiet', '--detach', pinned], {
-                cwd: checkout,
-                env,
-              })
-            : fetched;
-        if (checkedOut.code !== 0) {
-          const why =
-            gitMessage(redact(checkedOut.stderr, auth.secrets).split('\n')) ?? 'git failed';
-          throw new DeployFailure(
-            `Could not fetch commit ${pinned.slice(0, 7)} from ${displayUrl(project.repository)}: ${why}`,
-          );
-        }
-        commitSha = pinned;
-      }
-      if (options.onlyIfChanged && deployment.deployedCommitSha === commitSha) {
-        await this.transactions.run(async (tx) => {
-          await this.deployments.update(
-            orgId,
-            deployment.id,
-            { status: 'ready', statusMessage: null },
-            tx,
-          );
-          await this.deploys.finish(
-            orgId,
-            deploy.id,
-            {
-              status: 'succeeded',
-              commitSha,
-              message: `Already up to date at commit ${commitSha.slice(0, 7)}: nothing was redeployed`,
-            },
-            tx,
-          );
-        });
-        return 'unchanged';
-      }
-      let meltano: MeltanoProject;
-      try {
-        meltano = await readMeltanoProject(path.join(checkout, project.rootPath), {
-          repoDir: checkout,
-        });
-        if (deployment.environment === null) environmentWithoutOne(meltano);
-        else assertEnvironmentExists(meltano, deployment.environment);
-      } catch (err) {
-        if (err instanceof MeltanoProjectError) throw new DeployFailure(err.message);
-        throw err;
-      }
-      await this.sync(orgId, deployment, meltano, commitSha, deploy.id);
-      return 'synced';
-    } finally {
-      await rm(dir, { recursive: true, force: true });
     }
   }
 

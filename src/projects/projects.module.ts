@@ -5,6 +5,7 @@ import { ProjectsRepository } from './projects.repository.js';
 import { ProjectsService } from './projects.service.js';
 import { RepositoryPolicy } from './repository-policy.js';
 import { CloneSourceProvider } from './clone-source.js';
+import { RepositoryCheckouts } from './repository-checkout.js';
 import {
   GithubCoreModule,
   cloneSourceProvider,
@@ -20,8 +21,15 @@ import {
     // The GitHub App's versions when it is configured (GITHUB_APP_ID), the open ones otherwise.
     repositoryPolicyProvider,
     cloneSourceProvider,
+    RepositoryCheckouts,
   ],
-  exports: [ProjectsService, ProjectsRepository, RepositoryPolicy, CloneSourceProvider],
+  exports: [
+    ProjectsService,
+    ProjectsRepository,
+    RepositoryPolicy,
+    CloneSourceProvider,
+    RepositoryCheckouts,
+  ],
 })
 export class ProjectsCoreModule {}
 

@@ -23,7 +23,7 @@ export interface ManualRun {
   /** The schedule run now, or null for a job (`jobName`). */
   schedule: Schedule | null;
   jobName: string | null;
-  trigger: Extract<RunTrigger, 'manual' | 'api'>;
+  trigger: Extract<RunTrigger, 'manual' | 'api' | 'cli'>;
   triggeredById: string;
   idempotencyKey: string | null;
 }

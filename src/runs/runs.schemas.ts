@@ -81,7 +81,11 @@ export const runOut = z.object({
   schedule_id: z.uuid().nullable(),
   target: z.string(),
   job_name: z.string().nullable(),
-  trigger: z.enum(['schedule', 'manual', 'api', 'retry']),
+  trigger: z
+    .enum(['schedule', 'manual', 'api', 'cli', 'retry'])
+    .describe(
+      'How the run started: a schedule tick; manual (the dashboard); api (the REST API with a token); cli (the meltano-cloud CLI); retry. triggered_by names the person',
+    ),
   status: runStatus,
   status_reason: z.string().nullable(),
   waiting_reason: z.string().nullable(),

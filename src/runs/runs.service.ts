@@ -3,6 +3,7 @@ import { HttpStatus, Injectable } from '@nestjs/common';
 import type { Run, RunLogLine, Schedule } from '../generated/prisma/client.js';
 import { AuditRepository } from '../audit/audit.repository.js';
 import type { RequestOrigin } from '../auth/actor.js';
+import { manualTrigger } from './run-trigger.js';
 import { ProblemException, conflict, notFound } from '../common/problem.js';
 import type { Cursor } from '../common/pagination.js';
 import type { OrgId } from '../database/org-id.js';
@@ -87,7 +88,7 @@ export class RunsService {
             organization: scope.organization,
             schedule,
             jobName,
-            trigger: scope.actor.via === 'token' ? 'api' : 'manual',
+            trigger: manualTrigger(scope.actor, origin),
             triggeredById: scope.actor.user.id,
             idempotencyKey: idempotencyKey ?? null,
           },

@@ -35,7 +35,7 @@ const scheduleHealthOut = z.object({
     z.object({
       id: z.uuid(),
       status: runStatus,
-      trigger: z.enum(['schedule', 'manual', 'api', 'retry']),
+      trigger: z.enum(['schedule', 'manual', 'api', 'cli', 'retry']),
       queued_at: z.string(),
       finished_at: z.string().nullable(),
       duration_seconds: z.number().nullable(),

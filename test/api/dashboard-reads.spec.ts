@@ -162,14 +162,26 @@ describe('dashboard reads', () => {
       .expect(404);
   });
 
-  it('says who started a run (API token, retry) in the run, the list and the retry response', async () => {
+  it('says who started a run (API token, CLI, retry) in the run, the list and the retry response', async () => {
     const created = await http
       .post(`${D()}/runs`)
       .set('authorization', users.member.bearer)
+      .set('user-agent', 'curl/8.5.0')
       .send({ job: 'load' })
       .expect(201);
     expect(created.body).toMatchObject({
       trigger: 'api',
+      triggered_by: { login: users.member.login, name: users.member.login },
+    });
+    // The same token from the meltano-cloud CLI (its User-Agent): trigger cli.
+    const fromCli = await http
+      .post(`${D()}/runs`)
+      .set('authorization', users.member.bearer)
+      .set('user-agent', 'meltano-cloud-cli/0.1.0')
+      .send({ job: 'load' })
+      .expect(201);
+    expect(fromCli.body).toMatchObject({
+      trigger: 'cli',
       triggered_by: { login: users.member.login, name: users.member.login },
     });
     const one = await http

@@ -130,6 +130,31 @@ describe('deploys from a GitHub App repository, end to end through the worker', 
     });
   });
 
+  it('reads meltano.yml with a scoped installation token before creating a deployment, and refuses an undeclared environment', async () => {
+    const tokensBefore = fake.mintedTokens.length;
+    const clonesBefore = fake.cloneAttempts.length;
+    const refused = await http
+      .post(`${base}/deployments`)
+      .set('authorization', users.admin.bearer)
+      .send({ name: 'staging', environment: 'staging', branch: 'main' })
+      .expect(422);
+    expect(refused.body.detail).toBe(
+      "meltano/meltano.yml on branch 'main' has no environment 'staging'; it declares: dev, prod.",
+    );
+    expect(refused.body.errors).toEqual([
+      { field: 'body.environment', message: 'must be one of dev, prod' },
+    ]);
+    expect(fake.mintedTokens.slice(tokensBefore)).toMatchObject([
+      { installationId: INSTALLATION, repositories: ['acme/warehouse'] },
+    ]);
+    const clones = fake.cloneAttempts.slice(clonesBefore).filter((a) => a.credentials);
+    expect(clones.length).toBeGreaterThan(0);
+    expect(clones.every((a) => a.repo === 'acme/warehouse' && a.authorized)).toBe(true);
+    expect(
+      await t.prisma.deployment.count({ where: { organizationId: org.orgId, name: 'staging' } }),
+    ).toBe(0);
+  });
+
   it('deploys on a push that touches the project', async () => {
     const before = (await repo.headSha('main'))!;
     const after = await repo.commit('main', {
@@ -207,5 +232,20 @@ describe('deploys from a GitHub App repository, end to end through the worker', 
       .set('authorization', users.viewer.bearer)
       .expect(200)
       .expect((r) => expect(r.body.repository_access).toBe('granted'));
+  });
+
+  it('creates a deployment as before when the grant is gone; its first deploy says so', async () => {
+    fake.revoke(INSTALLATION, 'acme/warehouse');
+    const created = await http
+      .post(`${base}/deployments`)
+      .set('authorization', users.admin.bearer)
+      .send({ name: 'later', environment: 'staging', branch: 'main' })
+      .expect(201);
+    const [queued] = await t.prisma.deploy.findMany({ where: { deploymentId: created.body.id } });
+    const deploy = await settled(queued!.id);
+    expect(deploy.status).toBe('failed');
+    expect(deploy.message).toMatch(
+      /The GitHub App installation on acme no longer grants access to acme\/warehouse/,
+    );
   });
 });

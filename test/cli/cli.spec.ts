@@ -290,11 +290,11 @@ describe('meltano-cloud CLI, end to end (built binary → API → worker → git
     const table = expectOk(await cli(['history', '--limit', '3'], undefined, { COLUMNS: '80' }));
     const lines = table.stdout.trim().split('\n');
     expect(lines[0]).toMatch(
-      /^EXECUTION ID\s+DEPLO…\s+SCHED…\s+EXECUTED AT \(Europe\/Berlin\)\s+RESULT\s+DURATION$/,
+      /^EXECUTION ID\s+DEPLO…\s+SCHED…\s+EXECUTED AT \(Europe\/Berlin\)\s+RESULT\s+DURATION\s+START…$/,
     );
     expect(lines).toHaveLength(4);
     expect(lines[1]).toMatch(
-      /^[0-9a-f-]{36}\s+prod\s+\S+\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+\w+\s+\d+s$/,
+      /^[0-9a-f-]{36}\s+prod\s+\S+\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+\w+\s+\d+s\s+CLI.*$/,
     );
     expect(table.stderr).toContain('Output truncated to 3 items; use --limit to show more');
     const conflicting = await cli(['history', '--schedule', 'a', '--schedule-prefix', 'b']);

@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 import { createUserWithToken, type TestUser } from '../support/fixtures.js';
-import { LocalGitRepo, sampleMeltanoYml } from '../support/git-repo.js';
+import { LocalGitRepo, sampleMeltanoYml, waitFor } from '../support/git-repo.js';
 import { startWorker, type RunningWorker } from '../../worker/worker.js';
 import { cliEnv, ensureCliBuilt, runCli, runCliInTty, type CliResult } from './cli-process.js';
 
@@ -108,8 +108,24 @@ describe('meltano-cloud CLI: Meltano Cloud’s documented invocations', () => {
     );
   }, 90_000);
 
-  it('docs prints the documentation URL', async () => {
+  it('docs prints the documentation URL, and opens it (xdg-open) unless --no-browser', async () => {
     expect(expectOk(await cli(['docs', '--no-browser'])).stdout).toBe(`${baseUrl}/api/docs\n`);
+    // A stand-in xdg-open that records the URL it was asked to open.
+    const bin = path.join(tmp, 'opener-bin');
+    const opened = path.join(tmp, 'opened.txt');
+    mkdirSync(bin, { recursive: true });
+    writeFileSync(
+      path.join(bin, 'xdg-open'),
+      `#!/bin/sh\nprintf '%s\\n' "$1" > '${opened}.part' && mv '${opened}.part' '${opened}'\n`,
+      {
+        mode: 0o755,
+      },
+    );
+    const r = expectOk(await cli(['docs'], undefined, { PATH: `${bin}:${env.PATH ?? ''}` }));
+    expect(r.stdout).toBe(`${baseUrl}/api/docs\n`);
+    // The opener runs detached from the CLI, which does not wait for it.
+    await waitFor(async () => existsSync(opened), 10_000, 'xdg-open');
+    expect(readFileSync(opened, 'utf8')).toBe(`${baseUrl}/api/docs\n`);
   }, 90_000);
 
   it('only the first deployment of a project becomes current; a project with one uses it', async () => {
@@ -193,9 +209,30 @@ describe('meltano-cloud CLI: Meltano Cloud’s documented invocations', () => {
     ]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(
-      "meltano.yml on branch 'main' has no environment 'nope'; it declares: dev, prod.",
+      "data/meltano.yml on branch 'main' has no environment 'nope'; it declares: dev, prod.",
     );
     expect(r.stderr).toContain('--environment: must be one of dev, prod');
+    // A branch no deployment has read yet: meltano.yml is read there before creating.
+    repo.commit(
+      { 'data/meltano.yml': sampleMeltanoYml.replace('  - name: prod\n', '  - name: qa\n') },
+      'qa instead of prod',
+      'fresh',
+    );
+    const fresh = await cli([
+      'deployment',
+      'create',
+      '--name',
+      'fresh',
+      '--environment',
+      'prod',
+      '--git-rev',
+      'fresh',
+    ]);
+    expect(fresh.code).toBe(1);
+    expect(fresh.stderr).toContain(
+      "data/meltano.yml on branch 'fresh' has no environment 'prod'; it declares: dev, qa.",
+    );
+    expect(fresh.stderr).toContain('--environment: must be one of dev, qa');
     const slugs = json<{ slug: string }[]>(
       await cli(['deployment', 'list', '--format', 'json']),
     ).map((d) => d.slug);
@@ -435,11 +472,12 @@ describe('meltano-cloud CLI: Meltano Cloud’s documented invocations', () => {
     const table = expectOk(await cli(['history']));
     const lines = table.stdout.trim().split('\n');
     expect(lines[0]).toMatch(
-      /^EXECUTION ID\s+DEPLOYMENT\s+SCHEDULE\s+EXECUTED AT \(Europe\/Berlin\)\s+RESULT\s+DURATION$/,
+      /^EXECUTION ID\s+DEPLOYMENT\s+SCHEDULE\s+EXECUTED AT \(Europe\/Berlin\)\s+RESULT\s+DURATION\s+STARTED BY$/,
     );
+    // Started with the CLI, by the person signed in.
     expect(lines[1]).toMatch(
       new RegExp(
-        `^[0-9a-f-]{36}\\s+${LONG}\\s+daily-load\\s+\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\s+succeeded\\s+\\d+s$`,
+        `^[0-9a-f-]{36}\\s+${LONG}\\s+daily-load\\s+\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\s+succeeded\\s+\\d+s\\s+CLI · parity-user$`,
       ),
     );
     expect(lines[2]).toMatch(/^[0-9a-f-]{36}\s+prod\s+daily-load\s/);
@@ -448,7 +486,19 @@ describe('meltano-cloud CLI: Meltano Cloud’s documented invocations', () => {
     const utc = expectOk(await cli(['history', '--utc']));
     expect(utc.stdout).toMatch(/EXECUTED AT \(UTC\)/);
 
-    type Row = { id: string; deployment_name: string; schedule_name: string | null };
+    type Row = {
+      id: string;
+      deployment_name: string;
+      schedule_name: string | null;
+      trigger: string;
+      triggered_by: { login: string } | null;
+    };
+    const [latest] = json<Row[]>(await cli(['history', '--limit', '1', '--format', 'json']));
+    expect(latest).toMatchObject({ trigger: 'cli', triggered_by: { login: 'parity-user' } });
+    // Billed as any run started by someone: 1 credit.
+    expect(
+      await t.prisma.usageLedgerEntry.findUniqueOrThrow({ where: { runId: latest!.id } }),
+    ).toMatchObject({ trigger: 'cli', creditsTenths: 10 });
     const prefix = json<Row[]>(
       await cli(['history', '--deployment-prefix', 'stag', '--format', 'json']),
     );
@@ -511,6 +561,37 @@ describe('meltano-cloud CLI: Meltano Cloud’s documented invocations', () => {
       expect(plain.output).toMatch(/succeeded/);
     }, 90_000);
   });
+
+  it('--limit on every list command; the notice on stderr only when it cuts', async () => {
+    const lists = [
+      ['org', 'list'],
+      ['project', 'list'],
+      ['deployment', 'list'],
+      ['schedule', 'list'],
+      ['history'],
+      ['config', 'env', 'list'],
+      ['config', 'notification', 'list'],
+      ['state', 'list'],
+      ['usage'],
+    ];
+    for (const args of lists) {
+      const r = expectOk(await cli([...args, '--limit', '1', '--format', 'json']));
+      const out = JSON.parse(r.stdout) as unknown;
+      const items = Array.isArray(out) ? out : (out as { totals: unknown[] }).totals;
+      expect([args.join(' '), items.length <= 1]).toEqual([args.join(' '), true]);
+    }
+    // Two deployments and two notification channels: cut to one, with the notice.
+    for (const args of [
+      ['deployment', 'list'],
+      ['config', 'notification', 'list'],
+    ]) {
+      const cut = expectOk(await cli([...args, '--limit', '1']));
+      expect(cut.stdout.trim().split('\n')).toHaveLength(2);
+      expect(cut.stderr).toContain('Output truncated to 1 item; use --limit to show more');
+    }
+    const whole = expectOk(await cli(['org', 'list', '--limit', '1']));
+    expect(whole.stderr).toBe('');
+  }, 90_000);
 
   it('logout revokes its token on the server', async () => {
     expectOk(await cli(['logout']));

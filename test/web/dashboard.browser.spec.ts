@@ -258,6 +258,9 @@ describe('dashboard in Chromium', () => {
     expect(await text(`${failing} td[data-label="Last run"]`)).toMatch(/failed.*ago/s);
     expect(await text(`${failing} td[data-label="Next run"]`)).toMatch(/\d{4}/);
     expect(await text('tr[data-schedule="daily load"] .rate')).toBe('100%');
+    // Runs per day as the API computed and rounded it (the CLI's RUNS/DAY prints the same field).
+    expect(await text(`${failing} .runs-per-day`)).toBe('24/day');
+    expect(await text('tr[data-schedule="daily load"] .runs-per-day')).toBe('1/day');
     expect(await page.locator('tr[data-schedule="daily load"] .mark').count()).toBe(1);
     expect(await text('tr[data-schedule="broken"] td[data-label="Latest runs"]')).toBe(
       'no runs yet',
@@ -275,6 +278,8 @@ describe('dashboard in Chromium', () => {
     await page.waitForSelector('.run-status .badge');
     expect(await text('main h1')).toBe('Run: daily load');
     expect(await text('.run-status')).toContain('queued');
+    // Started from the dashboard (a browser session), by the person signed in.
+    expect(await text('.started-by')).toBe('dashboard · dash-owner');
     await page.click('main button.danger');
     await showing('.run-status', 'cancelled');
     await showing('.log-state', /end of log|no log lines/);
@@ -303,6 +308,11 @@ describe('dashboard in Chromium', () => {
     await showing('button[aria-label="Copy the run id"]', 'Copied');
     expect(await page.evaluate('navigator.clipboard.readText()')).toBe(runId);
     expect(await text('.cli-command')).toBe(
+      `meltano-cloud logs print --execution-id ${runId} --follow`,
+    );
+    await page.click('button[aria-label="Copy the CLI command"]');
+    await showing('button[aria-label="Copy the CLI command"]', 'Copied');
+    expect(await page.evaluate('navigator.clipboard.readText()')).toBe(
       `meltano-cloud logs print --execution-id ${runId} --follow`,
     );
 
@@ -348,21 +358,26 @@ describe('dashboard in Chromium', () => {
       where: { organizationId: org.id },
     });
     const owner = await t.prisma.user.findFirstOrThrow({ where: { login: 'dash-owner' } });
-    // Started from the CLI (an API token) by dash-owner, and one from ten days ago.
-    await t.prisma.run.create({
-      data: {
-        organizationId: org.id,
-        deploymentId: deployment.id,
-        target: 'load',
-        jobName: 'load',
-        trigger: 'api',
-        triggeredById: owner.id,
-        status: 'succeeded',
-        timeoutSeconds: 3600,
-        queuedAt: new Date(Date.now() - 30_000),
-        finishedAt: new Date(),
-      },
-    });
+    // Started from the CLI and from the raw API (both with a token) by dash-owner, and one from ten days ago.
+    for (const [trigger, target] of [
+      ['cli', 'load'],
+      ['api', 'api-load'],
+    ] as const) {
+      await t.prisma.run.create({
+        data: {
+          organizationId: org.id,
+          deploymentId: deployment.id,
+          target,
+          jobName: 'load',
+          trigger,
+          triggeredById: owner.id,
+          status: 'succeeded',
+          timeoutSeconds: 3600,
+          queuedAt: new Date(Date.now() - 30_000),
+          finishedAt: new Date(),
+        },
+      });
+    }
     const oldAt = new Date(Date.now() - 10 * 86_400_000);
     oldAt.setUTCHours(12, 0, 0, 0);
     const old = await t.prisma.run.create({
@@ -382,10 +397,12 @@ describe('dashboard in Chromium', () => {
 
     await page.goto(`${base}/#/o/acme-data/runs`);
     await page.waitForSelector('section[aria-labelledby=h-history] tbody');
-    // 1 finished + 1 cancelled + 6 hourly + the CLI one + the old one.
-    expect(await count('tbody tr')).toBe(10);
-    const cli = page.locator('tbody tr', { hasText: 'CLI / API' });
-    expect(await cli.locator('td[data-label=Started]').innerText()).toBe('CLI / API · dash-owner');
+    // 1 finished + 1 cancelled + 6 hourly + the CLI and API ones + the old one.
+    expect(await count('tbody tr')).toBe(11);
+    const cli = page.locator('tbody tr', { hasText: 'CLI ·' });
+    expect(await cli.locator('td[data-label=Started]').innerText()).toBe('CLI · dash-owner');
+    const raw = page.locator('tbody tr', { hasText: 'api-load' });
+    expect(await raw.locator('td[data-label=Started]').innerText()).toBe('API · dash-owner');
     // Absolute time in the cell, relative on hover.
     const queued = cli.locator('td[data-label=Queued] time');
     expect(await queued.innerText()).toMatch(/\d{4}/);

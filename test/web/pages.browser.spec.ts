@@ -313,13 +313,13 @@ describe('dashboard Notifications and Meltano state pages in Chromium', () => {
         deploymentId,
         target: 'load',
         jobName: 'load',
-        trigger: 'api',
+        trigger: 'cli',
         triggeredById: user.id,
         status: 'queued',
         timeoutSeconds: 60,
       },
     });
-    // As RunsService records a run started with `meltano-cloud run` (the CLI's user agent).
+    // As RunsService records a run started with `meltano-cloud run` (the CLI's user agent: trigger cli).
     await t.prisma.auditEvent.create({
       data: {
         organizationId: orgId,
@@ -350,7 +350,7 @@ describe('dashboard Notifications and Meltano state pages in Chromium', () => {
     // Who started the run shows on its page too.
     await owner.goto(`${base}/#/o/${slug}/runs/${run.id}`);
     await owner.locator('.started-by', { hasText: 'Pat Owner' }).waitFor();
-    expect(await text(owner, '.started-by')).toBe('CLI / API · Pat Owner (pages-owner)');
+    expect(await text(owner, '.started-by')).toBe('CLI · Pat Owner (pages-owner)');
     await shot(owner, 'run-started-from-cli');
     expect(problems).toEqual([]);
   });

@@ -35,7 +35,7 @@ describe('priceRun', () => {
   it('charges 1 credit for an infrequent schedule and for any run started by hand, CLI or API', () => {
     expect(priceRun(run({ runsPerDay: 1 }))).toEqual({ creditsTenths: 10, frequent: false });
     expect(priceRun(run({ runsPerDay: 23.99 })).creditsTenths).toBe(10);
-    for (const trigger of ['manual', 'api', 'retry'] as const) {
+    for (const trigger of ['manual', 'api', 'cli', 'retry'] as const) {
       // Even when the schedule behind it fires every minute: started by someone, it costs 1.
       expect(priceRun(run({ trigger, runsPerDay: 1440 }))).toEqual({
         creditsTenths: 10,
