@@ -8,6 +8,10 @@ import { RunsRepository, type RunWithContext } from './runs.repository.js';
 
 export type Admission = 'admitted' | 'wait' | 'taken';
 
+/** An admission's outcome; when admitted, the run as it now is (no need to read it again). */
+export type AdmissionResult =
+  { outcome: 'admitted'; run: RunWithContext } | { outcome: 'wait' } | { outcome: 'taken' };
+
 /** How many runs waiting on a limit a freed slot wakes. */
 const WAKE_ON_FREED_SLOT = 5;
 /** How many recent state-writing runs teach which ids a target writes. */
@@ -50,27 +54,32 @@ export class RunAdmission {
     orgId: OrgId,
     run: RunWithContext,
     by: { workerId: string; executor: string },
-  ): Promise<Admission> {
+  ): Promise<AdmissionResult> {
     const { deployment } = run;
     const org = deployment.organization;
-    return this.transactions.run(async (tx) => {
+    return this.transactions.run(async (tx): Promise<AdmissionResult> => {
       await this.runs.lockAdmissions(orgId, tx);
-      const [forDeployment, forOrg] = await Promise.all([
-        this.runs.countInFlight(orgId, deployment.id, tx),
-        this.runs.countInFlight(orgId, null, tx),
-      ]);
+      const { deployment: forDeployment, organization: forOrg } = await this.runs.countInFlightBoth(
+        orgId,
+        deployment.id,
+        tx,
+      );
       let reason: string | null = null;
       if (forDeployment >= deployment.maxConcurrentRuns) {
         reason = `waiting: the deployment's limit of ${deployment.maxConcurrentRuns} concurrent run(s) is reached`;
       } else if (forOrg >= org.maxConcurrentRuns) {
         reason = `waiting: the organization's limit of ${org.maxConcurrentRuns} concurrent run(s) is reached`;
       }
-      reason ??= await this.stateConflict(orgId, run, tx);
+      // The deployment's runs in flight are read only when there are some.
+      if (!reason && forDeployment > 0) reason = await this.stateConflict(orgId, run, tx);
       if (reason) {
         await this.runs.markWaiting(orgId, run.id, reason, tx);
-        return 'wait';
+        return { outcome: 'wait' };
       }
-      return (await this.runs.markAdmitted(orgId, run.id, by, tx)) ? 'admitted' : 'taken';
+      const admitted = await this.runs.markAdmitted(orgId, run.id, by, tx);
+      return admitted
+        ? { outcome: 'admitted', run: { ...run, ...admitted } }
+        : { outcome: 'taken' };
     });
   }
 
