@@ -55,6 +55,31 @@ export class RunAdmission {
     run: RunWithContext,
     by: { workerId: string; executor: string },
   ): Promise<AdmissionResult> {
+    // One admission of an organization at a time in this process too: transactions queued on the
+    // advisory lock each hold a pooled connection while they wait, so many runs of one
+    // organization taken at once (worker concurrency 50, a pool of 10) starved every other query
+    // and failed to start their transactions. Other processes' admissions still take the lock.
+    const before = this.inProcess.get(orgId) ?? Promise.resolve();
+    const mine = before.then(() => this.admitLocked(orgId, run, by));
+    const settled = mine.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.inProcess.set(orgId, settled);
+    void settled.then(() => {
+      if (this.inProcess.get(orgId) === settled) this.inProcess.delete(orgId);
+    });
+    return mine;
+  }
+
+  /** The latest admission of each organization in this process (the next one waits for it). */
+  private readonly inProcess = new Map<OrgId, Promise<void>>();
+
+  private admitLocked(
+    orgId: OrgId,
+    run: RunWithContext,
+    by: { workerId: string; executor: string },
+  ): Promise<AdmissionResult> {
     const { deployment } = run;
     const org = deployment.organization;
     return this.transactions.run(async (tx): Promise<AdmissionResult> => {
