@@ -3,13 +3,16 @@
  *   node followers.js <url> <token> <count>
  * Prints {"connected":true} once every follower has its stream open, then, when every follower
  * got the `end` event, one JSON line: each line's latency (received − the ISO time the pipeline
- * printed at the start of the line; lines printed before the follower connected are not counted),
- * and whether every follower saw every line once, in order.
+ * printed at the start of the line; lines printed before every follower was connected are not
+ * counted: they measure the 100 connections being opened, not the tail), and whether every
+ * follower saw every line once, in order.
  */
 import http from 'node:http';
 
 const [url = '', token = '', countArg = '1'] = process.argv.slice(2);
 const count = Number(countArg);
+/** When the last follower's stream opened. */
+let allOpenAt = Infinity;
 
 interface Result {
   latencies: number[];
@@ -42,7 +45,7 @@ function follow(onOpen: () => void): Promise<Result> {
           const line = JSON.parse(data) as { seq: number; line: string };
           result.seqs.push(line.seq);
           const printed = Date.parse(line.line.slice(0, 24));
-          if (Number.isFinite(printed) && printed >= openedAt)
+          if (Number.isFinite(printed) && printed >= Math.max(openedAt, allOpenAt))
             result.latencies.push(received - printed);
         }
       });
@@ -57,7 +60,9 @@ async function main(): Promise<void> {
   const all = Promise.all(
     Array.from({ length: count }, () =>
       follow(() => {
-        if (++open === count) process.stdout.write(`${JSON.stringify({ connected: true })}\n`);
+        if (++open < count) return;
+        allOpenAt = Date.now();
+        process.stdout.write(`${JSON.stringify({ connected: true })}\n`);
       }),
     ),
   );

@@ -8,6 +8,10 @@ import { RunsRepository, type RunWithContext } from './runs.repository.js';
 
 export type Admission = 'admitted' | 'wait' | 'taken';
 
+/** An admission's outcome; when admitted, the run as it now is (no need to read it again). */
+export type AdmissionResult =
+  { outcome: 'admitted'; run: RunWithContext } | { outcome: 'wait' } | { outcome: 'taken' };
+
 /** How many runs waiting on a limit a freed slot wakes. */
 const WAKE_ON_FREED_SLOT = 5;
 /** How many recent state-writing runs teach which ids a target writes. */
@@ -50,27 +54,57 @@ export class RunAdmission {
     orgId: OrgId,
     run: RunWithContext,
     by: { workerId: string; executor: string },
-  ): Promise<Admission> {
+  ): Promise<AdmissionResult> {
+    // One admission of an organization at a time in this process too: transactions queued on the
+    // advisory lock each hold a pooled connection while they wait, so many runs of one
+    // organization taken at once (worker concurrency 50, a pool of 10) starved every other query
+    // and failed to start their transactions. Other processes' admissions still take the lock.
+    const before = this.inProcess.get(orgId) ?? Promise.resolve();
+    const mine = before.then(() => this.admitLocked(orgId, run, by));
+    const settled = mine.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.inProcess.set(orgId, settled);
+    void settled.then(() => {
+      if (this.inProcess.get(orgId) === settled) this.inProcess.delete(orgId);
+    });
+    return mine;
+  }
+
+  /** The latest admission of each organization in this process (the next one waits for it). */
+  private readonly inProcess = new Map<OrgId, Promise<void>>();
+
+  private admitLocked(
+    orgId: OrgId,
+    run: RunWithContext,
+    by: { workerId: string; executor: string },
+  ): Promise<AdmissionResult> {
     const { deployment } = run;
     const org = deployment.organization;
-    return this.transactions.run(async (tx) => {
+    return this.transactions.run(async (tx): Promise<AdmissionResult> => {
       await this.runs.lockAdmissions(orgId, tx);
-      const [forDeployment, forOrg] = await Promise.all([
-        this.runs.countInFlight(orgId, deployment.id, tx),
-        this.runs.countInFlight(orgId, null, tx),
-      ]);
+      const { deployment: forDeployment, organization: forOrg } = await this.runs.countInFlightBoth(
+        orgId,
+        deployment.id,
+        tx,
+      );
       let reason: string | null = null;
       if (forDeployment >= deployment.maxConcurrentRuns) {
         reason = `waiting: the deployment's limit of ${deployment.maxConcurrentRuns} concurrent run(s) is reached`;
       } else if (forOrg >= org.maxConcurrentRuns) {
         reason = `waiting: the organization's limit of ${org.maxConcurrentRuns} concurrent run(s) is reached`;
       }
-      reason ??= await this.stateConflict(orgId, run, tx);
+      // The deployment's runs in flight are read only when there are some.
+      if (!reason && forDeployment > 0) reason = await this.stateConflict(orgId, run, tx);
       if (reason) {
         await this.runs.markWaiting(orgId, run.id, reason, tx);
-        return 'wait';
+        return { outcome: 'wait' };
       }
-      return (await this.runs.markAdmitted(orgId, run.id, by, tx)) ? 'admitted' : 'taken';
+      const admitted = await this.runs.markAdmitted(orgId, run.id, by, tx);
+      return admitted
+        ? { outcome: 'admitted', run: { ...run, ...admitted } }
+        : { outcome: 'taken' };
     });
   }
 

@@ -16,6 +16,9 @@ export interface LineMasker {
   maskLine(line: string): string;
 }
 
+/** Until `maskWith`: no line is written before it (the supervisor sets it first). */
+const unmasked: LineMasker = { maskLine: (line) => line };
+
 const MAX_LINE = 16_384;
 const SERVICE_PREFIX = '[meltano-cloud]';
 const BATCH = 500;
@@ -60,24 +63,43 @@ export class RunLogWriter {
     private readonly logs: RunLogsRepository,
     private readonly orgId: OrgId,
     private readonly runId: string,
-    private readonly masker: LineMasker,
+    private masker: LineMasker,
     private seq: number,
     private readonly flushEveryMs = 250,
     private readonly retry: LogWriteRetry = defaultRetry,
     private readonly live?: LivePublisher,
   ) {}
 
+  /** `masker` undefined: set with `maskWith` before the first line (opened before the secrets are read). */
   static async open(
     logs: RunLogsRepository,
     orgId: OrgId,
     runId: string,
-    masker: LineMasker,
+    masker: LineMasker | undefined,
     live?: LivePublisher,
   ): Promise<RunLogWriter> {
-    const lastSeq = await logs.lastSeq(orgId, runId);
-    const writer = new RunLogWriter(logs, orgId, runId, masker, lastSeq, 250, defaultRetry, live);
-    writer.skipThrough = await logs.lastLineAtExcept(orgId, runId, SERVICE_PREFIX);
+    const [lastSeq, skipThrough] = await Promise.all([
+      logs.lastSeq(orgId, runId),
+      logs.lastLineAtExcept(orgId, runId, SERVICE_PREFIX),
+    ]);
+    const writer = new RunLogWriter(
+      logs,
+      orgId,
+      runId,
+      masker ?? unmasked,
+      lastSeq,
+      250,
+      defaultRetry,
+      live,
+    );
+    writer.skipThrough = skipThrough;
     return writer;
+  }
+
+  /** The masker of the run's secrets (known once they are read). */
+  maskWith(masker: LineMasker): this {
+    this.masker = masker;
+    return this;
   }
 
   /**

@@ -56,8 +56,15 @@ export class RunPreparation {
   async prepare(orgId: OrgId, run: RunWithContext): Promise<PreparedRun> {
     const { deployment } = run;
     const { project } = deployment;
-    const source = await this.cloneSources.sourceFor(project);
-    const forRun = await this.secrets.forRun(orgId, project.id, deployment.id);
+    // Read together; the clone source's failure (repository access lost) is the one reported.
+    const [sourceRead, secretsRead] = await Promise.allSettled([
+      this.cloneSources.sourceFor(project),
+      this.secrets.forRun(orgId, project.id, deployment.id),
+    ]);
+    if (sourceRead.status === 'rejected') throw sourceRead.reason;
+    if (secretsRead.status === 'rejected') throw secretsRead.reason;
+    const source = sourceRead.value;
+    const forRun = secretsRead.value;
     const env: Record<string, string> = {
       ...forRun.env,
       MELTANO_CLOUD_RUN_ID: run.id,

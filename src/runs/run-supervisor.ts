@@ -94,11 +94,11 @@ export class RunSupervisor {
         workerId,
         executor: this.executor.kind,
       });
-      if (admission === 'wait') return WAIT_RETRY_MS;
-      if (admission === 'taken') return null;
+      if (admission.outcome === 'wait') return WAIT_RETRY_MS;
+      if (admission.outcome === 'taken') return null;
       this.metrics?.runsDispatched.inc();
       this.metrics?.observeStep('admitted', run.queuedAt, new Date());
-      await this.follow(orgId, await this.runs.findWithContext(orgId, runId), 'start');
+      await this.follow(orgId, admission.run, 'start');
       return null;
     }
     // starting/running: only when the worker that had it is gone (or it is ours after a restart).
@@ -117,6 +117,9 @@ export class RunSupervisor {
   ): Promise<void> {
     if (!run) return;
     let prepared: PreparedRun;
+    // The log writer's two reads go alongside the preparation's (neither needs the other).
+    const opening = RunLogWriter.open(this.logs, orgId, run.id, undefined, this.logChannel);
+    void opening.catch(() => undefined); // awaited below, unless the preparation failed
     try {
       prepared = await this.preparation.prepare(orgId, run);
     } catch (err) {
@@ -130,13 +133,7 @@ export class RunSupervisor {
         failed(`could not prepare the run: ${err instanceof Error ? err.message : String(err)}`),
       );
     }
-    const writer = await RunLogWriter.open(
-      this.logs,
-      orgId,
-      run.id,
-      prepared.masker,
-      this.logChannel,
-    );
+    const writer = (await opening).maskWith(prepared.masker);
     writer.note(prepared.stateNote);
     let startedAt: Date | null = null;
     let pipelineObserved = false;

@@ -158,15 +158,21 @@ export class RunsRepository {
     await clientOf(this.prisma, tx).$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${orgId}))`;
   }
 
-  /** Runs holding a concurrency slot (starting or running), in the organization or one deployment. */
-  countInFlight(orgId: OrgId, deploymentId: string | null, tx?: Tx): Promise<number> {
-    return clientOf(this.prisma, tx).run.count({
-      where: {
-        organizationId: orgId,
-        ...(deploymentId ? { deploymentId } : {}),
-        status: { in: IN_FLIGHT },
-      },
-    });
+  /**
+   * Runs holding a concurrency slot (starting or running) in the organization and in one of its
+   * deployments, counted by one statement (admission's one read of the limits).
+   */
+  async countInFlightBoth(
+    orgId: OrgId,
+    deploymentId: string,
+    tx?: Tx,
+  ): Promise<{ organization: number; deployment: number }> {
+    const [row] = await clientOf(this.prisma, tx).$queryRaw<
+      { organization: number; deployment: number }[]
+    >`SELECT count(*)::int AS organization,
+             count(*) FILTER (WHERE deployment_id = ${deploymentId}::uuid)::int AS deployment
+      FROM runs WHERE organization_id = ${orgId}::uuid AND status IN ('starting', 'running')`;
+    return row ?? { organization: 0, deployment: 0 };
   }
 
   async markWaiting(orgId: OrgId, runId: string, reason: string, tx?: Tx): Promise<void> {
@@ -176,24 +182,31 @@ export class RunsRepository {
     });
   }
 
-  /** Queued → starting, on this worker. False when another worker took it first. */
+  /**
+   * Queued → starting, on this worker: what changed on the run (so it need not be read again), or
+   * null when another worker took it first.
+   */
   async markAdmitted(
     orgId: OrgId,
     runId: string,
     by: { workerId: string; executor: string },
     tx?: Tx,
-  ): Promise<boolean> {
+  ): Promise<Pick<
+    Run,
+    'status' | 'admittedAt' | 'waitingReason' | 'workerId' | 'executor'
+  > | null> {
+    const data = {
+      status: 'starting' as const,
+      admittedAt: new Date(),
+      waitingReason: null,
+      workerId: by.workerId,
+      executor: by.executor,
+    };
     const { count } = await clientOf(this.prisma, tx).run.updateMany({
       where: { organizationId: orgId, id: runId, status: 'queued' },
-      data: {
-        status: 'starting',
-        admittedAt: new Date(),
-        waitingReason: null,
-        workerId: by.workerId,
-        executor: by.executor,
-      },
+      data,
     });
-    return count > 0;
+    return count > 0 ? data : null;
   }
 
   /** Queued runs waiting on a concurrency limit, oldest first. */
