@@ -334,12 +334,15 @@ async function main(): Promise<void> {
             ),
           ),
         );
-      const floorLatencies: number[] = [];
-      for (const w of floorWorkers)
-        floorLatencies.push(
-          ...(await w.line<{ latencies: number[] }>((l) => Array.isArray(l.latencies), 240_000))
-            .latencies,
-        );
+      // Every process's result awaited at once: one that reports (and exits) while another is
+      // awaited must not be missed.
+      const floorLatencies = (
+        await Promise.all(
+          floorWorkers.map((w) =>
+            w.line<{ latencies: number[] }>((l) => Array.isArray(l.latencies), 240_000),
+          ),
+        )
+      ).flatMap((l) => l.latencies);
       if (floorLatencies.length !== SCHEDULES)
         notes.push(
           `The floor handled ${floorLatencies.length} ticks of ${SCHEDULES} in its minute.`,

@@ -47,15 +47,41 @@ export class SystemRepository {
     return rows.map(withOrgId);
   }
 
-  /** Enabled, valid schedules on a cron, in every organization (catch-up of missed ticks). */
-  async timedSchedulesAcrossTenants(): Promise<
-    (ScheduleWithContext & { organizationId: OrgId })[]
-  > {
+  /**
+   * A page (by id, after `after`) of the schedules that fire on a timer in every organization
+   * (enabled, not archived, valid, on a cron, of a deployed deployment), with only what a timer
+   * and a check for missed ticks need: a full reconcile or catch-up never holds every schedule
+   * with every column at once.
+   */
+  async timerSchedulesAcrossTenants(
+    after: string | undefined,
+    take: number,
+  ): Promise<TimerSchedule[]> {
     const rows = await this.prisma.schedule.findMany({
-      where: { enabled: true, archivedAt: null, invalidReason: null, cron: { not: null } },
-      include: scheduleContext,
+      where: {
+        enabled: true,
+        archivedAt: null,
+        invalidReason: null,
+        AND: [{ cron: { not: null } }, { cron: { not: '' } }],
+        deployment: {
+          AND: [{ deployedCommitSha: { not: null } }, { deployedCommitSha: { not: '' } }],
+        },
+        ...(after ? { id: { gt: after } } : {}),
+      },
+      orderBy: { id: 'asc' },
+      take,
+      select: { id: true, organizationId: true, cron: true, timezone: true, lastTickAt: true },
     });
-    return rows.map(withOrgId);
+    return rows.map((row) => ({ ...withOrgId(row), cron: row.cron ?? '' }));
+  }
+
+  /** Moves these schedules' last accounted tick to `tickAt` where none is recorded yet. */
+  async startSchedulesAcrossTenants(scheduleIds: readonly string[], tickAt: Date): Promise<void> {
+    if (!scheduleIds.length) return;
+    await this.prisma.schedule.updateMany({
+      where: { id: { in: [...scheduleIds] }, lastTickAt: null },
+      data: { lastTickAt: tickAt },
+    });
   }
 
   // ---- schedules: ticks handled in batches (one batch spans the organizations whose ticks fell due) --
@@ -258,6 +284,15 @@ export interface TickRunRow {
   tickAt: Date;
   timeoutSeconds: number;
   finishedAt: Date | null;
+}
+
+/** A schedule that fires on a timer, as a reconcile or a check for missed ticks reads it. */
+export interface TimerSchedule {
+  id: string;
+  organizationId: OrgId;
+  cron: string;
+  timezone: string;
+  lastTickAt: Date | null;
 }
 
 /** A run of a schedule tick, as the batched tick path needs it. */

@@ -37,6 +37,8 @@ const RATE_WINDOW_DAYS = 364;
 const RATE_SAMPLE_FIRES = 500;
 // Where "can it ever fire" is checked from (any start works: croniter looks 50 years ahead).
 const VALIDATION_START = Date.UTC(2024, 0, 1);
+// Crons (per time zone) whose parse and next fire a process remembers (it sees few of them).
+const PARSED_CRONS_MAX = 10_000;
 
 /**
  * Resolves a raw Meltano `interval` (as written in meltano.yml, or null when missing).
@@ -117,8 +119,27 @@ export function croniterRepeatStrategy(
   opts: { pattern?: string | undefined; tz?: string | undefined },
 ): number | undefined {
   if (opts.pattern === undefined) return undefined;
-  const [next] = nextFireTimes(opts.pattern, opts.tz ?? 'UTC', new Date(millis), 1);
-  return next?.getTime();
+  return nextFireAfter(opts.pattern, opts.tz ?? 'UTC', millis);
+}
+
+/** Per time zone and cron, the last next fire computed by `nextFireAfter`, and from when. */
+const nextFires = new Map<string, { from: number; next: number }>();
+
+/**
+ * The first fire time (ms) strictly after `millis`, as `nextFireTimes` computes it. No fire lies
+ * between a remembered `from` and its next fire, so any `millis` in between has the same next
+ * fire: schedules due together (thousands on one minute, each timer asking for its next fire
+ * when it fires) compute it once.
+ */
+export function nextFireAfter(cron: string, timezone: string, millis: number): number | undefined {
+  const key = `${timezone}\n${cron}`;
+  const known = nextFires.get(key);
+  if (known && known.from <= millis && millis < known.next) return known.next;
+  const next = nextFireTimes(cron, timezone, new Date(millis), 1)[0]?.getTime();
+  if (next === undefined) return undefined;
+  if (nextFires.size >= PARSED_CRONS_MAX) nextFires.clear();
+  nextFires.set(key, { from: millis, next });
+  return next;
 }
 
 /**
@@ -161,7 +182,17 @@ export function isValidTimezone(timezone: string): boolean {
   }
 }
 
+/**
+ * Crons already validated and expanded, per time zone: thousands of schedules share a few crons,
+ * and validating one (its expansion, a search for a first fire, the zone's formatter) costs far
+ * more than computing its next fire time. Only valid pairs are kept; a process sees few of them.
+ */
+const parsedCrons = new Map<string, CroniterExpression>();
+
 function parseCron(cron: string, timezone: string, from: Date): CroniterExpression {
+  const key = `${timezone}\n${cron}`;
+  const cached = parsedCrons.get(key);
+  if (cached && !Number.isNaN(from.getTime())) return cached;
   const problem = describeCronProblem(cron);
   if (problem !== null) {
     throw new Error(`Invalid cron '${cron}': it ${problem}`);
@@ -172,7 +203,10 @@ function parseCron(cron: string, timezone: string, from: Date): CroniterExpressi
   if (Number.isNaN(from.getTime())) {
     throw new Error('Invalid start date');
   }
-  return expandCron(cron);
+  const expression = expandCron(cron);
+  if (parsedCrons.size >= PARSED_CRONS_MAX) parsedCrons.clear();
+  parsedCrons.set(key, expression);
+  return expression;
 }
 
 /**

@@ -6,7 +6,7 @@ import type { OrgId } from '../database/org-id.js';
 import { SystemRepository } from '../database/system.repository.js';
 import { QueueService } from '../queue/queue.service.js';
 import { SCHEDULE_TICK_KEY_PREFIX } from '../queue/jobs.js';
-import { nextFireTimes } from './interval.js';
+import { nextFireAfter, nextFireTimes } from './interval.js';
 import { RunEvents } from '../runs/run-events.js';
 import { BillingGate } from '../billing/billing-gate.js';
 import { RunFactory } from '../runs/run-factory.js';
@@ -22,13 +22,41 @@ const SCHEDULER_PREFIX = SCHEDULE_TICK_KEY_PREFIX;
 export const LATE_AFTER_MS = 90_000;
 const MAX_MISSED_RECORDED = 50;
 /** Redis commands of a reconcile in flight at once (pipelined on the one connection). */
-const RECONCILE_CHUNK = 1000;
+const RECONCILE_IN_FLIGHT = 1000;
+/** Schedules read per query by a full reconcile or a catch-up (keyset pages, few columns). */
+const SCHEDULES_PAGE = 5000;
 
-async function inChunks<T, R>(items: readonly T[], each: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = [];
-  for (let i = 0; i < items.length; i += RECONCILE_CHUNK)
-    results.push(...(await Promise.all(items.slice(i, i + RECONCILE_CHUNK).map(each))));
-  return results;
+/**
+ * Runs tasks with at most `limit` in flight: the next starts as soon as one ends (no barrier
+ * between chunks), so the connection's pipeline stays full. The first failure is thrown by the
+ * next `add` or by `drain`, after the tasks in flight settled.
+ */
+class InFlight {
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
+  private failure: { err: unknown } | undefined;
+
+  constructor(private readonly limit: number) {}
+
+  async add(task: () => Promise<unknown>): Promise<void> {
+    while (this.running >= this.limit) await new Promise<void>((wake) => this.waiting.push(wake));
+    if (this.failure) {
+      await this.drain();
+      return;
+    }
+    this.running++;
+    void task()
+      .catch((err: unknown) => (this.failure ??= { err }))
+      .finally(() => {
+        this.running--;
+        this.waiting.shift()?.();
+      });
+  }
+
+  async drain(): Promise<void> {
+    while (this.running > 0) await new Promise<void>((wake) => this.waiting.push(wake));
+    if (this.failure) throw this.failure.err;
+  }
 }
 
 /** Ticks arriving within this window are handled as one batch. */
@@ -87,47 +115,64 @@ export class SchedulerService {
 
   /**
    * Upserts the timers of enabled schedules and removes every other one (all schedules, or one
-   * deployment's). Redis commands go out pipelined, `RECONCILE_CHUNK` at a time, not one awaited
-   * round trip per schedule; a full reconcile reads the existing timers first and leaves alone
-   * those already on the right cron and timezone.
+   * deployment's). Redis commands go out pipelined, up to `RECONCILE_IN_FLIGHT` at a time, not
+   * one awaited round trip per schedule (each is BullMQ's own `upsertJobScheduler`, so its key
+   * layout is BullMQ's). A full reconcile reads the existing timers first and leaves alone those
+   * already on the right cron and timezone, and reads the schedules in keyset pages of the few
+   * columns a timer needs.
    */
   async reconcile(deploymentId?: string): Promise<{ upserted: number; removed: number }> {
-    // Reconciliation spans tenants by design: it is the scheduler's own bookkeeping.
-    const schedules = await this.system.schedulesAcrossTenants(deploymentId);
     const queue = this.queues.queue('schedules');
-    const existing = new Map<string, string>();
-    if (!deploymentId) {
-      for (let start = 0; ; start += RECONCILE_CHUNK) {
-        const page = await queue.getJobSchedulers(start, start + RECONCILE_CHUNK - 1, true);
+    const window = new InFlight(RECONCILE_IN_FLIGHT);
+    let upserted = 0;
+    let removed = 0;
+    const upsert = (s: { organizationId: OrgId; id: string; cron: string; timezone: string }) =>
+      window.add(() =>
+        this.queues.upsertScheduleTick(
+          { organizationId: s.organizationId, scheduleId: s.id },
+          s.cron,
+          s.timezone,
+        ),
+      );
+    const remove = (id: string) =>
+      window.add(async () => {
+        if (await queue.removeJobScheduler(id)) removed++;
+      });
+    if (deploymentId) {
+      // Reconciliation spans tenants by design: it is the scheduler's own bookkeeping.
+      for (const s of await this.system.schedulesAcrossTenants(deploymentId)) {
+        if (this.firesOnTimer(s)) {
+          upserted++;
+          await upsert({ ...s, cron: s.cron ?? '' });
+        } else await remove(SCHEDULER_PREFIX + s.id);
+      }
+      await window.drain();
+    } else {
+      const existing = new Map<string, string>();
+      for (let start = 0; ; start += RECONCILE_IN_FLIGHT) {
+        const page = await queue.getJobSchedulers(start, start + RECONCILE_IN_FLIGHT - 1, true);
         for (const timer of page)
           if (timer.key.startsWith(SCHEDULER_PREFIX) && timer.next)
             existing.set(timer.key, `${timer.pattern ?? ''}|${timer.tz ?? ''}`);
-        if (page.length < RECONCILE_CHUNK) break;
+        if (page.length < RECONCILE_IN_FLIGHT) break;
       }
+      const wanted = new Set<string>();
+      for (let after: string | undefined; ;) {
+        const page = await this.system.timerSchedulesAcrossTenants(after, SCHEDULES_PAGE);
+        for (const s of page) {
+          const id = SCHEDULER_PREFIX + s.id;
+          wanted.add(id);
+          if (existing.get(id) === `${s.cron}|${s.timezone}`) continue;
+          upserted++;
+          await upsert(s);
+        }
+        if (page.length < SCHEDULES_PAGE) break;
+        after = page.at(-1)?.id;
+      }
+      for (const id of existing.keys()) if (!wanted.has(id)) await remove(id);
+      await window.drain();
+      await this.queues.connection.set(this.sentinelKey, new Date().toISOString());
     }
-    const wanted = new Set<string>();
-    const upserts: ScheduleWithContext[] = [];
-    for (const s of schedules) {
-      if (!this.firesOnTimer(s)) continue;
-      const id = SCHEDULER_PREFIX + s.id;
-      wanted.add(id);
-      if (existing.get(id) !== `${s.cron ?? ''}|${s.timezone}`) upserts.push(s);
-    }
-    await inChunks(upserts, (s) =>
-      this.queues.upsertScheduleTick(
-        { organizationId: s.organizationId, scheduleId: s.id },
-        s.cron ?? '',
-        s.timezone,
-      ),
-    );
-    const stale = deploymentId
-      ? schedules.map((s) => SCHEDULER_PREFIX + s.id).filter((id) => !wanted.has(id))
-      : [...existing.keys()].filter((id) => !wanted.has(id));
-    const removed = (await inChunks(stale, (id) => queue.removeJobScheduler(id))).filter(
-      Boolean,
-    ).length;
-    if (!deploymentId) await this.queues.connection.set(this.sentinelKey, new Date().toISOString());
-    const upserted = upserts.length;
     if (upserted || removed)
       this.logger.log({ msg: 'schedulers reconciled', deploymentId, upserted, removed });
     return { upserted, removed };
@@ -278,11 +323,32 @@ export class SchedulerService {
    * were rebuilt as `now` (ticks after it fire from the new timers).
    */
   async catchUpMissed(now = new Date(), options: { redisLost?: boolean } = {}): Promise<number> {
-    const schedules = await this.system.timedSchedulesAcrossTenants();
+    const cutoff = now.getTime() - (options.redisLost ? 0 : LATE_AFTER_MS);
     let recorded = 0;
-    for (const s of schedules)
-      if (this.firesOnTimer(s))
-        recorded += await this.recordMissed(s.organizationId, s, now, options.redisLost);
+    for (let after: string | undefined; ;) {
+      // Keyset pages of the few columns the check needs; only schedules with a missed tick are
+      // read in full (most have none: their next fire after the last tick is still ahead).
+      const page = await this.system.timerSchedulesAcrossTenants(after, SCHEDULES_PAGE);
+      await this.system.startSchedulesAcrossTenants(
+        page.filter((s) => !s.lastTickAt).map((s) => s.id),
+        now,
+      );
+      const missed = page.filter(
+        (s) =>
+          s.lastTickAt &&
+          (nextFireAfter(s.cron, s.timezone, s.lastTickAt.getTime()) ?? Infinity) <= cutoff,
+      );
+      if (missed.length) {
+        const schedules = await this.system.tickSchedulesAcrossTenants(
+          missed.map((s) => ({ organizationId: s.organizationId, scheduleId: s.id })),
+        );
+        for (const s of schedules)
+          if (this.firesOnTimer(s))
+            recorded += await this.recordMissed(s.organizationId, s, now, options.redisLost);
+      }
+      if (page.length < SCHEDULES_PAGE) break;
+      after = page.at(-1)?.id;
+    }
     return recorded;
   }
 

@@ -1,7 +1,9 @@
 import {
   intervalToCron,
   isValidCron,
+  croniterRepeatStrategy,
   isValidTimezone,
+  nextFireAfter,
   nextFireTimes,
   runsPerDay,
 } from '../../../src/schedules/interval.js';
@@ -155,6 +157,40 @@ describe('nextFireTimes', () => {
     );
     expect(() => nextFireTimes('0 0 * * *', 'UTC', from, -1)).toThrow(RangeError);
     expect(nextFireTimes('0 0 * * *', 'UTC', from, 0)).toEqual([]);
+  });
+});
+
+describe('nextFireAfter (the timers’ next fire, remembered per cron)', () => {
+  // Instants visited in an order that jumps forward and back, across DST changes in Berlin and
+  // New York (March and October/November 2024), one second either side of fire times included.
+  const start = Date.UTC(2024, 2, 30, 23, 0);
+  const instants = Array.from({ length: 400 }, (_, i) => {
+    const jump = ((i * 7919) % 400) - 200; // a fixed scramble of -200…199
+    return start + jump * 17 * 60_000 + ((i % 3) - 1) * 1000;
+  }).concat(Date.UTC(2024, 10, 3, 5, 30), Date.UTC(2024, 9, 27, 0, 59, 59, 999));
+
+  it.each([
+    ['* * * * *', 'UTC'],
+    ['0 0 * * *', 'UTC'],
+    ['30 2 * * *', 'Europe/Berlin'],
+    ['*/20 * * * *', 'Europe/Berlin'],
+    ['0 * * * *', 'America/New_York'],
+    ['15 1 * * 0', 'America/New_York'],
+  ])('%s in %s: the same time nextFireTimes gives, whatever was asked before', (cron, tz) => {
+    for (const millis of instants) {
+      const expected = nextFireTimes(cron, tz, new Date(millis), 1)[0]!.getTime();
+      expect(nextFireAfter(cron, tz, millis)).toBe(expected);
+      expect(croniterRepeatStrategy(millis, { pattern: cron, tz })).toBe(expected);
+    }
+  });
+
+  it('still refuses an invalid cron or time zone after a valid one was remembered', () => {
+    expect(nextFireAfter('0 0 * * *', 'UTC', start)).toBeGreaterThan(start);
+    expect(() => nextFireAfter('0 0 * *', 'UTC', start)).toThrow(/Invalid cron/);
+    expect(() => nextFireAfter('0 0 * * *', 'Mars/Olympus', start)).toThrow(/Invalid time zone/);
+    expect(() => nextFireTimes('0 0 * * *', 'UTC', new Date(Number.NaN), 1)).toThrow(
+      /Invalid start date/,
+    );
   });
 });
 
