@@ -10,6 +10,7 @@ import { Reflector } from '@nestjs/core';
 import type { Membership, Organization } from '../generated/prisma/client.js';
 import { ProblemException, notFound } from '../common/problem.js';
 import { TtlCache } from '../common/ttl-cache.js';
+import { ACCESS_CACHE_MS } from '../auth/access-marks.js';
 import type { Actor, AuthenticatedRequest } from '../auth/actor.js';
 import { can, type Permission } from './permissions.js';
 import { orgIdOfMembership, type OrgId } from '../database/org-id.js';
@@ -30,10 +31,14 @@ export const RequirePermission = (permission: Permission): MethodDecorator =>
 
 /**
  * Memberships are looked up on every organization request; they are
- * remembered for a few seconds. Changes made through this process (roles,
- * members, organization settings) forget them (OrganizationsService).
+ * remembered for ACCESS_CACHE_MS. Changes made through this process (roles,
+ * members, organization settings) forget them (OrganizationsService); a
+ * change to a user's memberships made through any process is seen by the
+ * next request of that user everywhere (AccessMarks, read by AuthGuard).
  */
-const membershipCache = new TtlCache<(Membership & { organization: Organization }) | null>(5_000);
+const membershipCache = new TtlCache<(Membership & { organization: Organization }) | null>(
+  ACCESS_CACHE_MS,
+);
 export const forgetMemberships = (): void => membershipCache.clear();
 
 /**
@@ -60,7 +65,7 @@ export class OrgAccessGuard implements CanActivate {
       this.reflector.get<Permission | undefined>(REQUIRED_PERMISSION, ctx.getHandler()) ??
       'org:read';
     const cacheKey = `${req.actor.user.id}|${ref}`;
-    let membership = membershipCache.get(cacheKey);
+    let membership = req.membershipsChanged ? undefined : membershipCache.get(cacheKey);
     if (membership === undefined) {
       membership = await this.memberships.findForUser(req.actor.user.id, ref);
       membershipCache.set(cacheKey, membership);

@@ -5,6 +5,7 @@ import type { AuditEvent, Prisma, Organization, Role } from '../generated/prisma
 import { AuditRepository } from '../audit/audit.repository.js';
 import type { Actor, RequestOrigin } from '../auth/actor.js';
 import { UsersRepository } from '../auth/users.repository.js';
+import { AccessMarks } from '../auth/access-marks.js';
 import { ProblemException, conflict, forbidden, notFound } from '../common/problem.js';
 import { slugify } from '../common/slug.js';
 import type { Cursor } from '../common/pagination.js';
@@ -27,6 +28,7 @@ export class OrganizationsService {
     private readonly transactions: Transactions,
     private readonly audit: AuditRepository,
     private readonly billing: BillingService,
+    private readonly marks: AccessMarks,
   ) {}
 
   async create(
@@ -41,7 +43,7 @@ export class OrganizationsService {
       // A human-quotable number; collisions are retried.
       const billingAccountNumber = `MC-${randomInt(1e9, 1e10 - 1)}`;
       try {
-        return await this.transactions.run(async (tx) => {
+        const created = await this.transactions.run(async (tx) => {
           const { organization, orgId } = await this.organizations.create(
             { name, slug: orgSlug, billingAccountNumber },
             tx,
@@ -61,6 +63,8 @@ export class OrganizationsService {
           );
           return organization;
         });
+        await this.membershipsChanged(actor.user.id);
+        return created;
       } catch (err) {
         if (!isUniqueViolation(err)) throw err;
         const target = JSON.stringify((err as Prisma.PrismaClientKnownRequestError).meta ?? {});
@@ -149,7 +153,7 @@ export class OrganizationsService {
         throw conflict(`${user.login} is already a member.`, [
           { field: 'body.login', message: 'already a member' },
         ]);
-      return this.transactions.run(async (tx) => {
+      const added = await this.transactions.run(async (tx) => {
         const membership = await this.memberships.create(orgId, user.id, role, tx);
         await this.audit.recordAs(
           scope,
@@ -164,6 +168,8 @@ export class OrganizationsService {
         );
         return { kind: 'member' as const, membership };
       });
+      await this.membershipsChanged(user.id);
+      return added;
     }
     return this.transactions.run(async (tx) => {
       const invitation = await this.memberships.invite(orgId, login, role, scope.actor.user.id, tx);
@@ -207,7 +213,7 @@ export class OrganizationsService {
   async changeRole(scope: OrgScope, origin: RequestOrigin, userId: string, role: Role) {
     forgetMemberships();
     const { orgId } = scope;
-    return this.transactions.run(
+    const changed = await this.transactions.run(
       async (tx) => {
         const target = await this.memberships.find(orgId, userId, tx);
         if (!target) throw notFound('Member');
@@ -231,6 +237,8 @@ export class OrganizationsService {
       },
       { isolationLevel: 'Serializable' },
     );
+    await this.membershipsChanged(userId);
+    return changed;
   }
 
   async removeMember(
@@ -263,6 +271,16 @@ export class OrganizationsService {
       },
       { isolationLevel: 'Serializable' },
     );
+    await this.membershipsChanged(userId);
+  }
+
+  /**
+   * After a change to a user's memberships committed: this process forgets what it cached, and
+   * the mark makes every other API process look the user's memberships up again at once.
+   */
+  private async membershipsChanged(userId: string): Promise<void> {
+    forgetMemberships();
+    await this.marks.mark([this.marks.memberships(userId)]);
   }
 
   auditEvents(
