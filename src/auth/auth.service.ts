@@ -3,7 +3,7 @@ import type { ApiToken, User } from '../generated/prisma/client.js';
 import { notFound } from '../common/problem.js';
 import { TtlCache } from '../common/ttl-cache.js';
 import { Transactions } from '../database/transactions.js';
-import { forgetMemberships } from '../organizations/org-access.js';
+import { MembershipCache } from '../organizations/org-access.js';
 import { MembershipsRepository } from '../organizations/memberships.repository.js';
 
 import { ACCESS_CACHE_MS, AccessMarks } from './access-marks.js';
@@ -43,6 +43,7 @@ export class AuthService {
     private readonly memberships: MembershipsRepository,
     private readonly transactions: Transactions,
     private readonly marks: AccessMarks,
+    private readonly membershipCache: MembershipCache,
   ) {}
 
   /** Keyed by GitHub's numeric id: a renamed GitHub account stays the same user. */
@@ -83,7 +84,7 @@ export class AuthService {
       });
     }
     if (invitations.length) {
-      forgetMemberships();
+      this.membershipCache.clear();
       await this.marks.mark([this.marks.memberships(user.id)]);
     }
   }

@@ -36,10 +36,14 @@ export const RequirePermission = (permission: Permission): MethodDecorator =>
  * change to a user's memberships made through any process is seen by the
  * next request of that user everywhere (AccessMarks, read by AuthGuard).
  */
-const membershipCache = new TtlCache<(Membership & { organization: Organization }) | null>(
-  ACCESS_CACHE_MS,
-);
-export const forgetMemberships = (): void => membershipCache.clear();
+@Injectable()
+export class MembershipCache extends TtlCache<
+  (Membership & { organization: Organization }) | null
+> {
+  constructor() {
+    super(ACCESS_CACHE_MS);
+  }
+}
 
 /**
  * Resolves `:org` (id or slug) for the signed-in user. Outsiders get 404 for
@@ -51,6 +55,7 @@ export class OrgAccessGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     private readonly memberships: MembershipsRepository,
+    private readonly membershipCache: MembershipCache,
   ) {}
 
   async canActivate(ctx: ExecutionContext): Promise<boolean> {
@@ -65,10 +70,10 @@ export class OrgAccessGuard implements CanActivate {
       this.reflector.get<Permission | undefined>(REQUIRED_PERMISSION, ctx.getHandler()) ??
       'org:read';
     const cacheKey = `${req.actor.user.id}|${ref}`;
-    let membership = req.membershipsChanged ? undefined : membershipCache.get(cacheKey);
+    let membership = req.membershipsChanged ? undefined : this.membershipCache.get(cacheKey);
     if (membership === undefined) {
       membership = await this.memberships.findForUser(req.actor.user.id, ref);
-      membershipCache.set(cacheKey, membership);
+      this.membershipCache.set(cacheKey, membership);
     }
     if (!membership) throw notFound('Organization');
     if (!can(membership.role, permission)) {

@@ -14,7 +14,7 @@ import { Transactions } from '../database/transactions.js';
 import type { Tx } from '../database/tx.js';
 import type { OrgScope } from './org-access.js';
 import { roleRank } from './permissions.js';
-import { forgetMemberships } from './org-access.js';
+import { MembershipCache } from './org-access.js';
 import { MembershipsRepository } from './memberships.repository.js';
 import { OrganizationsRepository } from './organizations.repository.js';
 import { BillingService } from '../billing/billing.service.js';
@@ -29,6 +29,7 @@ export class OrganizationsService {
     private readonly audit: AuditRepository,
     private readonly billing: BillingService,
     private readonly marks: AccessMarks,
+    private readonly membershipCache: MembershipCache,
   ) {}
 
   async create(
@@ -37,7 +38,7 @@ export class OrganizationsService {
     name: string,
     slug?: string,
   ): Promise<Organization> {
-    forgetMemberships();
+    this.membershipCache.clear();
     const orgSlug = slug ?? slugify(name);
     for (let attempt = 0; attempt < 5; attempt++) {
       // A human-quotable number; collisions are retried.
@@ -108,7 +109,7 @@ export class OrganizationsService {
     action: string,
     details: Prisma.InputJsonValue,
   ): Promise<Organization> {
-    forgetMemberships();
+    this.membershipCache.clear();
     return this.transactions.run(async (tx) => {
       const org = await this.organizations.update(scope.orgId, data, tx);
       await this.audit.recordAs(
@@ -122,7 +123,7 @@ export class OrganizationsService {
   }
 
   async delete(scope: OrgScope): Promise<void> {
-    forgetMemberships();
+    this.membershipCache.clear();
     const active = await this.organizations.activeRuns(scope.orgId);
     if (active) {
       throw conflict(
@@ -143,7 +144,7 @@ export class OrganizationsService {
 
   /** Adds an existing user by GitHub login, or leaves an invitation they accept when they first sign in. */
   async invite(scope: OrgScope, origin: RequestOrigin, login: string, role: Role) {
-    forgetMemberships();
+    this.membershipCache.clear();
     this.assertMayGrant(scope, role);
     const { orgId } = scope;
     const user = await this.users.findByLoginIgnoringCase(login);
@@ -193,7 +194,7 @@ export class OrganizationsService {
     origin: RequestOrigin,
     invitationId: string,
   ): Promise<void> {
-    forgetMemberships();
+    this.membershipCache.clear();
     await this.transactions.run(async (tx) => {
       if (!(await this.memberships.deleteInvitation(scope.orgId, invitationId, tx)))
         throw notFound('Invitation');
@@ -211,7 +212,7 @@ export class OrganizationsService {
   }
 
   async changeRole(scope: OrgScope, origin: RequestOrigin, userId: string, role: Role) {
-    forgetMemberships();
+    this.membershipCache.clear();
     const { orgId } = scope;
     const changed = await this.transactions.run(
       async (tx) => {
@@ -247,7 +248,7 @@ export class OrganizationsService {
     userId: string,
     leaving = false,
   ): Promise<void> {
-    forgetMemberships();
+    this.membershipCache.clear();
     const { orgId } = scope;
     await this.transactions.run(
       async (tx) => {
@@ -279,7 +280,7 @@ export class OrganizationsService {
    * the mark makes every other API process look the user's memberships up again at once.
    */
   private async membershipsChanged(userId: string): Promise<void> {
-    forgetMemberships();
+    this.membershipCache.clear();
     await this.marks.mark([this.marks.memberships(userId)]);
   }
 
