@@ -39,9 +39,9 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const DISPATCH = option('dispatch', 2000);
 const TICK_CONCURRENCY = 500;
 /**
- * `--only ticks|reconcile|api`: one part of the bench (for working on it); `--only
- * manual|logs|dispatch`: the api part with only that run-path measure (the HTTP rounds still
- * run: shorten them with BENCH_SECONDS=1).
+ * `--only ticks|reconcile|api|http`: one part of the bench (for working on it); `http` is the HTTP
+ * rows of `api` without a worker; `--only manual|logs|dispatch`: the api part with only that
+ * run-path measure (the HTTP rounds still run: shorten them with BENCH_SECONDS=1).
  */
 const ONLY = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
 const RUN_PARTS = ['manual', 'logs', 'dispatch'];
@@ -210,8 +210,11 @@ async function main(): Promise<void> {
   const notes: string[] = [];
   const rss: string[] = [];
   const log = (msg: string) => process.stderr.write(`[bench ${new Date().toISOString()}] ${msg}\n`);
+  // The API runs as users run it (NODE_ENV=production); the worker decrypts what it encrypts.
+  const masterKey = randomBytes(32).toString('base64');
   const workerEnv = (prefix: string, extra: Record<string, string> = {}) => ({
     NODE_ENV: 'development',
+    MASTER_KEY: masterKey,
     LOG_LEVEL: 'warn',
     DATABASE_URL: dbUrl,
     REDIS_URL: redisUrl,
@@ -221,6 +224,50 @@ async function main(): Promise<void> {
     MELTANO_BIN: path.resolve('test/fixtures/bin/meltano'),
     ...extra,
   });
+  const apiEnv = (prefix: string, port: number) => ({
+    ...workerEnv(prefix),
+    NODE_ENV: 'production',
+    SESSION_SECRET: randomBytes(32).toString('hex'),
+    PUBLIC_URL: `http://127.0.0.1:${port}`,
+    PORT: String(port),
+    RATE_LIMIT_PER_MINUTE: '100000000',
+  });
+  /** The HTTP rows: the bare route, then the real API's two hot reads, autocannon in its own process. */
+  const measureHttp = async (api: ChildProcess, baseUrl: string, auth: Record<string, string>) => {
+    log('http');
+    const bare = start(path.join(dist, 'bench/bare-api.js'), []);
+    const { port: barePort } = await bare.line<{ port: number }>((l) => typeof l.port === 'number');
+    const ceiling = await autocannon(`http://127.0.0.1:${barePort}/bare`, {});
+    const [http, httpRss] = await peakRss([api], async () => ({
+      list: await autocannon(`${baseUrl}/orgs/bench/runs?page_size=50`, auth),
+      one: await autocannon(`${baseUrl}/orgs/bench/projects/p/deployments/d`, auth),
+    }));
+    await bare.stop();
+    for (const [label, r] of [
+      ['authenticated list runs (org with 100,000 runs, page of 50)', http.list],
+      ['authenticated GET of one deployment', http.one],
+    ] as const) {
+      rows.push({
+        measure: `${label}, 50 connections (\`http_request_duration_seconds\`)`,
+        target: '≥ 0.25 × bare route',
+        measured: `${r0(r.rps)} req/s (p50 ${r.p50} ms, p99 ${r.p99} ms${r.bad ? `, ${r.bad} errors` : ''})`,
+        ceiling: `bare NestJS-Fastify route: ${r0(ceiling.rps)} req/s (p50 ${ceiling.p50} ms, p99 ${ceiling.p99} ms)`,
+        ratio: `${r2(r.rps / ceiling.rps)} ×`,
+        met: r.rps / ceiling.rps >= 0.25 && !r.bad ? 'yes' : 'no',
+      });
+    }
+    rss.push(`API under HTTP load: ${mb(httpRss[0]!)}`);
+  };
+  const seedRuns = async (orgId: string, deploymentId: string) => {
+    log('seeding 100,000 runs');
+    await prisma.$executeRaw`
+      INSERT INTO runs (id, organization_id, deployment_id, target, job_name, trigger, status,
+                        timeout_seconds, queued_at, finished_at)
+      SELECT gen_random_uuid(), ${orgId}::uuid, ${deploymentId}::uuid, 'load', 'load', 'api', 'succeeded',
+             3600, now() - make_interval(secs => i), now() - make_interval(secs => i) + interval '1 second'
+      FROM generate_series(1, 100000) AS i`;
+    await prisma.$executeRawUnsafe('ANALYZE');
+  };
   try {
     // ---- seed: a user with a token, an organization, a project on a real git repository ------
     const git = (...a: string[]) =>
@@ -440,13 +487,7 @@ async function main(): Promise<void> {
     }
     if (want('api')) {
       // ---- 3. the API and a full worker --------------------------------------------------------
-      log('seeding 100,000 runs');
-      await prisma.$executeRaw`
-      INSERT INTO runs (id, organization_id, deployment_id, target, job_name, trigger, status,
-                        timeout_seconds, queued_at, finished_at)
-      SELECT gen_random_uuid(), ${org.id}::uuid, ${main.id}::uuid, 'load', 'load', 'api', 'succeeded',
-             3600, now() - make_interval(secs => i), now() - make_interval(secs => i) + interval '1 second'
-      FROM generate_series(1, 100000) AS i`;
+      await seedRuns(org.id, main.id);
       // The tick part leaves its runs queued (their jobs went to its own Redis prefix, which no
       // run worker serves): this worker's sweep would queue them again as lost and run them
       // among the measured runs (in the 2026-12-01 run, ahead of every manual run).
@@ -458,14 +499,9 @@ async function main(): Promise<void> {
           finishedAt: new Date(),
         },
       });
-      await prisma.$executeRawUnsafe('ANALYZE');
       const apiPrefix = `${base}api`;
       const port = await freePort();
-      const api = start(path.join(dist, 'src/main.js'), [], {
-        ...workerEnv(apiPrefix),
-        PORT: String(port),
-        RATE_LIMIT_PER_MINUTE: '100000000',
-      });
+      const api = start(path.join(dist, 'src/main.js'), [], apiEnv(apiPrefix, port));
       const worker = start(
         path.join(dist, 'worker/main.js'),
         [],
@@ -685,31 +721,7 @@ async function main(): Promise<void> {
       }
 
       // HTTP: the load generator in its own process.
-      log('http');
-      const bare = start(path.join(dist, 'bench/bare-api.js'), []);
-      const { port: barePort } = await bare.line<{ port: number }>(
-        (l) => typeof l.port === 'number',
-      );
-      const ceiling = await autocannon(`http://127.0.0.1:${barePort}/bare`, {});
-      const [http, httpRss] = await peakRss([api.child], async () => ({
-        list: await autocannon(`${baseUrl}/orgs/bench/runs?page_size=50`, auth),
-        one: await autocannon(`${baseUrl}/orgs/bench/projects/p/deployments/d`, auth),
-      }));
-      await bare.stop();
-      for (const [label, r] of [
-        ['authenticated list runs (org with 100,000 runs, page of 50)', http.list],
-        ['authenticated GET of one deployment', http.one],
-      ] as const) {
-        rows.push({
-          measure: `${label}, 50 connections (\`http_request_duration_seconds\`)`,
-          target: '≥ 0.25 × bare route',
-          measured: `${r0(r.rps)} req/s (p50 ${r.p50} ms, p99 ${r.p99} ms${r.bad ? `, ${r.bad} errors` : ''})`,
-          ceiling: `bare NestJS-Fastify route: ${r0(ceiling.rps)} req/s (p50 ${ceiling.p50} ms)`,
-          ratio: `${r2(r.rps / ceiling.rps)} ×`,
-          met: r.rps / ceiling.rps >= 0.25 && !r.bad ? 'yes' : 'no',
-        });
-      }
-      rss.push(`API under HTTP load: ${mb(httpRss[0]!)}`);
+      await measureHttp(api.child, baseUrl, auth);
       rows.push({
         measure: 'API and worker RSS, idle and under the loads above',
         target: 'reported',
@@ -720,6 +732,28 @@ async function main(): Promise<void> {
       });
       await api.stop();
       await worker.stop();
+    }
+    if (ONLY === 'http') {
+      // ---- the HTTP rows of part 3 alone: the API without a worker --------------------------
+      await seedRuns(org.id, main.id);
+      const port = await freePort();
+      const api = start(path.join(dist, 'src/main.js'), [], apiEnv(`${base}http`, port));
+      const baseUrl = `http://127.0.0.1:${port}`;
+      await until(
+        'API listening',
+        async () => (await fetch(`${baseUrl}/healthz`).catch(() => null))?.ok === true,
+        60_000,
+      );
+      await measureHttp(api.child, baseUrl, { authorization: `Bearer ${token}` });
+      rows.push({
+        measure: 'API RSS under HTTP load',
+        target: 'reported',
+        measured: rss.join('; '),
+        ceiling: '—',
+        ratio: '—',
+        met: '—',
+      });
+      await api.stop();
     }
   } finally {
     for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');

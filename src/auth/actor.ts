@@ -18,6 +18,8 @@ export interface RequestOrigin {
 
 export interface AuthenticatedRequest {
   actor?: Actor;
+  /** The actor's memberships changed moments ago (AccessMarks): the access guard asks PostgreSQL. */
+  membershipsChanged?: boolean;
   ip: string;
   headers: Record<string, string | string[] | undefined>;
 }

@@ -3,11 +3,10 @@ import type { ApiToken, User } from '../generated/prisma/client.js';
 import { notFound } from '../common/problem.js';
 import { TtlCache } from '../common/ttl-cache.js';
 import { Transactions } from '../database/transactions.js';
-import { forgetMemberships } from '../organizations/org-access.js';
+import { MembershipCache } from '../organizations/org-access.js';
 import { MembershipsRepository } from '../organizations/memberships.repository.js';
 
-/** How long a validated API token is trusted without asking PostgreSQL again. */
-export const TOKEN_CACHE_MS = 5_000;
+import { ACCESS_CACHE_MS, AccessMarks } from './access-marks.js';
 import type { Actor } from './actor.js';
 import {
   SESSION_TTL_MS,
@@ -19,6 +18,12 @@ import {
 import { SessionsRepository } from './sessions.repository.js';
 import { TokensRepository } from './tokens.repository.js';
 import { UsersRepository } from './users.repository.js';
+
+/** How a request proves who it is: an API token (Bearer) or the session cookie. */
+export interface Credential {
+  kind: 'token' | 'session';
+  secret: string;
+}
 
 export interface GithubIdentity {
   id: number | string;
@@ -37,6 +42,8 @@ export class AuthService {
     private readonly tokens: TokensRepository,
     private readonly memberships: MembershipsRepository,
     private readonly transactions: Transactions,
+    private readonly marks: AccessMarks,
+    private readonly membershipCache: MembershipCache,
   ) {}
 
   /** Keyed by GitHub's numeric id: a renamed GitHub account stays the same user. */
@@ -70,12 +77,15 @@ export class AuthService {
   /** Invitations are addressed to GitHub logins; they become memberships on first sign-in. */
   private async acceptInvitations(user: User): Promise<void> {
     const invitations = await this.memberships.invitationsForLogin(user.login);
-    if (invitations.length) forgetMemberships();
     for (const invitation of invitations) {
       await this.transactions.run(async (tx) => {
         await this.memberships.addIfAbsent(invitation.orgId, user.id, invitation.role, tx);
         await this.memberships.deleteInvitation(invitation.orgId, invitation.id, tx);
       });
+    }
+    if (invitations.length) {
+      this.membershipCache.clear();
+      await this.marks.mark([this.marks.memberships(user.id)]);
     }
   }
 
@@ -89,46 +99,67 @@ export class AuthService {
     return { token, csrfToken, expiresAt };
   }
 
+  /** Ends the session; every API process refuses it from now on (AccessMarks). */
   async endSession(sessionId: string): Promise<void> {
-    await this.sessions.delete(sessionId);
-  }
-
-  async actorFromSession(token: string): Promise<Actor | null> {
-    const session = await this.sessions.findByTokenHash(hashToken(token));
-    if (!session || session.expiresAt < new Date()) return null;
-    return {
-      user: session.user,
-      via: 'session',
-      sessionId: session.id,
-      csrfToken: session.csrfToken,
-    };
+    const tokenHash = await this.sessions.delete(sessionId);
+    if (tokenHash) {
+      this.credentials.delete(tokenHash);
+      await this.marks.mark([this.marks.credential(tokenHash)]);
+    }
   }
 
   /**
-   * Valid tokens are remembered for a few seconds (see TOKEN_CACHE_MS): the
-   * lookup is on every API request. Revoking through this process forgets
-   * the token at once; other API processes within TOKEN_CACHE_MS.
+   * Validated credentials are remembered for ACCESS_CACHE_MS: the lookup is on every API
+   * request. Revoking a token or ending a session marks it (AccessMarks), and the mark is read
+   * with each request's rate limit, so no process uses a revoked credential after the revoke
+   * answered.
    */
-  private readonly tokenCache = new TtlCache<{ actor: Actor; expiresAt: Date | null }>(
-    TOKEN_CACHE_MS,
+  private readonly credentials = new TtlCache<{ actor: Actor; expiresAt: Date | null }>(
+    ACCESS_CACHE_MS,
   );
 
-  async actorFromApiToken(token: string): Promise<Actor | null> {
-    if (!token.startsWith(TOKEN_PREFIX)) return null;
-    const tokenHash = hashToken(token);
-    const cached = this.tokenCache.get(tokenHash);
-    if (cached && (!cached.expiresAt || cached.expiresAt > new Date())) return cached.actor;
-    const row = await this.tokens.findByHash(tokenHash);
-    if (!row || row.revokedAt || (row.expiresAt && row.expiresAt < new Date())) return null;
-    this.tokenCache.set(tokenHash, {
-      actor: { user: row.user, via: 'token', tokenId: row.id },
-      expiresAt: row.expiresAt,
-    });
-    // last_used_at at minute precision is enough and avoids a write per request.
-    if (!row.lastUsedAt || Date.now() - row.lastUsedAt.getTime() > 60_000) {
-      await this.tokens.markUsed(row.id);
+  /** The hash a credential is cached and marked by (null: not a credential this API issues). */
+  credentialHash(kind: Credential['kind'], secret: string): string | null {
+    if (kind === 'token' && !secret.startsWith(TOKEN_PREFIX)) return null;
+    return secret ? hashToken(secret) : null;
+  }
+
+  /** The actor of a credential validated moments ago by this process, without any I/O. */
+  cachedActor(tokenHash: string): Actor | undefined {
+    const cached = this.credentials.get(tokenHash);
+    if (!cached) return undefined;
+    if (cached.expiresAt && cached.expiresAt <= new Date()) {
+      this.credentials.delete(tokenHash);
+      return undefined;
     }
-    return { user: row.user, via: 'token', tokenId: row.id };
+    return cached.actor;
+  }
+
+  /** Drops what this process remembers of a credential (its mark was seen). */
+  forgetCredential(tokenHash: string): void {
+    this.credentials.delete(tokenHash);
+  }
+
+  /** Looks the credential up in PostgreSQL (one statement) and remembers it when valid. */
+  async actorFrom(kind: Credential['kind'], tokenHash: string): Promise<Actor | null> {
+    if (kind === 'session') {
+      const session = await this.sessions.findByTokenHash(tokenHash);
+      if (!session || session.expiresAt < new Date()) return null;
+      const actor: Actor = {
+        user: session.user,
+        via: 'session',
+        sessionId: session.id,
+        csrfToken: session.csrfToken,
+      };
+      this.credentials.set(tokenHash, { actor, expiresAt: session.expiresAt });
+      return actor;
+    }
+    // The same statement sets last_used_at (at most once a minute).
+    const row = await this.tokens.useByHash(tokenHash);
+    if (!row || row.revokedAt || (row.expiresAt && row.expiresAt < new Date())) return null;
+    const actor: Actor = { user: row.user, via: 'token', tokenId: row.id };
+    this.credentials.set(tokenHash, { actor, expiresAt: row.expiresAt });
+    return actor;
   }
 
   async createApiToken(
@@ -150,9 +181,11 @@ export class AuthService {
     return this.tokens.listActive(userId);
   }
 
+  /** Revokes the token; every API process refuses it from now on (AccessMarks). */
   async revokeApiToken(userId: string, tokenId: string): Promise<void> {
-    if (!(await this.tokens.revoke(userId, tokenId))) throw notFound('API token');
-    // The hash is not at hand here: forget every cached token (cheap, and rare).
-    this.tokenCache.clear();
+    const tokenHash = await this.tokens.revoke(userId, tokenId);
+    if (!tokenHash) throw notFound('API token');
+    this.credentials.delete(tokenHash);
+    await this.marks.mark([this.marks.credential(tokenHash)]);
   }
 }

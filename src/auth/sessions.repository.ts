@@ -1,6 +1,15 @@
 import { Injectable } from '@nestjs/common';
 import { PrismaService } from '../database/prisma.service.js';
-import type { Session, User } from '../generated/prisma/client.js';
+import type { User } from '../generated/prisma/client.js';
+import { USER_COLUMNS, userOfRow, type UserColumns } from './users.repository.js';
+
+/** A session as authentication needs it. */
+export interface SessionOfUser {
+  id: string;
+  csrfToken: string;
+  expiresAt: Date;
+  user: User;
+}
 
 /** Browser sessions: user-level data, keyed on the user (and the session's token hash). */
 @Injectable()
@@ -14,11 +23,25 @@ export class SessionsRepository {
     await this.prisma.session.create({ data: { userId, ...session } });
   }
 
-  async delete(sessionId: string): Promise<void> {
-    await this.prisma.session.deleteMany({ where: { id: sessionId } });
+  /** The ended session's token hash (null when it was already gone). */
+  async delete(sessionId: string): Promise<string | null> {
+    const rows = await this.prisma.$queryRaw<{ token_hash: string }[]>`
+      DELETE FROM sessions WHERE id = ${sessionId}::uuid RETURNING token_hash`;
+    return rows[0]?.token_hash ?? null;
   }
 
-  findByTokenHash(tokenHash: string): Promise<(Session & { user: User }) | null> {
-    return this.prisma.session.findUnique({ where: { tokenHash }, include: { user: true } });
+  /** The session with this token hash and its user, in one statement. */
+  async findByTokenHash(tokenHash: string): Promise<SessionOfUser | null> {
+    const [row] = await this.prisma.readRows<
+      UserColumns & { id: string; csrfToken: string; expiresAt: Date }
+    >(
+      `SELECT s.id, s.csrf_token AS "csrfToken", s.expires_at AS "expiresAt", ${USER_COLUMNS}
+         FROM sessions s JOIN users u ON u.id = s.user_id
+        WHERE s.token_hash = $1`,
+      [tokenHash],
+    );
+    return row
+      ? { id: row.id, csrfToken: row.csrfToken, expiresAt: row.expiresAt, user: userOfRow(row) }
+      : null;
   }
 }

@@ -18,6 +18,44 @@ export interface UserName {
   name: string | null;
 }
 
+/** A user's columns as `SELECT ${USER_COLUMNS}` over `users u` names them (for `userOfRow`). */
+export const USER_COLUMNS = [
+  'u.id AS "userId"',
+  'u.github_id::text AS "userGithubId"',
+  'u.login AS "userLogin"',
+  'u.name AS "userName"',
+  'u.email AS "userEmail"',
+  'u.avatar_url AS "userAvatarUrl"',
+  'u.created_at AS "userCreatedAt"',
+  'u.updated_at AS "userUpdatedAt"',
+  'u.last_login_at AS "userLastLoginAt"',
+].join(', ');
+
+export interface UserColumns {
+  userId: string;
+  userGithubId: string | null;
+  userLogin: string;
+  userName: string | null;
+  userEmail: string | null;
+  userAvatarUrl: string | null;
+  userCreatedAt: Date;
+  userUpdatedAt: Date;
+  userLastLoginAt: Date | null;
+}
+
+/** The user of a row read with USER_COLUMNS. */
+export const userOfRow = (row: UserColumns): User => ({
+  id: row.userId,
+  githubId: row.userGithubId === null ? null : BigInt(row.userGithubId),
+  login: row.userLogin,
+  name: row.userName,
+  email: row.userEmail,
+  avatarUrl: row.userAvatarUrl,
+  createdAt: row.userCreatedAt,
+  updatedAt: row.userUpdatedAt,
+  lastLoginAt: row.userLastLoginAt,
+});
+
 /** Users: user-level data (not tenant-owned), keyed on the user's id, GitHub id or login. */
 @Injectable()
 export class UsersRepository {

@@ -73,6 +73,13 @@ export function toPage<Row, Out>(
   };
 }
 
+/** The time a cursor of a list sorted by a time column holds (a 400 naming `query.page_token` when it holds none). */
+export function cursorTime(cursor: Cursor): Date {
+  const time = new Date(cursor.k);
+  if (Number.isNaN(time.getTime())) throw forgedToken();
+  return time;
+}
+
 /**
  * The keyset condition for the page after `cursor`: rows past the cursor's
  * sort value, ties broken by id. `order` is the list's sort direction; time

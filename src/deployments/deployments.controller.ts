@@ -85,7 +85,7 @@ export class DeploymentsController {
     @DeploymentParams() { project: projectRef, deployment: ref }: DeploymentRefs,
     @CurrentOrg() scope: OrgScope,
   ) {
-    return presentDeployment((await this.service.get(scope.orgId, projectRef, ref)).deployment);
+    return presentDeployment(await this.service.view(scope.orgId, projectRef, ref));
   }
 
   @Patch(':deployment')

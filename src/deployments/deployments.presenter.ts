@@ -1,9 +1,9 @@
-import type { Deployment } from '../generated/prisma/client.js';
+import type { DeploymentView } from './deployments.repository.js';
 import { readRunPod } from './run-pod.js';
 import { entriesOf } from '../meltano/ordered-entries.js';
 
 /** A deployment as the API shows it. */
-export const presentDeployment = (d: Deployment) => ({
+export const presentDeployment = (d: DeploymentView) => ({
   id: d.id,
   project_id: d.projectId,
   name: d.name,

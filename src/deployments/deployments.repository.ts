@@ -7,6 +7,60 @@ import type { Deployment, DeploymentStatus, Prisma } from '../generated/prisma/c
 import { type Cursor, pastCursor } from '../common/pagination.js';
 import { byRef } from '../common/refs.js';
 
+/** The columns of a deployment its API shape (`presentDeployment`) reads. */
+export type DeploymentView = Pick<
+  Deployment,
+  | 'id'
+  | 'projectId'
+  | 'name'
+  | 'slug'
+  | 'environment'
+  | 'branch'
+  | 'status'
+  | 'statusMessage'
+  | 'deployedCommitSha'
+  | 'deployedAt'
+  | 'meltanoJobs'
+  | 'runTimeoutSeconds'
+  | 'maxConcurrentRuns'
+  | 'concurrencyPolicy'
+  | 'missedRunPolicy'
+  | 'spreadSchedules'
+  | 'pluginImage'
+  | 'retryInfraFailures'
+  | 'runPod'
+  | 'createdAt'
+  | 'updatedAt'
+>;
+
+const VIEW_COLUMNS = (
+  [
+    ['id', 'id'],
+    ['projectId', 'project_id'],
+    ['name', 'name'],
+    ['slug', 'slug'],
+    ['environment', 'environment'],
+    ['branch', 'branch'],
+    ['status', 'status'],
+    ['statusMessage', 'status_message'],
+    ['deployedCommitSha', 'deployed_commit_sha'],
+    ['deployedAt', 'deployed_at'],
+    ['meltanoJobs', 'meltano_jobs'],
+    ['runTimeoutSeconds', 'run_timeout_seconds'],
+    ['maxConcurrentRuns', 'max_concurrent_runs'],
+    ['concurrencyPolicy', 'concurrency_policy'],
+    ['missedRunPolicy', 'missed_run_policy'],
+    ['spreadSchedules', 'spread_schedules'],
+    ['pluginImage', 'plugin_image'],
+    ['retryInfraFailures', 'retry_infra_failures'],
+    ['runPod', 'run_pod'],
+    ['createdAt', 'created_at'],
+    ['updatedAt', 'updated_at'],
+  ] satisfies [keyof DeploymentView, string][]
+)
+  .map(([field, column]) => `d.${column} AS "${field}"`)
+  .join(', ');
+
 /** Deployment data access, scoped by a verified organization id and project. */
 @Injectable()
 export class DeploymentsRepository {
@@ -16,6 +70,35 @@ export class DeploymentsRepository {
     return this.prisma.deployment.findFirst({
       where: { organizationId: orgId, projectId, ...byRef(ref) },
     });
+  }
+
+  /**
+   * The deployment `ref` of project `projectRef` (ids or slugs) as the API shows it, in one
+   * statement (the API's GET of one deployment, issue 13). `project` is false when the
+   * organization has no such project, `deployment` null when the project has no such deployment.
+   */
+  async viewInProject(
+    orgId: OrgId,
+    projectRef: string,
+    ref: string,
+  ): Promise<{ project: boolean; deployment: DeploymentView | null }> {
+    const project = byRef(projectRef);
+    const deployment = byRef(ref);
+    const [row] = await this.prisma.readRows<DeploymentView & { foundProjectId: string }>(
+      `SELECT p.id AS "foundProjectId", ${VIEW_COLUMNS}
+         FROM projects p
+         LEFT JOIN deployments d ON d.project_id = p.id AND d.organization_id = $1::uuid
+                                AND ${'id' in deployment ? 'd.id = $3::uuid' : 'd.slug = $3'}
+        WHERE p.organization_id = $1::uuid AND ${'id' in project ? 'p.id = $2::uuid' : 'p.slug = $2'}`,
+      [
+        orgId,
+        'id' in project ? project.id : project.slug,
+        'id' in deployment ? deployment.id : deployment.slug,
+      ],
+    );
+    if (!row) return { project: false, deployment: null };
+    const { foundProjectId: _project, ...view } = row;
+    return { project: true, deployment: view.id ? view : null };
   }
 
   findById(orgId: OrgId, id: string): Promise<Deployment | null> {

@@ -13,7 +13,7 @@ import type { OrgScope } from '../organizations/org-access.js';
 import { ProjectsService } from '../projects/projects.service.js';
 import { DeclaredEnvironments } from './declared-environments.js';
 import { DeploymentEvents } from './deployment-events.js';
-import { DeploymentsRepository } from './deployments.repository.js';
+import { DeploymentsRepository, type DeploymentView } from './deployments.repository.js';
 import type { RunPodSettings } from './run-pod.js';
 
 export interface DeploymentSettingsInput {
@@ -66,6 +66,14 @@ export class DeploymentsService {
     const deployment = await this.deployments.find(orgId, project.id, ref);
     if (!deployment) throw notFound('Deployment');
     return { project, deployment };
+  }
+
+  /** One deployment as the API shows it (one statement; 404 naming the project or the deployment). */
+  async view(orgId: OrgId, projectRef: string, ref: string): Promise<DeploymentView> {
+    const found = await this.deployments.viewInProject(orgId, projectRef, ref);
+    if (!found.project) throw notFound('Project');
+    if (!found.deployment) throw notFound('Deployment');
+    return found.deployment;
   }
 
   async list(

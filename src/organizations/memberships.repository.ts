@@ -25,15 +25,42 @@ export class MembershipsRepository {
 
   // ---- keyed on the signed-in user -------------------------------------------------------------
 
-  /** The user's membership in the organization named by `ref` (id or slug), for the access guard. */
-  findForUser(
+  /**
+   * The user's membership in the organization named by `ref` (id or slug), with the
+   * organization, for the access guard: one statement (on every organization request whose
+   * membership is not cached).
+   */
+  async findForUser(
     userId: string,
     ref: string,
   ): Promise<(Membership & { organization: Organization }) | null> {
-    return this.prisma.membership.findFirst({
-      where: { userId, organization: byRef(ref) },
-      include: { organization: true },
-    });
+    const org = byRef(ref);
+    const [row] = await this.prisma.readRows<Membership & { organization: Organization }>(
+      `SELECT m.id, m.organization_id AS "organizationId", m.user_id AS "userId", m.role,
+              m.created_at AS "createdAt", m.updated_at AS "updatedAt",
+              json_build_object(
+                'id', o.id, 'name', o.name, 'slug', o.slug,
+                'billingAccountNumber', o.billing_account_number,
+                'stripeCustomerId', o.stripe_customer_id, 'plan', o.plan,
+                'maxRunTimeoutSeconds', o.max_run_timeout_seconds,
+                'maxConcurrentRuns', o.max_concurrent_runs,
+                'logRetentionDays', o.log_retention_days,
+                'createdAt', o.created_at, 'updatedAt', o.updated_at
+              ) AS organization
+         FROM memberships m JOIN organizations o ON o.id = m.organization_id
+        WHERE m.user_id = $1::uuid AND ${'id' in org ? 'o.id = $2::uuid' : 'o.slug = $2'}`,
+      [userId, 'id' in org ? org.id : org.slug],
+    );
+    if (!row) return null;
+    const o = row.organization as unknown as Record<string, unknown>;
+    return {
+      ...row,
+      organization: {
+        ...row.organization,
+        createdAt: new Date(o.createdAt as string),
+        updatedAt: new Date(o.updatedAt as string),
+      },
+    };
   }
 
   listForUser(userId: string): Promise<(Membership & { organization: Organization })[]> {

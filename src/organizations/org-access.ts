@@ -10,6 +10,7 @@ import { Reflector } from '@nestjs/core';
 import type { Membership, Organization } from '../generated/prisma/client.js';
 import { ProblemException, notFound } from '../common/problem.js';
 import { TtlCache } from '../common/ttl-cache.js';
+import { ACCESS_CACHE_MS } from '../auth/access-marks.js';
 import type { Actor, AuthenticatedRequest } from '../auth/actor.js';
 import { can, type Permission } from './permissions.js';
 import { orgIdOfMembership, type OrgId } from '../database/org-id.js';
@@ -30,11 +31,19 @@ export const RequirePermission = (permission: Permission): MethodDecorator =>
 
 /**
  * Memberships are looked up on every organization request; they are
- * remembered for a few seconds. Changes made through this process (roles,
- * members, organization settings) forget them (OrganizationsService).
+ * remembered for ACCESS_CACHE_MS. Changes made through this process (roles,
+ * members, organization settings) forget them (OrganizationsService); a
+ * change to a user's memberships made through any process is seen by the
+ * next request of that user everywhere (AccessMarks, read by AuthGuard).
  */
-const membershipCache = new TtlCache<(Membership & { organization: Organization }) | null>(5_000);
-export const forgetMemberships = (): void => membershipCache.clear();
+@Injectable()
+export class MembershipCache extends TtlCache<
+  (Membership & { organization: Organization }) | null
+> {
+  constructor() {
+    super(ACCESS_CACHE_MS);
+  }
+}
 
 /**
  * Resolves `:org` (id or slug) for the signed-in user. Outsiders get 404 for
@@ -46,6 +55,7 @@ export class OrgAccessGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     private readonly memberships: MembershipsRepository,
+    private readonly membershipCache: MembershipCache,
   ) {}
 
   async canActivate(ctx: ExecutionContext): Promise<boolean> {
@@ -60,10 +70,10 @@ export class OrgAccessGuard implements CanActivate {
       this.reflector.get<Permission | undefined>(REQUIRED_PERMISSION, ctx.getHandler()) ??
       'org:read';
     const cacheKey = `${req.actor.user.id}|${ref}`;
-    let membership = membershipCache.get(cacheKey);
+    let membership = req.membershipsChanged ? undefined : this.membershipCache.get(cacheKey);
     if (membership === undefined) {
       membership = await this.memberships.findForUser(req.actor.user.id, ref);
-      membershipCache.set(cacheKey, membership);
+      this.membershipCache.set(cacheKey, membership);
     }
     if (!membership) throw notFound('Organization');
     if (!can(membership.role, permission)) {

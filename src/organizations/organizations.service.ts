@@ -5,6 +5,7 @@ import type { AuditEvent, Prisma, Organization, Role } from '../generated/prisma
 import { AuditRepository } from '../audit/audit.repository.js';
 import type { Actor, RequestOrigin } from '../auth/actor.js';
 import { UsersRepository } from '../auth/users.repository.js';
+import { AccessMarks } from '../auth/access-marks.js';
 import { ProblemException, conflict, forbidden, notFound } from '../common/problem.js';
 import { slugify } from '../common/slug.js';
 import type { Cursor } from '../common/pagination.js';
@@ -13,7 +14,7 @@ import { Transactions } from '../database/transactions.js';
 import type { Tx } from '../database/tx.js';
 import type { OrgScope } from './org-access.js';
 import { roleRank } from './permissions.js';
-import { forgetMemberships } from './org-access.js';
+import { MembershipCache } from './org-access.js';
 import { MembershipsRepository } from './memberships.repository.js';
 import { OrganizationsRepository } from './organizations.repository.js';
 import { BillingService } from '../billing/billing.service.js';
@@ -27,6 +28,8 @@ export class OrganizationsService {
     private readonly transactions: Transactions,
     private readonly audit: AuditRepository,
     private readonly billing: BillingService,
+    private readonly marks: AccessMarks,
+    private readonly membershipCache: MembershipCache,
   ) {}
 
   async create(
@@ -35,13 +38,13 @@ export class OrganizationsService {
     name: string,
     slug?: string,
   ): Promise<Organization> {
-    forgetMemberships();
+    this.membershipCache.clear();
     const orgSlug = slug ?? slugify(name);
     for (let attempt = 0; attempt < 5; attempt++) {
       // A human-quotable number; collisions are retried.
       const billingAccountNumber = `MC-${randomInt(1e9, 1e10 - 1)}`;
       try {
-        return await this.transactions.run(async (tx) => {
+        const created = await this.transactions.run(async (tx) => {
           const { organization, orgId } = await this.organizations.create(
             { name, slug: orgSlug, billingAccountNumber },
             tx,
@@ -61,6 +64,8 @@ export class OrganizationsService {
           );
           return organization;
         });
+        await this.membershipsChanged(actor.user.id);
+        return created;
       } catch (err) {
         if (!isUniqueViolation(err)) throw err;
         const target = JSON.stringify((err as Prisma.PrismaClientKnownRequestError).meta ?? {});
@@ -104,7 +109,7 @@ export class OrganizationsService {
     action: string,
     details: Prisma.InputJsonValue,
   ): Promise<Organization> {
-    forgetMemberships();
+    this.membershipCache.clear();
     return this.transactions.run(async (tx) => {
       const org = await this.organizations.update(scope.orgId, data, tx);
       await this.audit.recordAs(
@@ -118,7 +123,7 @@ export class OrganizationsService {
   }
 
   async delete(scope: OrgScope): Promise<void> {
-    forgetMemberships();
+    this.membershipCache.clear();
     const active = await this.organizations.activeRuns(scope.orgId);
     if (active) {
       throw conflict(
@@ -139,7 +144,7 @@ export class OrganizationsService {
 
   /** Adds an existing user by GitHub login, or leaves an invitation they accept when they first sign in. */
   async invite(scope: OrgScope, origin: RequestOrigin, login: string, role: Role) {
-    forgetMemberships();
+    this.membershipCache.clear();
     this.assertMayGrant(scope, role);
     const { orgId } = scope;
     const user = await this.users.findByLoginIgnoringCase(login);
@@ -149,7 +154,7 @@ export class OrganizationsService {
         throw conflict(`${user.login} is already a member.`, [
           { field: 'body.login', message: 'already a member' },
         ]);
-      return this.transactions.run(async (tx) => {
+      const added = await this.transactions.run(async (tx) => {
         const membership = await this.memberships.create(orgId, user.id, role, tx);
         await this.audit.recordAs(
           scope,
@@ -164,6 +169,8 @@ export class OrganizationsService {
         );
         return { kind: 'member' as const, membership };
       });
+      await this.membershipsChanged(user.id);
+      return added;
     }
     return this.transactions.run(async (tx) => {
       const invitation = await this.memberships.invite(orgId, login, role, scope.actor.user.id, tx);
@@ -187,7 +194,7 @@ export class OrganizationsService {
     origin: RequestOrigin,
     invitationId: string,
   ): Promise<void> {
-    forgetMemberships();
+    this.membershipCache.clear();
     await this.transactions.run(async (tx) => {
       if (!(await this.memberships.deleteInvitation(scope.orgId, invitationId, tx)))
         throw notFound('Invitation');
@@ -205,9 +212,9 @@ export class OrganizationsService {
   }
 
   async changeRole(scope: OrgScope, origin: RequestOrigin, userId: string, role: Role) {
-    forgetMemberships();
+    this.membershipCache.clear();
     const { orgId } = scope;
-    return this.transactions.run(
+    const changed = await this.transactions.run(
       async (tx) => {
         const target = await this.memberships.find(orgId, userId, tx);
         if (!target) throw notFound('Member');
@@ -231,6 +238,8 @@ export class OrganizationsService {
       },
       { isolationLevel: 'Serializable' },
     );
+    await this.membershipsChanged(userId);
+    return changed;
   }
 
   async removeMember(
@@ -239,7 +248,7 @@ export class OrganizationsService {
     userId: string,
     leaving = false,
   ): Promise<void> {
-    forgetMemberships();
+    this.membershipCache.clear();
     const { orgId } = scope;
     await this.transactions.run(
       async (tx) => {
@@ -263,6 +272,16 @@ export class OrganizationsService {
       },
       { isolationLevel: 'Serializable' },
     );
+    await this.membershipsChanged(userId);
+  }
+
+  /**
+   * After a change to a user's memberships committed: this process forgets what it cached, and
+   * the mark makes every other API process look the user's memberships up again at once.
+   */
+  private async membershipsChanged(userId: string): Promise<void> {
+    this.membershipCache.clear();
+    await this.marks.mark([this.marks.memberships(userId)]);
   }
 
   auditEvents(

@@ -11,7 +11,12 @@ import { CurrentOrg, RequirePermission, type OrgScope } from '../organizations/o
 import { UsageLedgerRepository } from '../billing/usage-ledger.repository.js';
 import { UsersRepository } from '../auth/users.repository.js';
 import type { Run } from '../generated/prisma/client.js';
-import { presentLogLine, presentRun, presentRunWithCredits } from './runs.presenter.js';
+import {
+  presentLogLine,
+  presentRun,
+  presentRunRow,
+  presentRunWithCredits,
+} from './runs.presenter.js';
 import { RunsService } from './runs.service.js';
 import { RunLogTail, type TailLine } from './run-log-tail.js';
 import {
@@ -111,12 +116,11 @@ export class RunsController {
       query.page_size + 1,
       decodeCursor(query.page_token),
     );
-    const starters = await this.starters(rows);
     return toPage(
       rows,
       query.page_size,
       (r) => ({ k: r.queuedAt.toISOString(), id: r.id }),
-      (r) => presentRun(r, starters),
+      presentRunRow,
     );
   }
 

@@ -1,17 +1,29 @@
 import { TENTHS_PER_CREDIT } from '../billing/plans.js';
 import type { UserName } from '../auth/users.repository.js';
-import type { MeltanoState, Run } from '../generated/prisma/client.js';
+import type { MeltanoState } from '../generated/prisma/client.js';
+import type { RunListRow, RunView } from './runs.repository.js';
 
 /** Who started runs, by user id (`UsersRepository.profilesById`). */
 export type RunStarters = ReadonlyMap<string, UserName>;
 
 /** The person who started the run (by hand, CLI, API or retry), when known. */
-const starter = (r: Run, starters?: RunStarters) => {
+const starter = (r: RunView, starters?: RunStarters) => {
   const user = r.triggeredById ? starters?.get(r.triggeredById) : undefined;
   return user ? { login: user.login, name: user.name } : null;
 };
 
-export const presentRun = (r: Run, starters?: RunStarters) => ({
+export const presentRun = (r: RunView, starters?: RunStarters) => runShape(r, starter(r, starters));
+
+/** A run of a list, whose starter's login and name came joined on the row. */
+export const presentRunRow = (r: RunListRow) =>
+  runShape(
+    r,
+    r.triggeredById && r.triggeredByLogin !== null
+      ? { login: r.triggeredByLogin, name: r.triggeredByName }
+      : null,
+  );
+
+const runShape = (r: RunView, triggeredBy: { login: string; name: string | null } | null) => ({
   id: r.id,
   deployment_id: r.deploymentId,
   schedule_id: r.scheduleId,
@@ -44,7 +56,7 @@ export const presentRun = (r: Run, starters?: RunStarters) => ({
       : null,
   timeout_seconds: r.timeoutSeconds,
   steps: runSteps(r),
-  triggered_by: starter(r, starters),
+  triggered_by: triggeredBy,
 });
 
 const INSTALL_NOTES = {
@@ -58,7 +70,7 @@ const INSTALL_NOTES = {
  * queue, cloning the commit, installing plugins (or skipping the install),
  * the pipeline. Only the pipeline is billed.
  */
-export function runSteps(r: Run) {
+export function runSteps(r: RunView) {
   const iso = (d: Date | null) => d?.toISOString() ?? null;
   const step = (
     name: 'queued' | 'clone' | 'install' | 'pipeline',
@@ -98,7 +110,7 @@ export function runSteps(r: Run) {
 
 /** One run with what it cost: `credits` from its usage ledger row (null until it has one). */
 export const presentRunWithCredits = (
-  r: Run,
+  r: RunView,
   usage: { creditsTenths: number } | null,
   starters?: RunStarters,
 ) => ({

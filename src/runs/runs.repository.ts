@@ -9,7 +9,7 @@ import type {
   RunStatus,
   Schedule,
 } from '../generated/prisma/client.js';
-import { type Cursor, pastCursor } from '../common/pagination.js';
+import { type Cursor, cursorTime } from '../common/pagination.js';
 import { byRef } from '../common/refs.js';
 import type { OrgId } from '../database/org-id.js';
 import { clientOf } from '../database/repository.js';
@@ -33,6 +33,75 @@ export interface RunFilter {
   since?: Date | undefined;
   until?: Date | undefined;
 }
+
+/** The columns of a run its API shape (`presentRun`) reads. */
+export type RunView = Pick<
+  Run,
+  | 'id'
+  | 'deploymentId'
+  | 'scheduleId'
+  | 'target'
+  | 'jobName'
+  | 'trigger'
+  | 'status'
+  | 'statusReason'
+  | 'waitingReason'
+  | 'commitSha'
+  | 'attempt'
+  | 'retryOfId'
+  | 'exitCode'
+  | 'tickAt'
+  | 'queuedAt'
+  | 'admittedAt'
+  | 'startedAt'
+  | 'installStartedAt'
+  | 'installFinishedAt'
+  | 'pluginInstall'
+  | 'pipelineStartedAt'
+  | 'finishedAt'
+  | 'timeoutSeconds'
+  | 'triggeredById'
+>;
+
+/** A run in a list: its API columns and who started it (null when nobody did, or they are gone). */
+export type RunListRow = RunView & {
+  triggeredByLogin: string | null;
+  triggeredByName: string | null;
+};
+
+const RUN_LIST_COLUMNS = (
+  [
+    ['id', 'id'],
+    ['deploymentId', 'deployment_id'],
+    ['scheduleId', 'schedule_id'],
+    ['target', 'target'],
+    ['jobName', 'job_name'],
+    ['trigger', 'trigger'],
+    ['status', 'status'],
+    ['statusReason', 'status_reason'],
+    ['waitingReason', 'waiting_reason'],
+    ['commitSha', 'commit_sha'],
+    ['attempt', 'attempt'],
+    ['retryOfId', 'retry_of_id'],
+    ['exitCode', 'exit_code'],
+    ['tickAt', 'tick_at'],
+    ['queuedAt', 'queued_at'],
+    ['admittedAt', 'admitted_at'],
+    ['startedAt', 'started_at'],
+    ['installStartedAt', 'install_started_at'],
+    ['installFinishedAt', 'install_finished_at'],
+    ['pluginInstall', 'plugin_install'],
+    ['pipelineStartedAt', 'pipeline_started_at'],
+    ['finishedAt', 'finished_at'],
+    ['timeoutSeconds', 'timeout_seconds'],
+    ['triggeredById', 'triggered_by_id'],
+  ] satisfies [keyof RunView, string][]
+)
+  .map(([field, column]) => `r.${column} AS "${field}"`)
+  .join(', ');
+
+/** `text` matched literally inside a LIKE pattern (backslash is PostgreSQL's default escape). */
+const likeEscaped = (text: string): string => text.replace(/[\\%_]/g, (c) => `\\${c}`);
 
 export type NewRun = Omit<Prisma.RunUncheckedCreateInput, 'organizationId'>;
 
@@ -81,31 +150,66 @@ export class RunsRepository {
     });
   }
 
-  list(orgId: OrgId, filter: RunFilter, take: number, cursor?: Cursor): Promise<Run[]> {
-    const where: Prisma.RunWhereInput = { organizationId: orgId };
-    const deployment: Prisma.DeploymentWhereInput = {};
-    if (filter.projectRef) deployment.project = byRef(filter.projectRef);
-    if (filter.deploymentRefs?.length)
-      deployment.OR = filter.deploymentRefs.map((ref) => byRef(ref));
-    if (Object.keys(deployment).length) where.deployment = deployment;
-    const target: Prisma.StringFilter = {};
-    if (filter.schedule) target.equals = filter.schedule;
-    if (filter.schedulePrefix) target.startsWith = filter.schedulePrefix;
-    if (filter.scheduleContains) target.contains = filter.scheduleContains;
-    if (Object.keys(target).length) where.target = target;
-    if (filter.statuses?.length) where.status = { in: filter.statuses as Run['status'][] };
-    if (filter.since || filter.until) {
-      where.queuedAt = {
-        ...(filter.since ? { gte: filter.since } : {}),
-        ...(filter.until ? { lte: filter.until } : {}),
-      };
+  /**
+   * A page of the organization's runs, newest first, with who started each (one statement:
+   * the starter's login and name are joined, not looked up after). Keyset pagination on
+   * `(queued_at, id)` by row comparison, which the `(organization_id, queued_at, id)` index
+   * serves as a range: a deep page costs what the first one does. Only the columns a run's
+   * API shape needs are read.
+   */
+  async list(
+    orgId: OrgId,
+    filter: RunFilter,
+    take: number,
+    cursor?: Cursor,
+  ): Promise<RunListRow[]> {
+    const values: unknown[] = [orgId];
+    const param = (value: unknown): string => `$${values.push(value)}`;
+    const where = [`r.organization_id = $1::uuid`];
+    const deployment: string[] = [];
+    if (filter.projectRef) {
+      const ref = byRef(filter.projectRef);
+      deployment.push(
+        'id' in ref
+          ? `d.project_id = ${param(ref.id)}::uuid`
+          : `d.project_id IN (SELECT p.id FROM projects p WHERE p.organization_id = $1::uuid AND p.slug = ${param(ref.slug)})`,
+      );
     }
-    if (cursor) where.AND = [pastCursor('queuedAt', cursor, 'desc', true)];
-    return this.prisma.run.findMany({
-      where,
-      orderBy: [{ queuedAt: 'desc' }, { id: 'desc' }],
-      take,
-    });
+    if (filter.deploymentRefs?.length) {
+      const refs = filter.deploymentRefs.map((ref) => byRef(ref));
+      const ids = refs.flatMap((r) => ('id' in r ? [r.id] : []));
+      const slugs = refs.flatMap((r) => ('slug' in r ? [r.slug] : []));
+      deployment.push(
+        `(d.id = ANY(${param(ids)}::uuid[]) OR d.slug = ANY(${param(slugs)}::text[]))`,
+      );
+    }
+    if (deployment.length) {
+      where.push(
+        `r.deployment_id IN (SELECT d.id FROM deployments d WHERE d.organization_id = $1::uuid AND ${deployment.join(' AND ')})`,
+      );
+    }
+    if (filter.schedule) where.push(`r.target = ${param(filter.schedule)}`);
+    if (filter.schedulePrefix)
+      where.push(`r.target LIKE ${param(`${likeEscaped(filter.schedulePrefix)}%`)}`);
+    if (filter.scheduleContains)
+      where.push(`r.target LIKE ${param(`%${likeEscaped(filter.scheduleContains)}%`)}`);
+    if (filter.statuses?.length)
+      where.push(`r.status = ANY(${param(filter.statuses)}::"RunStatus"[])`);
+    if (filter.since) where.push(`r.queued_at >= ${param(filter.since)}`);
+    if (filter.until) where.push(`r.queued_at <= ${param(filter.until)}`);
+    if (cursor) {
+      where.push(
+        `(r.queued_at, r.id) < (${param(cursorTime(cursor))}::timestamptz, ${param(cursor.id)}::uuid)`,
+      );
+    }
+    return this.prisma.readRows<RunListRow>(
+      `SELECT ${RUN_LIST_COLUMNS}, u.login AS "triggeredByLogin", u.name AS "triggeredByName"
+         FROM runs r LEFT JOIN users u ON u.id = r.triggered_by_id
+        WHERE ${where.join(' AND ')}
+        ORDER BY r.queued_at DESC, r.id DESC
+        LIMIT ${param(take)}`,
+      values,
+    );
   }
 
   /** Runs of a schedule not yet finished (queued, starting or running). */

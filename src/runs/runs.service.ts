@@ -16,7 +16,7 @@ import { RunFactory } from './run-factory.js';
 import { RunLogsRepository } from './run-logs.repository.js';
 import { RunQueue } from './run-queue.js';
 import { RunSignals } from './run-signals.js';
-import { RunsRepository, type RunFilter } from './runs.repository.js';
+import { RunsRepository, type RunFilter, type RunListRow } from './runs.repository.js';
 import { isFinal } from './runs.schemas.js';
 import { BillingGate } from '../billing/billing-gate.js';
 import { objectOf } from '../meltano/ordered-entries.js';
@@ -140,7 +140,7 @@ export class RunsService {
     return run;
   }
 
-  list(orgId: OrgId, filter: RunFilter, take: number, cursor?: Cursor): Promise<Run[]> {
+  list(orgId: OrgId, filter: RunFilter, take: number, cursor?: Cursor): Promise<RunListRow[]> {
     return this.runs.list(orgId, filter, take, cursor);
   }
 
