@@ -290,27 +290,28 @@ export class RunsRepository {
    * Queued → starting, on this worker: what changed on the run (so it need not be read again), or
    * null when another worker took it first.
    */
+  /**
+   * Takes a queued run for `by` (status `starting`); the run as it is now, or null when it left the
+   * queue meanwhile. One statement (`UPDATE … RETURNING`): what the run was read with before the
+   * admission lock is refreshed by it, so nothing read earlier (its timeout, say) is stale.
+   */
   async markAdmitted(
     orgId: OrgId,
     runId: string,
     by: { workerId: string; executor: string },
     tx?: Tx,
-  ): Promise<Pick<
-    Run,
-    'status' | 'admittedAt' | 'waitingReason' | 'workerId' | 'executor'
-  > | null> {
-    const data = {
-      status: 'starting' as const,
-      admittedAt: new Date(),
-      waitingReason: null,
-      workerId: by.workerId,
-      executor: by.executor,
-    };
-    const { count } = await clientOf(this.prisma, tx).run.updateMany({
+  ): Promise<Run | null> {
+    const [row] = await clientOf(this.prisma, tx).run.updateManyAndReturn({
       where: { organizationId: orgId, id: runId, status: 'queued' },
-      data,
+      data: {
+        status: 'starting',
+        admittedAt: new Date(),
+        waitingReason: null,
+        workerId: by.workerId,
+        executor: by.executor,
+      },
     });
-    return count > 0 ? data : null;
+    return row ?? null;
   }
 
   /** Queued runs waiting on a concurrency limit, oldest first. */
