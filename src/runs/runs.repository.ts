@@ -287,10 +287,6 @@ export class RunsRepository {
   }
 
   /**
-   * Queued → starting, on this worker: what changed on the run (so it need not be read again), or
-   * null when another worker took it first.
-   */
-  /**
    * Takes a queued run for `by` (status `starting`); the run as it is now, or null when it left the
    * queue meanwhile. One statement (`UPDATE … RETURNING`): what the run was read with before the
    * admission lock is refreshed by it, so nothing read earlier (its timeout, say) is stale.
