@@ -1,5 +1,5 @@
 /**
- * `npm run bench` (options: `--schedules 100000`, `--workers 2`): the targets of issue 13, each
+ * `npm run bench` (options: `--schedules 100000`, `--workers 2`, `--profile <dir>`): the targets of issue 13, each
  * measured against its ceiling in the same run, through the real processes: the API
  * (dist/src/main.js) and the worker (dist/worker/main.js) as child processes, the raw BullMQ
  * ceiling (bench/floor.ts), a bare NestJS-Fastify route (bench/bare-api.ts), the load generator
@@ -37,7 +37,13 @@ const WORKERS = option('workers', 1);
 const RECONCILE = option('reconcile', 100_000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const DISPATCH = option('dispatch', 2000);
-const TICK_CONCURRENCY = 500;
+/**
+ * `--tick-concurrency N`: tick jobs taken at once, by the floor and by the worker alike
+ * (default: `WORKER_TICK_CONCURRENCY`'s default).
+ */
+const TICK_CONCURRENCY = option('tick-concurrency', 1000);
+/** `--profile <dir>`: the API and worker processes write V8 CPU profiles there (`--cpu-prof`). */
+const PROFILE_DIR = args.includes('--profile') ? args[args.indexOf('--profile') + 1] : undefined;
 /**
  * `--only ticks|reconcile|api|http`: one part of the bench (for working on it); `http` is the HTTP
  * rows of `api` without a worker; `--only manual|logs|dispatch`: the api part with only that
@@ -97,7 +103,11 @@ const children: ChildProcess[] = [];
 
 /** Starts a node script; `lines` yields its stdout JSON lines. */
 function start(script: string, argv: string[], env: Record<string, string> = {}) {
-  const child = spawn(process.execPath, [script, ...argv], {
+  const profiled =
+    PROFILE_DIR && /(worker|src)\/main\.js$/.test(script)
+      ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(PROFILE_DIR)}`]
+      : [];
+  const child = spawn(process.execPath, [...profiled, script, ...argv], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -409,6 +419,7 @@ async function main(): Promise<void> {
           workerEnv(tickPrefix, {
             WORKER_QUEUES: 'schedules,maintenance',
             WORKER_ID: `bench-tick-${i}`,
+            WORKER_TICK_CONCURRENCY: String(TICK_CONCURRENCY),
           }),
         ),
       );

@@ -113,8 +113,9 @@ export const envSchema = z
     BILLING_GRACE_DAYS: int(7, 0, 90),
     EXECUTOR: z.enum(['local', 'kubernetes']).default('local'),
     WORKER_CONCURRENCY: int(5, 1, 500),
-    // Ticks are cheap (they wait on their batch): the schedules queue takes many at once.
-    WORKER_TICK_CONCURRENCY: int(500, 1, 5000),
+    // Ticks are cheap (they wait on their batch): the schedules queue takes a batch's worth at
+    // once. More is slower, for raw BullMQ too (bench/RESULTS.md, `--tick-concurrency`).
+    WORKER_TICK_CONCURRENCY: int(1000, 1, 10_000),
     WORKER_QUEUES: optionalString.pipe(
       z
         .string()

@@ -203,10 +203,15 @@ export class SchedulerService {
   private batchTimer: NodeJS.Timeout | undefined;
 
   private batchInFlight = false;
+  /** The second half of the latest batch (enqueueing its runs, advancing its schedules). */
+  private tail: Promise<unknown> = Promise.resolve();
 
   /**
-   * One batch at a time per process: ticks arriving while a batch is handled wait for the next
-   * one, so batches grow with the load instead of competing for database connections.
+   * Batches go through two stages, one batch in each at a time: reading the schedules and
+   * inserting the runs, then enqueueing the runs and advancing the schedules. The next batch is
+   * read and inserted while the previous one is enqueued; ticks arriving meanwhile wait for the
+   * next batch, so batches grow with the load instead of competing for database connections.
+   * Each tick settles with its batch's second stage.
    */
   private flushTicks(): void {
     clearTimeout(this.batchTimer);
@@ -215,18 +220,22 @@ export class SchedulerService {
     const batch = this.pending.splice(0, TICK_BATCH_MAX);
     if (!batch.length) return;
     this.batchInFlight = true;
-    this.tickBatch(batch)
-      .then(
-        () => batch.forEach((t) => t.resolve()),
-        (err: unknown) => batch.forEach((t) => t.reject(err)),
-      )
-      .finally(() => {
-        this.batchInFlight = false;
-        if (this.pending.length) this.flushTicks();
-      });
+    const previousTail = this.tail;
+    const inserted = this.tickBatch(batch);
+    const tail = inserted.then((rest) => rest());
+    this.tail = tail.catch(() => undefined);
+    tail.then(
+      () => batch.forEach((t) => t.resolve()),
+      (err: unknown) => batch.forEach((t) => t.reject(err)),
+    );
+    void Promise.allSettled([inserted, previousTail]).then(() => {
+      this.batchInFlight = false;
+      if (this.pending.length) this.flushTicks();
+    });
   }
 
-  private async tickBatch(batch: readonly TickRequest[]): Promise<void> {
+  /** A batch up to its runs inserted; resolves to the rest of its work. */
+  private async tickBatch(batch: readonly TickRequest[]): Promise<() => Promise<void>> {
     // The same tick delivered twice in one batch (a redelivery) is handled once.
     const unique = new Map<string, TickRequest>();
     for (const t of batch) unique.set(`${t.scheduleId}@${t.tickAt.getTime()}`, t);
@@ -251,15 +260,20 @@ export class SchedulerService {
       }
       due.push({ tick, schedule });
     }
-    await this.tickDue(due);
-    // Ticks handled too late are recorded as missed after the on-time ones are written.
-    for (const { tick, schedule } of late) await this.recordMissed(tick.orgId, schedule, tick.now);
+    const rest = await this.tickDue(due);
+    return async () => {
+      await rest();
+      // Ticks handled too late are recorded as missed after the on-time ones are written.
+      for (const { tick, schedule } of late)
+        await this.recordMissed(tick.orgId, schedule, tick.now);
+    };
   }
 
+  /** Inserts the runs of the ticks due; resolves to the rest (enqueueing them, advancing the schedules). */
   private async tickDue(
     due: { tick: TickRequest; schedule: ScheduleWithContext & { organizationId: OrgId } }[],
-  ): Promise<void> {
-    if (!due.length) return;
+  ): Promise<() => Promise<void>> {
+    if (!due.length) return () => Promise.resolve();
     // Past a billing limit a tick is recorded as skipped, with the reason: checked once per organization.
     const orgs = [...new Set(due.map((d) => d.tick.orgId))];
     const limits = new Map(
@@ -290,30 +304,32 @@ export class SchedulerService {
     const written = Date.now();
     for (const r of inserted)
       if (r.tickAt) this.metrics?.tickLag.observe((written - r.tickAt.getTime()) / 1000);
-    const toEnqueue = inserted.filter((r) => r.status === 'queued');
-    if (inserted.length < rows.length) {
-      // Some ticks were recorded before (another worker, or an attempt that died before enqueueing).
-      const seen = new Set(inserted.map((r) => keyOf(r.scheduleId, r.tickAt)));
-      const earlier = due.filter((d) => !seen.has(keyOf(d.schedule.id, d.tick.tickAt)));
-      toEnqueue.push(
-        ...(await this.system.queuedTickRunsAcrossTenants(
-          earlier.map((d) => ({ scheduleId: d.schedule.id, tickAt: d.tick.tickAt })),
-        )),
+    return async () => {
+      const toEnqueue = inserted.filter((r) => r.status === 'queued');
+      if (inserted.length < rows.length) {
+        // Some ticks were recorded before (another worker, or an attempt that died before enqueueing).
+        const seen = new Set(inserted.map((r) => keyOf(r.scheduleId, r.tickAt)));
+        const earlier = due.filter((d) => !seen.has(keyOf(d.schedule.id, d.tick.tickAt)));
+        toEnqueue.push(
+          ...(await this.system.queuedTickRunsAcrossTenants(
+            earlier.map((d) => ({ scheduleId: d.schedule.id, tickAt: d.tick.tickAt })),
+          )),
+        );
+      }
+      const now = Date.now();
+      await this.runQueue.enqueueMany(
+        toEnqueue.map((r) => ({
+          orgId: r.organizationId,
+          runId: r.id,
+          delayMs: Math.max(0, (startAt.get(keyOf(r.scheduleId, r.tickAt)) ?? now) - now),
+        })),
       );
-    }
-    const now = Date.now();
-    await this.runQueue.enqueueMany(
-      toEnqueue.map((r) => ({
-        orgId: r.organizationId,
-        runId: r.id,
-        delayMs: Math.max(0, (startAt.get(keyOf(r.scheduleId, r.tickAt)) ?? now) - now),
-      })),
-    );
-    for (const r of inserted)
-      if (r.status === 'skipped') await this.events.runFinished(r.organizationId, r.id);
-    await this.system.advanceSchedulesAcrossTenants(
-      due.map((d) => ({ scheduleId: d.schedule.id, tickAt: d.tick.tickAt })),
-    );
+      for (const r of inserted)
+        if (r.status === 'skipped') await this.events.runFinished(r.organizationId, r.id);
+      await this.system.advanceSchedulesAcrossTenants(
+        due.map((d) => ({ scheduleId: d.schedule.id, tickAt: d.tick.tickAt })),
+      );
+    };
   }
 
   /**

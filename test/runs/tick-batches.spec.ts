@@ -113,6 +113,35 @@ describe('schedule ticks handled in batches (real PostgreSQL and Redis)', () => 
     expect(await t.prisma.run.count({ where: { scheduleId: s!.id } })).toBe(0);
   });
 
+  it('reads the schedules of a batch as Prisma reads them, and moves their last tick forward only', async () => {
+    const schedules = await everyMinuteSchedules(orgs[0]!, 3, 'read');
+    const system = new SystemRepository(t.prisma);
+    const earlier = new Date('2026-01-01T00:00:00Z');
+    const later = new Date('2026-01-01T00:05:00Z');
+    await t.prisma.schedule.update({
+      where: { id: schedules[2]!.id },
+      data: { lastTickAt: later, env: [['A', '1']], offsetSeconds: 7, archivedAt: earlier },
+    });
+    await system.advanceSchedulesAcrossTenants(
+      schedules.map((s) => ({ scheduleId: s.id, tickAt: earlier })),
+    );
+    const read = await system.tickSchedulesAcrossTenants(
+      schedules.map((s) => ({ organizationId: orgs[0]!.orgId as OrgId, scheduleId: s.id })),
+    );
+    const byPrisma = await t.prisma.schedule.findMany({
+      where: { id: { in: schedules.map((s) => s.id) } },
+      include: { deployment: { include: { organization: true } } },
+    });
+    const byId = (xs: { id: string }[]) => [...xs].sort((a, b) => a.id.localeCompare(b.id));
+    expect(byId(read)).toEqual(byId(byPrisma));
+    // Advanced to the tick, except the one already past it (never moved back).
+    expect(byPrisma.map((s) => s.lastTickAt?.toISOString()).sort()).toEqual([
+      earlier.toISOString(),
+      earlier.toISOString(),
+      later.toISOString(),
+    ]);
+  });
+
   it('a worker dying between the insert and the enqueue loses no run: the retried tick enqueues it', async () => {
     const schedules = await everyMinuteSchedules(orgs[0]!, 20, 'dies');
     const tickAt = new Date(Math.floor(Date.now() / minute) * minute);
