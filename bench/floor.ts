@@ -15,6 +15,11 @@ const [mode, redisUrl = '', prefix = '', countArg = '0', concurrencyArg = '1'] =
 const count = Number(countArg);
 const concurrency = Number(concurrencyArg);
 const connection = () => new Redis(redisUrl, { maxRetriesPerRequest: null });
+/** One JSON line on stdout, written out before the process may exit (a pipe takes 64 KB at once). */
+const report = (value: unknown) =>
+  new Promise<void>((resolve) =>
+    process.stdout.write(`${JSON.stringify(value)}\n`, () => resolve()),
+  );
 
 async function main(): Promise<void> {
   const latencies: number[] = [];
@@ -35,9 +40,9 @@ async function main(): Promise<void> {
   );
   await worker.waitUntilReady();
   if (mode === 'ticks') {
-    process.stdout.write(`${JSON.stringify({ ready: true })}\n`);
+    await report({ ready: true });
     await finished;
-    process.stdout.write(`${JSON.stringify({ latencies })}\n`);
+    await report({ latencies });
   } else {
     const queue = new Queue('floor', { connection: connection(), prefix });
     const started = Date.now();
@@ -51,7 +56,7 @@ async function main(): Promise<void> {
       );
     await finished;
     const seconds = (Date.now() - started) / 1000;
-    process.stdout.write(`${JSON.stringify({ perSecond: count / seconds })}\n`);
+    await report({ perSecond: count / seconds });
     await queue.close();
   }
   await worker.close();

@@ -4,7 +4,8 @@
  * (dist/src/main.js) and the worker (dist/worker/main.js) as child processes, the raw BullMQ
  * ceiling (bench/floor.ts), a bare NestJS-Fastify route (bench/bare-api.ts), the load generator
  * (autocannon) and the log followers (bench/followers.ts) each in a process of their own.
- * Writes bench/RESULTS.md with the machine, the date and the commit. Machines are shared and
+ * Writes bench/RESULTS.md (a run with options: bench/RESULTS.<options>.md) with the machine, the
+ * date and the commit. Machines are shared and
  * noisy: the ratios matter, not the absolute figures.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -74,6 +75,16 @@ function rssOf(child: ChildProcess): number {
   }
 }
 
+/** CPU time (user + system) the process has used, in milliseconds (Linux clock ticks of 10 ms). */
+function cpuMsOf(child: ChildProcess): number {
+  try {
+    const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return 0;
+  }
+}
+
 /** The highest RSS of `children` sampled while `work` runs. */
 async function peakRss<T>(
   children: ChildProcess[],
@@ -124,6 +135,9 @@ function start(script: string, argv: string[], env: Record<string, string> = {})
     for (let i = waiting.length - 1; i >= 0; i--) if (waiting[i]!(line)) waiting.splice(i, 1);
   });
   const exited = new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? 1)));
+  // 'close' comes once its stdout is read to the end: a long last line (100,000 latencies) may
+  // still be arriving when 'exit' does.
+  const closed = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? 1)));
   return {
     child,
     exited,
@@ -137,7 +151,7 @@ function start(script: string, argv: string[], env: Record<string, string> = {})
           () => reject(new Error(`${script}: no such line in ${timeoutMs} ms`)),
           timeoutMs,
         );
-        void exited.then((code) => reject(new Error(`${script} exited with ${code}`)));
+        void closed.then((code) => reject(new Error(`${script} exited with ${code}`)));
         waiting.push((line) => {
           if (!match(line)) return false;
           clearTimeout(timer);
@@ -242,26 +256,42 @@ async function main(): Promise<void> {
     PORT: String(port),
     RATE_LIMIT_PER_MINUTE: '100000000',
   });
-  /** The HTTP rows: the bare route, then the real API's two hot reads, autocannon in its own process. */
-  const measureHttp = async (api: ChildProcess, baseUrl: string, auth: Record<string, string>) => {
+  /**
+   * The HTTP rows: the bare route, the same two reads through the same repositories on a bare
+   * route (no authentication, rate limit, access check, presenter, logging or metrics), then the
+   * real API's two hot reads; autocannon in its own process.
+   */
+  const measureHttp = async (
+    api: ChildProcess,
+    baseUrl: string,
+    auth: Record<string, string>,
+    refs: { orgId: string; projectId: string },
+  ) => {
     log('http');
-    const bare = start(path.join(dist, 'bench/bare-api.js'), []);
+    const bare = start(path.join(dist, 'bench/bare-api.js'), [dbUrl, refs.orgId, refs.projectId]);
     const { port: barePort } = await bare.line<{ port: number }>((l) => typeof l.port === 'number');
     const ceiling = await autocannon(`http://127.0.0.1:${barePort}/bare`, {});
+    const sameReads = {
+      list: await autocannon(`http://127.0.0.1:${barePort}/bare/runs`, {}),
+      one: await autocannon(`http://127.0.0.1:${barePort}/bare/deployment`, {}),
+    };
+    await bare.stop();
     const [http, httpRss] = await peakRss([api], async () => ({
       list: await autocannon(`${baseUrl}/orgs/bench/runs?page_size=50`, auth),
       one: await autocannon(`${baseUrl}/orgs/bench/projects/p/deployments/d`, auth),
     }));
-    await bare.stop();
-    for (const [label, r] of [
-      ['authenticated list runs (org with 100,000 runs, page of 50)', http.list],
-      ['authenticated GET of one deployment', http.one],
+    for (const [label, r, reads] of [
+      ['authenticated list runs (org with 100,000 runs, page of 50)', http.list, sameReads.list],
+      ['authenticated GET of one deployment', http.one, sameReads.one],
     ] as const) {
       rows.push({
         measure: `${label}, 50 connections (\`http_request_duration_seconds\`)`,
         target: '≥ 0.25 × bare route',
         measured: `${r0(r.rps)} req/s (p50 ${r.p50} ms, p99 ${r.p99} ms${r.bad ? `, ${r.bad} errors` : ''})`,
-        ceiling: `bare NestJS-Fastify route: ${r0(ceiling.rps)} req/s (p50 ${ceiling.p50} ms, p99 ${ceiling.p99} ms)`,
+        ceiling:
+          `bare NestJS-Fastify route: ${r0(ceiling.rps)} req/s (p50 ${ceiling.p50} ms, p99 ${ceiling.p99} ms); ` +
+          `the same read on a bare route (same repository and SQL, nothing else): ${r0(reads.rps)} req/s ` +
+          `(p50 ${reads.p50} ms, p99 ${reads.p99} ms${reads.bad ? `, ${reads.bad} errors` : ''}), the API at ${r2(r.rps / reads.rps)} × it`,
         ratio: `${r2(r.rps / ceiling.rps)} ×`,
         met: r.rps / ceiling.rps >= 0.25 && !r.bad ? 'yes' : 'no',
       });
@@ -376,11 +406,21 @@ async function main(): Promise<void> {
         ]),
       );
       await Promise.all(floorWorkers.map((w) => w.line((l) => l.ready === true)));
+      // Every process's result awaited at once, and before the timers go in: one that reports
+      // (and exits) while another is awaited, or while timers are still being added, must not be
+      // missed.
+      const floorResults = Promise.all(
+        floorWorkers.map((w) =>
+          w.line<{ latencies: number[] }>((l) => Array.isArray(l.latencies), 420_000),
+        ),
+      );
+      void floorResults.catch(() => undefined); // awaited below, after the timers are added
       // Every timer must be in Redis before the minute they fire on: start right after a boundary
       // when the next one is too close.
       const upsertMarginMs = Math.min(55_000, 10_000 + SCHEDULES / 2);
       if (nextMinute(0) - Date.now() < upsertMarginMs)
         await sleep(nextMinute(0) - Date.now() + 200);
+      const firstMinute = nextMinute(0);
       for (let i = 0; i < SCHEDULES; i += 1000)
         await Promise.all(
           Array.from({ length: Math.min(1000, SCHEDULES - i) }, (_, j) =>
@@ -391,15 +431,11 @@ async function main(): Promise<void> {
             ),
           ),
         );
-      // Every process's result awaited at once: one that reports (and exits) while another is
-      // awaited must not be missed.
-      const floorLatencies = (
-        await Promise.all(
-          floorWorkers.map((w) =>
-            w.line<{ latencies: number[] }>((l) => Array.isArray(l.latencies), 240_000),
-          ),
-        )
-      ).flatMap((l) => l.latencies);
+      if (Date.now() > firstMinute)
+        notes.push(
+          `Adding the floor's ${SCHEDULES} timers took past the minute they were to fire on: those added after it fired a minute later.`,
+        );
+      const floorLatencies = (await floorResults).flatMap((l) => l.latencies);
       if (floorLatencies.length !== SCHEDULES)
         notes.push(
           `The floor handled ${floorLatencies.length} ticks of ${SCHEDULES} in its minute.`,
@@ -409,7 +445,9 @@ async function main(): Promise<void> {
       await floorQueue.close();
 
       log(`ticks: ${SCHEDULES} every-minute schedules, ${WORKERS} real worker process(es)`);
-      const tickDeployment = await deployment('ticks');
+      // Runs queue behind one another (policy `queue`): a schedule whose timer already fired in
+      // the minute before (100,000 timers take a while to add) still gets a queued run.
+      const tickDeployment = await deployment('ticks', { concurrencyPolicy: 'queue' });
       await schedulesOf(tickDeployment.id, SCHEDULES, '* * * * *', new Date());
       const tickPrefix = `${base}ticks`;
       const tickWorkers = Array.from({ length: WORKERS }, (_, i) =>
@@ -684,6 +722,16 @@ async function main(): Promise<void> {
           data: { repository: '-invalid' },
         });
         const runsQueue = new Queue('runs', { connection: redis, prefix: apiPrefix });
+        const transactions = async () =>
+          Number(
+            (
+              await prisma.$queryRaw<{ n: bigint }[]>`
+                SELECT xact_commit + xact_rollback AS n FROM pg_stat_database
+                 WHERE datname = current_database()`
+            )[0]!.n,
+          );
+        const cpuBefore = cpuMsOf(worker.child);
+        const transactionsBefore = await transactions();
         const dispatchStart = Date.now();
         const [, dispatchRss] = await peakRss([worker.child], async () => {
           for (let i = 0; i < DISPATCH; i += 1000)
@@ -705,6 +753,11 @@ async function main(): Promise<void> {
         const [dispatched] = await prisma.$queryRaw<{ last: Date }[]>`
       SELECT max(admitted_at) AS last FROM runs WHERE deployment_id = ${dispatchDeployment.id}::uuid`;
         const dispatchRate = DISPATCH / ((dispatched!.last.getTime() - dispatchStart) / 1000);
+        // What each dispatched run cost: the worker's CPU, and PostgreSQL's transactions (each
+        // statement outside a transaction is one; PostgreSQL's counters lag by up to a second).
+        await sleep(1500);
+        const workerCpuPerRun = (cpuMsOf(worker.child) - cpuBefore) / DISPATCH;
+        const transactionsPerRun = ((await transactions()) - transactionsBefore) / DISPATCH;
         await runsQueue.close();
         await prisma.project.update({
           where: { id: project.id },
@@ -723,7 +776,7 @@ async function main(): Promise<void> {
         rows.push({
           measure: `runs dispatched per second (\`runs_dispatched_total\`: ${DISPATCH} queued runs, a job each, enqueued in bulk → admitted, worker concurrency 50)`,
           target: '≥ 0.5 × raw BullMQ',
-          measured: `${r0(dispatchRate)} runs/s`,
+          measured: `${r0(dispatchRate)} runs/s (each a whole run, admitted to final status: worker CPU ${r2(workerCpuPerRun)} ms and ${r0(transactionsPerRun)} PostgreSQL transactions per run)`,
           ceiling: `raw BullMQ enqueue → process, concurrency 50: ${r0(perSecond)} jobs/s`,
           ratio: `${r2(dispatchRate / perSecond)} ×`,
           met: dispatchRate / perSecond >= 0.5 ? 'yes' : 'no',
@@ -732,7 +785,7 @@ async function main(): Promise<void> {
       }
 
       // HTTP: the load generator in its own process.
-      await measureHttp(api.child, baseUrl, auth);
+      await measureHttp(api.child, baseUrl, auth, { orgId: org.id, projectId: project.id });
       rows.push({
         measure: 'API and worker RSS, idle and under the loads above',
         target: 'reported',
@@ -755,7 +808,12 @@ async function main(): Promise<void> {
         async () => (await fetch(`${baseUrl}/healthz`).catch(() => null))?.ok === true,
         60_000,
       );
-      await measureHttp(api.child, baseUrl, { authorization: `Bearer ${token}` });
+      await measureHttp(
+        api.child,
+        baseUrl,
+        { authorization: `Bearer ${token}` },
+        { orgId: org.id, projectId: project.id },
+      );
       rows.push({
         measure: 'API RSS under HTTP load',
         target: 'reported',
@@ -809,7 +867,20 @@ async function main(): Promise<void> {
     '',
     ...notes,
   ].join('\n');
-  writeFileSync(path.resolve('bench/RESULTS.md'), `${out}\n`);
+  // The default run writes bench/RESULTS.md; a run with options its own file beside it
+  // (`--only ticks --schedules 100000` → bench/RESULTS.only-ticks.schedules-100000.md).
+  const named = [];
+  for (let i = 0; i < args.length; i++)
+    if (args[i]!.startsWith('--') && args[i] !== '--profile')
+      named.push(
+        args[i + 1] && !args[i + 1]!.startsWith('--')
+          ? `${args[i]!.slice(2)}-${args[++i]}`
+          : args[i]!.slice(2),
+      );
+    else if (args[i] === '--profile') i++;
+  const file = named.length ? `bench/RESULTS.${named.join('.')}.md` : 'bench/RESULTS.md';
+  writeFileSync(path.resolve(file), `${out}\n`);
+  log(`wrote ${file}`);
   console.log(out);
   process.exit(0);
 }

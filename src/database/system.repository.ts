@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { OrganizationDataKey, RunStatus, Schedule } from '../generated/prisma/client.js';
-import { fieldsOf, selectList } from './columns.js';
+import { SCHEDULE_FIELDS, selectList } from './columns.js';
 import { orgIdOfRow, type OrgId } from './org-id.js';
 import { PrismaService } from './prisma.service.js';
 import { isFinal } from '../runs/runs.schemas.js';
@@ -9,31 +9,7 @@ import {
   type ScheduleWithContext,
 } from '../schedules/schedule-timers.repository.js';
 
-const SCHEDULE_COLUMNS = selectList(
-  's',
-  fieldsOf<Schedule>()({
-    id: true,
-    organizationId: true,
-    deploymentId: true,
-    name: true,
-    interval: true,
-    cron: true,
-    timezone: true,
-    job: true,
-    extractor: true,
-    loader: true,
-    transform: true,
-    env: true,
-    position: true,
-    enabled: true,
-    invalidReason: true,
-    offsetSeconds: true,
-    lastTickAt: true,
-    archivedAt: true,
-    createdAt: true,
-    updatedAt: true,
-  }),
-);
+const SCHEDULE_COLUMNS = selectList('s', SCHEDULE_FIELDS);
 
 /**
  * The one door for work that spans tenants by design: the worker's

@@ -237,8 +237,12 @@ export class RunSupervisor {
       this.transactions.run(async (tx) => {
         if (!(await this.runs.finish(orgId, run.id, outcome, tx))) return null;
         await this.usageLedger.recordForRun(orgId, run, tx);
-        // Lost to infrastructure before its pipeline started: retried once, linked to this run.
-        const latest = await this.runs.findWithDeployment(orgId, run.id, tx);
+        // Lost to infrastructure before its pipeline started: retried once, linked to this run
+        // (read again only then: the run as it ended decides).
+        const latest =
+          outcome.lostTo !== undefined
+            ? await this.runs.findWithDeployment(orgId, run.id, tx)
+            : null;
         const retry =
           latest && wantsInfraRetry(latest, latest.deployment, outcome)
             ? await this.factory.infraRetry(orgId, latest, tx)

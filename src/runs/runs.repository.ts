@@ -12,6 +12,15 @@ import type {
 import { type Cursor, cursorTime } from '../common/pagination.js';
 import { byRef } from '../common/refs.js';
 import type { OrgId } from '../database/org-id.js';
+import {
+  DEPLOYMENT_FIELDS,
+  ORGANIZATION_FIELDS,
+  PROJECT_FIELDS,
+  RUN_FIELDS,
+  SCHEDULE_FIELDS,
+  nestRow,
+  selectList,
+} from '../database/columns.js';
 import { clientOf } from '../database/repository.js';
 import type { Tx } from '../database/tx.js';
 import type { PhaseDetail, RunOutcome, RunPhase } from './executors/executor.js';
@@ -68,6 +77,20 @@ export type RunListRow = RunView & {
   triggeredByLogin: string | null;
   triggeredByName: string | null;
 };
+
+const RUN_CONTEXT_RELATIONS = [
+  'deployment',
+  'deployment.project',
+  'deployment.organization',
+  'schedule',
+];
+const RUN_WITH_CONTEXT_COLUMNS = [
+  selectList('r', RUN_FIELDS),
+  selectList('d', DEPLOYMENT_FIELDS, 'deployment'),
+  selectList('p', PROJECT_FIELDS, 'deployment.project'),
+  selectList('o', ORGANIZATION_FIELDS, 'deployment.organization'),
+  selectList('s', SCHEDULE_FIELDS, 'schedule'),
+].join(', ');
 
 const RUN_LIST_COLUMNS = (
   [
@@ -143,11 +166,22 @@ export class RunsRepository {
     });
   }
 
-  findWithContext(orgId: OrgId, runId: string): Promise<RunWithContext | null> {
-    return this.prisma.run.findFirst({
-      where: { organizationId: orgId, id: runId },
-      include: { deployment: { include: { project: true, organization: true } }, schedule: true },
-    });
+  /**
+   * The run with what executing it needs, in one statement on the driver (every run the worker
+   * takes starts here; Prisma's include cost a query per relation and four times the CPU).
+   */
+  async findWithContext(orgId: OrgId, runId: string): Promise<RunWithContext | null> {
+    const [row] = await this.prisma.readRows<Record<string, unknown>>(
+      `SELECT ${RUN_WITH_CONTEXT_COLUMNS}
+         FROM runs r
+         JOIN deployments d ON d.id = r.deployment_id
+         JOIN projects p ON p.id = d.project_id
+         JOIN organizations o ON o.id = d.organization_id
+         LEFT JOIN schedules s ON s.id = r.schedule_id
+        WHERE r.organization_id = $1::uuid AND r.id = $2::uuid`,
+      [orgId, runId],
+    );
+    return row ? nestRow<RunWithContext>(row, RUN_CONTEXT_RELATIONS) : null;
   }
 
   /**

@@ -23,6 +23,11 @@ export const LATE_AFTER_MS = 90_000;
 const MAX_MISSED_RECORDED = 50;
 /** Redis commands of a reconcile in flight at once (pipelined on the one connection). */
 const RECONCILE_IN_FLIGHT = 1000;
+/**
+ * Skipped ticks told and late ticks recorded at once by a batch (each a few statements), below
+ * the pool's 10 connections so the next batch's insert still finds one.
+ */
+const BATCH_FOLLOW_UP_IN_FLIGHT = 6;
 /** Schedules read per query by a full reconcile or a catch-up (keyset pages, few columns). */
 const SCHEDULES_PAGE = 5000;
 
@@ -263,9 +268,12 @@ export class SchedulerService {
     const rest = await this.tickDue(due);
     return async () => {
       await rest();
-      // Ticks handled too late are recorded as missed after the on-time ones are written.
+      // Ticks handled too late are recorded as missed after the on-time ones are written, a few
+      // schedules at a time (a worker that fell behind meets a whole minute of them).
+      const missed = new InFlight(BATCH_FOLLOW_UP_IN_FLIGHT);
       for (const { tick, schedule } of late)
-        await this.recordMissed(tick.orgId, schedule, tick.now);
+        await missed.add(() => this.recordMissed(tick.orgId, schedule, tick.now));
+      await missed.drain();
     };
   }
 
@@ -324,8 +332,13 @@ export class SchedulerService {
           delayMs: Math.max(0, (startAt.get(keyOf(r.scheduleId, r.tickAt)) ?? now) - now),
         })),
       );
+      // Skipped ticks are finished runs (their notifications): told a few at a time, not one
+      // after another (every tick of a minute is skipped while the previous runs still go).
+      const told = new InFlight(BATCH_FOLLOW_UP_IN_FLIGHT);
       for (const r of inserted)
-        if (r.status === 'skipped') await this.events.runFinished(r.organizationId, r.id);
+        if (r.status === 'skipped')
+          await told.add(() => this.events.runFinished(r.organizationId, r.id));
+      await told.drain();
       await this.system.advanceSchedulesAcrossTenants(
         due.map((d) => ({ scheduleId: d.schedule.id, tickAt: d.tick.tickAt })),
       );

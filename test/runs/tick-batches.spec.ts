@@ -142,6 +142,35 @@ describe('schedule ticks handled in batches (real PostgreSQL and Redis)', () => 
     ]);
   });
 
+  it('reads a run with its deployment, project, organization and schedule as Prisma does', async () => {
+    const [s] = await everyMinuteSchedules(orgs[1]!, 1, 'context');
+    const tickAt = new Date(Math.floor(Date.now() / minute) * minute);
+    await scheduler().tick(orgs[1]!.orgId as OrgId, s!.id, tickAt);
+    const ofTick = await t.prisma.run.findFirstOrThrow({ where: { scheduleId: s!.id } });
+    const manual = await t.prisma.run.create({
+      data: {
+        organizationId: orgs[1]!.orgId,
+        deploymentId: orgs[1]!.deploymentId,
+        target: 'load',
+        jobName: 'load',
+        trigger: 'api',
+        timeoutSeconds: 60,
+        stateIds: ['dev:tap-a-to-target-b'],
+      },
+    });
+    const runs = new RunsRepository(t.prisma);
+    for (const run of [ofTick, manual]) {
+      const byPrisma = await t.prisma.run.findUniqueOrThrow({
+        where: { id: run.id },
+        include: { deployment: { include: { project: true, organization: true } }, schedule: true },
+      });
+      expect(await runs.findWithContext(orgs[1]!.orgId as OrgId, run.id)).toEqual(byPrisma);
+    }
+    expect((await runs.findWithContext(orgs[1]!.orgId as OrgId, manual.id))?.schedule).toBeNull();
+    // Another organization's run is not found.
+    expect(await runs.findWithContext(orgs[0]!.orgId as OrgId, manual.id)).toBeNull();
+  });
+
   it('a worker dying between the insert and the enqueue loses no run: the retried tick enqueues it', async () => {
     const schedules = await everyMinuteSchedules(orgs[0]!, 20, 'dies');
     const tickAt = new Date(Math.floor(Date.now() / minute) * minute);
