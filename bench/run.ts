@@ -64,6 +64,8 @@ const pct = (xs: number[], q: number): number => {
 };
 const r0 = (x: number) => Math.round(x);
 const r2 = (x: number) => Math.round(x * 100) / 100;
+/** A ratio to its ceiling: two decimals, or two significant digits below 0.1 (0.0041, not 0). */
+const ratioOf = (x: number) => `${x >= 0.1 ? r2(x) : Number(x.toPrecision(2))} ×`;
 const mb = (bytes: number) => `${r0(bytes / 2 ** 20)} MB`;
 
 function rssOf(child: ChildProcess): number {
@@ -292,7 +294,7 @@ async function main(): Promise<void> {
           `bare NestJS-Fastify route: ${r0(ceiling.rps)} req/s (p50 ${ceiling.p50} ms, p99 ${ceiling.p99} ms); ` +
           `the same read on a bare route (same repository and SQL, nothing else): ${r0(reads.rps)} req/s ` +
           `(p50 ${reads.p50} ms, p99 ${reads.p99} ms${reads.bad ? `, ${reads.bad} errors` : ''}), the API at ${r2(r.rps / reads.rps)} × it`,
-        ratio: `${r2(r.rps / ceiling.rps)} ×`,
+        ratio: ratioOf(r.rps / ceiling.rps),
         met: r.rps / ceiling.rps >= 0.25 && !r.bad ? 'yes' : 'no',
       });
     }
@@ -493,7 +495,7 @@ async function main(): Promise<void> {
         target: SCHEDULES === 10_000 ? 'p99 ≤ 1.3 × floor' : 'reported, with the floor',
         measured: `${r0(Number(tick!.p50))} / ${r0(Number(tick!.p99))} ms (max ${r0(Number(tick!.max))})`,
         ceiling: `raw BullMQ job schedulers, trivial handler: ${r0(pct(floorLatencies, 0.5))} / ${r0(floorP99)} ms`,
-        ratio: `${r2(tickRatio)} ×`,
+        ratio: ratioOf(tickRatio),
         met: SCHEDULES === 10_000 ? (tickRatio <= 1.3 ? 'yes' : 'no') : '—',
       });
       rss.push(`worker during the tick: ${tickRss.map(mb).join(', ')}`);
@@ -778,7 +780,7 @@ async function main(): Promise<void> {
           target: '≥ 0.5 × raw BullMQ',
           measured: `${r0(dispatchRate)} runs/s (each a whole run, admitted to final status: worker CPU ${r2(workerCpuPerRun)} ms and ${r0(transactionsPerRun)} PostgreSQL transactions per run)`,
           ceiling: `raw BullMQ enqueue → process, concurrency 50: ${r0(perSecond)} jobs/s`,
-          ratio: `${r2(dispatchRate / perSecond)} ×`,
+          ratio: ratioOf(dispatchRate / perSecond),
           met: dispatchRate / perSecond >= 0.5 ? 'yes' : 'no',
         });
         rss.push(`worker dispatching: ${mb(dispatchRss[0]!)}`);
