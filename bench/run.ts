@@ -300,6 +300,19 @@ async function main(): Promise<void> {
     }
     rss.push(`API under HTTP load: ${mb(httpRss[0]!)}`);
   };
+  /** The real API on a free port; `listening` settles once it answers /healthz. */
+  const startApi = async (prefix: string) => {
+    const port = await freePort();
+    const api = start(path.join(dist, 'src/main.js'), [], apiEnv(prefix, port));
+    const baseUrl = `http://127.0.0.1:${port}`;
+    const listening = until(
+      'API listening',
+      async () => (await fetch(`${baseUrl}/healthz`).catch(() => null))?.ok === true,
+      60_000,
+    );
+    void listening.catch(() => undefined); // awaited by the caller
+    return { api, baseUrl, listening };
+  };
   const seedRuns = async (orgId: string, deploymentId: string) => {
     log('seeding 100,000 runs');
     await prisma.$executeRaw`
@@ -551,19 +564,13 @@ async function main(): Promise<void> {
         },
       });
       const apiPrefix = `${base}api`;
-      const port = await freePort();
-      const api = start(path.join(dist, 'src/main.js'), [], apiEnv(apiPrefix, port));
+      const { api, baseUrl, listening } = await startApi(apiPrefix);
       const worker = start(
         path.join(dist, 'worker/main.js'),
         [],
         workerEnv(apiPrefix, { WORKER_CONCURRENCY: '50', WORKER_ID: 'bench-worker' }),
       );
-      const baseUrl = `http://127.0.0.1:${port}`;
-      await until(
-        'API listening',
-        async () => (await fetch(`${baseUrl}/healthz`).catch(() => null))?.ok === true,
-        60_000,
-      );
+      await listening;
       await until(
         'worker ready',
         async () => (await redis.exists(`${apiPrefix}:schedulers-reconciled`)) === 1,
@@ -802,14 +809,8 @@ async function main(): Promise<void> {
     if (ONLY === 'http') {
       // ---- the HTTP rows of part 3 alone: the API without a worker --------------------------
       await seedRuns(org.id, main.id);
-      const port = await freePort();
-      const api = start(path.join(dist, 'src/main.js'), [], apiEnv(`${base}http`, port));
-      const baseUrl = `http://127.0.0.1:${port}`;
-      await until(
-        'API listening',
-        async () => (await fetch(`${baseUrl}/healthz`).catch(() => null))?.ok === true,
-        60_000,
-      );
+      const { api, baseUrl, listening } = await startApi(`${base}http`);
+      await listening;
       await measureHttp(
         api.child,
         baseUrl,

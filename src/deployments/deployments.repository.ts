@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { selectList } from '../database/columns.js';
 import { PrismaService } from '../database/prisma.service.js';
 import type { OrgId } from '../database/org-id.js';
 import { clientOf } from '../database/repository.js';
@@ -7,59 +8,34 @@ import type { Deployment, DeploymentStatus, Prisma } from '../generated/prisma/c
 import { type Cursor, pastCursor } from '../common/pagination.js';
 import { byRef } from '../common/refs.js';
 
-/** The columns of a deployment its API shape (`presentDeployment`) reads. */
-export type DeploymentView = Pick<
-  Deployment,
-  | 'id'
-  | 'projectId'
-  | 'name'
-  | 'slug'
-  | 'environment'
-  | 'branch'
-  | 'status'
-  | 'statusMessage'
-  | 'deployedCommitSha'
-  | 'deployedAt'
-  | 'meltanoJobs'
-  | 'runTimeoutSeconds'
-  | 'maxConcurrentRuns'
-  | 'concurrencyPolicy'
-  | 'missedRunPolicy'
-  | 'spreadSchedules'
-  | 'pluginImage'
-  | 'retryInfraFailures'
-  | 'runPod'
-  | 'createdAt'
-  | 'updatedAt'
->;
+const VIEW_FIELDS = [
+  'id',
+  'projectId',
+  'name',
+  'slug',
+  'environment',
+  'branch',
+  'status',
+  'statusMessage',
+  'deployedCommitSha',
+  'deployedAt',
+  'meltanoJobs',
+  'runTimeoutSeconds',
+  'maxConcurrentRuns',
+  'concurrencyPolicy',
+  'missedRunPolicy',
+  'spreadSchedules',
+  'pluginImage',
+  'retryInfraFailures',
+  'runPod',
+  'createdAt',
+  'updatedAt',
+] as const satisfies readonly (keyof Deployment)[];
 
-const VIEW_COLUMNS = (
-  [
-    ['id', 'id'],
-    ['projectId', 'project_id'],
-    ['name', 'name'],
-    ['slug', 'slug'],
-    ['environment', 'environment'],
-    ['branch', 'branch'],
-    ['status', 'status'],
-    ['statusMessage', 'status_message'],
-    ['deployedCommitSha', 'deployed_commit_sha'],
-    ['deployedAt', 'deployed_at'],
-    ['meltanoJobs', 'meltano_jobs'],
-    ['runTimeoutSeconds', 'run_timeout_seconds'],
-    ['maxConcurrentRuns', 'max_concurrent_runs'],
-    ['concurrencyPolicy', 'concurrency_policy'],
-    ['missedRunPolicy', 'missed_run_policy'],
-    ['spreadSchedules', 'spread_schedules'],
-    ['pluginImage', 'plugin_image'],
-    ['retryInfraFailures', 'retry_infra_failures'],
-    ['runPod', 'run_pod'],
-    ['createdAt', 'created_at'],
-    ['updatedAt', 'updated_at'],
-  ] satisfies [keyof DeploymentView, string][]
-)
-  .map(([field, column]) => `d.${column} AS "${field}"`)
-  .join(', ');
+/** The columns of a deployment its API shape (`presentDeployment`) reads. */
+export type DeploymentView = Pick<Deployment, (typeof VIEW_FIELDS)[number]>;
+
+const VIEW_COLUMNS = selectList('d', VIEW_FIELDS);
 
 /** Deployment data access, scoped by a verified organization id and project. */
 @Injectable()

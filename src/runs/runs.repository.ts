@@ -43,34 +43,35 @@ export interface RunFilter {
   until?: Date | undefined;
 }
 
+const RUN_VIEW_FIELDS = [
+  'id',
+  'deploymentId',
+  'scheduleId',
+  'target',
+  'jobName',
+  'trigger',
+  'status',
+  'statusReason',
+  'waitingReason',
+  'commitSha',
+  'attempt',
+  'retryOfId',
+  'exitCode',
+  'tickAt',
+  'queuedAt',
+  'admittedAt',
+  'startedAt',
+  'installStartedAt',
+  'installFinishedAt',
+  'pluginInstall',
+  'pipelineStartedAt',
+  'finishedAt',
+  'timeoutSeconds',
+  'triggeredById',
+] as const satisfies readonly (keyof Run)[];
+
 /** The columns of a run its API shape (`presentRun`) reads. */
-export type RunView = Pick<
-  Run,
-  | 'id'
-  | 'deploymentId'
-  | 'scheduleId'
-  | 'target'
-  | 'jobName'
-  | 'trigger'
-  | 'status'
-  | 'statusReason'
-  | 'waitingReason'
-  | 'commitSha'
-  | 'attempt'
-  | 'retryOfId'
-  | 'exitCode'
-  | 'tickAt'
-  | 'queuedAt'
-  | 'admittedAt'
-  | 'startedAt'
-  | 'installStartedAt'
-  | 'installFinishedAt'
-  | 'pluginInstall'
-  | 'pipelineStartedAt'
-  | 'finishedAt'
-  | 'timeoutSeconds'
-  | 'triggeredById'
->;
+export type RunView = Pick<Run, (typeof RUN_VIEW_FIELDS)[number]>;
 
 /** A run in a list: its API columns and who started it (null when nobody did, or they are gone). */
 export type RunListRow = RunView & {
@@ -92,36 +93,7 @@ const RUN_WITH_CONTEXT_COLUMNS = [
   selectList('s', SCHEDULE_FIELDS, 'schedule'),
 ].join(', ');
 
-const RUN_LIST_COLUMNS = (
-  [
-    ['id', 'id'],
-    ['deploymentId', 'deployment_id'],
-    ['scheduleId', 'schedule_id'],
-    ['target', 'target'],
-    ['jobName', 'job_name'],
-    ['trigger', 'trigger'],
-    ['status', 'status'],
-    ['statusReason', 'status_reason'],
-    ['waitingReason', 'waiting_reason'],
-    ['commitSha', 'commit_sha'],
-    ['attempt', 'attempt'],
-    ['retryOfId', 'retry_of_id'],
-    ['exitCode', 'exit_code'],
-    ['tickAt', 'tick_at'],
-    ['queuedAt', 'queued_at'],
-    ['admittedAt', 'admitted_at'],
-    ['startedAt', 'started_at'],
-    ['installStartedAt', 'install_started_at'],
-    ['installFinishedAt', 'install_finished_at'],
-    ['pluginInstall', 'plugin_install'],
-    ['pipelineStartedAt', 'pipeline_started_at'],
-    ['finishedAt', 'finished_at'],
-    ['timeoutSeconds', 'timeout_seconds'],
-    ['triggeredById', 'triggered_by_id'],
-  ] satisfies [keyof RunView, string][]
-)
-  .map(([field, column]) => `r.${column} AS "${field}"`)
-  .join(', ');
+const RUN_LIST_COLUMNS = selectList('r', RUN_VIEW_FIELDS);
 
 /** `text` matched literally inside a LIKE pattern (backslash is PostgreSQL's default escape). */
 const likeEscaped = (text: string): string => text.replace(/[\\%_]/g, (c) => `\\${c}`);
